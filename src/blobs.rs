@@ -1,0 +1,226 @@
+//! Where uploaded files live: an [`ObjectStore`] (local folder, S3-compatible, or memory).
+//!
+//! Uploads stream into a staging object while their SHA-256 is computed, so memory does not
+//! grow with the file; the staging object only becomes a real blob (content-addressed per
+//! merchant: `m/{merchant}/{sha256}`) once the body is complete and within the size limit.
+//! A cut-off or oversized upload is aborted and leaves nothing behind.
+
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{Stream, StreamExt, TryStreamExt};
+use object_store::aws::AmazonS3Builder;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::config::{Config, StorageBackend};
+
+/// Multipart part size: S3's minimum, so an upload holds at most a few parts in memory.
+const PART_SIZE: usize = 5 * 1024 * 1024;
+/// Parts in flight at once while uploading.
+const PARTS_IN_FLIGHT: usize = 2;
+/// Read size when streaming a local file: big reads are what make file serving fast.
+const READ_CHUNK: usize = 256 * 1024;
+
+/// A stream of file bytes on their way to a client.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// The blob store.
+#[derive(Clone, Debug)]
+pub struct Blobs {
+    store: Arc<dyn ObjectStore>,
+    /// Set for the local backend: downloads read the files directly, with large reads.
+    local_root: Option<PathBuf>,
+    max_upload_bytes: u64,
+}
+
+/// An upload that arrived whole and is waiting to be kept or discarded.
+#[derive(Debug)]
+pub struct Staged {
+    key: Path,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+/// Why an upload was not stored. In every case nothing is left behind.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The body was larger than the configured limit.
+    #[error("the file is larger than the limit of {limit} bytes")]
+    TooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The client's body ended in an error (connection dropped).
+    #[error("the upload was cut off: {0}")]
+    CutOff(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+}
+
+impl Blobs {
+    /// The store the configuration names; creates the local folder if needed.
+    pub fn from_config(config: &Config) -> anyhow::Result<Blobs> {
+        let storage = &config.storage;
+        let (store, local_root): (Arc<dyn ObjectStore>, _) = match storage.backend {
+            StorageBackend::Local => {
+                let root = config.blob_dir();
+                std::fs::create_dir_all(&root)?;
+                let root = std::fs::canonicalize(&root)?;
+                (Arc::new(LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true)), Some(root))
+            }
+            StorageBackend::S3 => {
+                let s3 = &storage.s3;
+                let mut builder = AmazonS3Builder::new()
+                    .with_bucket_name(&s3.bucket)
+                    .with_region(if s3.region.is_empty() { "us-east-1" } else { &s3.region })
+                    .with_access_key_id(&s3.access_key_id)
+                    .with_secret_access_key(s3.secret_access_key.expose())
+                    .with_allow_http(s3.allow_http);
+                if let Some(endpoint) = &s3.endpoint {
+                    builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
+                }
+                (Arc::new(builder.build()?), None)
+            }
+            StorageBackend::Memory => (Arc::new(InMemory::new()), None),
+        };
+        Ok(Blobs { store, local_root, max_upload_bytes: storage.max_upload_bytes })
+    }
+
+    /// The largest upload accepted, in bytes.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
+    }
+
+    /// Streams `body` into a staging object, hashing and counting as it goes.
+    pub async fn stage<S, E>(&self, body: S) -> Result<Staged, UploadError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Send,
+        E: std::fmt::Display,
+    {
+        let key = Path::from(format!("staging/{}", uuid::Uuid::new_v4()));
+        let upload = self.store.put_multipart(&key).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_SIZE);
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let mut body = std::pin::pin!(body);
+        let failure = loop {
+            match body.next().await {
+                None => break None,
+                Some(Err(e)) => break Some(UploadError::CutOff(e.to_string())),
+                Some(Ok(chunk)) => {
+                    size += chunk.len() as u64;
+                    if size > self.max_upload_bytes {
+                        break Some(UploadError::TooLarge { limit: self.max_upload_bytes });
+                    }
+                    hasher.update(&chunk);
+                    writer.put(chunk);
+                    if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+                        break Some(e.into());
+                    }
+                }
+            }
+        };
+        if let Some(error) = failure {
+            if let Err(e) = writer.abort().await {
+                tracing::warn!(error = %e, key = %key, "could not abort a failed upload");
+            }
+            return Err(error);
+        }
+        writer.finish().await?;
+        Ok(Staged { key, sha256: hex::encode(hasher.finalize()), size })
+    }
+
+    /// The content-addressed key of a merchant's blob.
+    pub fn key_for(merchant_id: &str, sha256: &str) -> String {
+        format!("m/{merchant_id}/{sha256}")
+    }
+
+    /// Moves a staged upload to its content-addressed key and returns that key. If the key
+    /// already exists it holds the same bytes, so overwriting it is harmless.
+    pub async fn keep(&self, staged: Staged, merchant_id: &str) -> Result<String, object_store::Error> {
+        let key = Self::key_for(merchant_id, &staged.sha256);
+        self.store.rename(&staged.key, &Path::from(key.as_str())).await?;
+        Ok(key)
+    }
+
+    /// Drops a staged upload (its content is already stored).
+    pub async fn discard(&self, staged: Staged) {
+        if let Err(e) = self.store.delete(&staged.key).await {
+            tracing::warn!(error = %e, key = %staged.key, "could not delete a staged upload");
+        }
+    }
+
+    /// Streams `range` of a blob.
+    pub async fn read(&self, key: &str, range: Range<u64>) -> std::io::Result<ByteStream> {
+        if let Some(root) = &self.local_root {
+            return read_local(root.join(key), range).await;
+        }
+        if range.is_empty() {
+            return Ok(futures_util::stream::empty().boxed());
+        }
+        let options = GetOptions { range: Some(GetRange::Bounded(range)), ..Default::default() };
+        let result = self.store.get_opts(&Path::from(key), options).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => std::io::Error::new(std::io::ErrorKind::NotFound, e),
+            e => std::io::Error::other(e),
+        })?;
+        Ok(result.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    /// Deletes a blob's object.
+    pub async fn delete(&self, key: &str) -> Result<(), object_store::Error> {
+        match self.store.delete(&Path::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the store answers (a missing object is a fine answer), for `/readyz`.
+    pub async fn check(&self) -> Result<(), object_store::Error> {
+        match self.store.head(&Path::from("readyz-probe")).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Removes staging objects left by a process that died mid-upload more than a day ago.
+    pub async fn remove_stale_uploads(&self) -> Result<usize, object_store::Error> {
+        let cutoff = crate::domain::now_millis() / 1000 - 86_400;
+        let stale: Vec<Path> = self
+            .store
+            .list(Some(&Path::from("staging")))
+            .try_filter(|meta| futures_util::future::ready(meta.last_modified.timestamp() < cutoff))
+            .map_ok(|meta| meta.location)
+            .try_collect()
+            .await?;
+        for key in &stale {
+            self.store.delete(key).await?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Lists every key under `prefix` (tests and operators checking what is stored).
+    pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, object_store::Error> {
+        self.store.list(Some(&Path::from(prefix))).map_ok(|m| m.location.to_string()).try_collect().await
+    }
+}
+
+/// Streams part of a local file with large reads (object_store's local stream uses small ones).
+async fn read_local(path: PathBuf, range: Range<u64>) -> std::io::Result<ByteStream> {
+    let mut file = tokio::fs::File::open(&path).await?;
+    if range.start > 0 {
+        file.seek(std::io::SeekFrom::Start(range.start)).await?;
+    }
+    let reader = file.take(range.end - range.start);
+    Ok(tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
+}

@@ -1,0 +1,114 @@
+//! Uploaded files ("blobs"): one row per distinct content per merchant.
+
+use super::{Db, DbError, found, new_id, with_pool};
+use crate::domain::{Millis, now_millis};
+
+/// An uploaded file as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Blob {
+    /// Id (the API's file id).
+    pub id: String,
+    /// Owner.
+    pub merchant_id: String,
+    /// SHA-256 of the content, hex.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: i64,
+    /// Media type given at upload.
+    pub content_type: String,
+    /// File name given at upload.
+    pub filename: String,
+    /// Key in the blob store.
+    pub storage_key: String,
+    /// Upload time.
+    pub created_at: Millis,
+}
+
+/// A freshly stored object to record.
+#[derive(Debug, Clone)]
+pub struct NewBlob<'a> {
+    /// Owner.
+    pub merchant_id: &'a str,
+    /// SHA-256 hex.
+    pub sha256: &'a str,
+    /// Size in bytes.
+    pub size: i64,
+    /// Media type.
+    pub content_type: &'a str,
+    /// File name.
+    pub filename: &'a str,
+    /// Key in the store.
+    pub storage_key: &'a str,
+}
+
+const COLUMNS: &str = "id, merchant_id, sha256, size, content_type, filename, storage_key, created_at";
+
+/// The merchant's blob with this content, if any.
+pub async fn find_by_sha256(db: &Db, merchant_id: &str, sha256: &str) -> Result<Option<Blob>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND sha256 = $2"));
+    Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(sha256).fetch_optional(pool).await?))
+}
+
+/// Records a blob; when the same content was recorded meanwhile, returns that row instead.
+pub async fn insert(db: &Db, new: &NewBlob<'_>) -> Result<Blob, DbError> {
+    with_pool!(db, pool => {
+        sqlx::query(
+            "INSERT INTO blobs (id, merchant_id, sha256, size, content_type, filename, storage_key, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id, sha256) DO NOTHING",
+        )
+        .bind(new_id()).bind(new.merchant_id).bind(new.sha256).bind(new.size).bind(new.content_type)
+        .bind(new.filename).bind(new.storage_key).bind(now_millis())
+        .execute(pool).await?;
+    });
+    found(find_by_sha256(db, new.merchant_id, new.sha256).await?)
+}
+
+/// One of the merchant's blobs.
+pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Blob, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND id = $2"));
+    with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
+}
+
+/// All of the merchant's blobs, newest first.
+pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Blob>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 ORDER BY created_at DESC, id"));
+    Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).fetch_all(pool).await?))
+}
+
+/// How many products and orders still deliver this blob.
+pub async fn usage(db: &Db, blob_id: &str) -> Result<(i64, i64), DbError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM product_files WHERE blob_id = $1), \
+                    (SELECT COUNT(DISTINCT order_id) FROM order_files WHERE blob_id = $1)",
+        )
+        .bind(blob_id).fetch_one(pool).await?
+    }))
+}
+
+/// Deletes the row of an unused blob and returns it, so the caller can remove the object.
+/// Refused with [`DbError::Conflict`] while a product or an order refers to it (rule 2); the
+/// foreign keys make the database refuse it too, should a purchase land in between.
+pub async fn delete_unused(db: &Db, merchant_id: &str, id: &str) -> Result<Blob, DbError> {
+    let blob = get(db, merchant_id, id).await?;
+    let (products, orders) = usage(db, id).await?;
+    if products > 0 || orders > 0 {
+        return Err(DbError::Conflict(format!(
+            "the file is still delivered by {products} product(s) and {orders} order(s)"
+        )));
+    }
+    let deleted = with_pool!(db, pool => {
+        sqlx::query("DELETE FROM blobs WHERE id = $1 AND merchant_id = $2").bind(id).bind(merchant_id).execute(pool).await.map(|r| r.rows_affected())
+    });
+    match deleted {
+        Ok(_) => Ok(blob),
+        Err(e) => {
+            let e = DbError::from(e);
+            if e.is_constraint() {
+                Err(DbError::Conflict("the file was just attached to a product or an order".into()))
+            } else {
+                Err(e)
+            }
+        }
+    }
+}

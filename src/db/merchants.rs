@@ -1,0 +1,133 @@
+//! Merchants, their dashboard users and their settings.
+
+use super::{Db, DbError, found, new_id, with_pool};
+use crate::domain::{DownloadPolicy, Email, Millis, Slug, now_millis, random_token};
+
+/// A merchant as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Merchant {
+    /// Id.
+    pub id: String,
+    /// URL name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Whether `/buy/{product}` test checkouts work.
+    pub test_mode: bool,
+    /// Default link expiry for new orders, seconds.
+    pub link_expiry_seconds: Option<i64>,
+    /// Default download limit per file for new orders.
+    pub max_downloads_per_file: Option<i64>,
+    /// Whether a refund revokes access.
+    pub revoke_on_refund: bool,
+    /// Name on outgoing mail.
+    pub sender_name: Option<String>,
+    /// Address on outgoing mail.
+    pub sender_email: Option<String>,
+    /// Standard Webhooks secret (`whsec_…`), generated at creation.
+    pub standard_webhook_secret: String,
+    /// Stripe's endpoint secret, set by the merchant.
+    pub stripe_webhook_secret: Option<String>,
+    /// Creation time.
+    pub created_at: Millis,
+}
+
+impl Merchant {
+    /// The download policy new orders get.
+    pub fn download_policy(&self) -> DownloadPolicy {
+        DownloadPolicy {
+            link_expiry_seconds: self.link_expiry_seconds,
+            max_downloads_per_file: self.max_downloads_per_file,
+        }
+    }
+}
+
+/// What a merchant may change in their settings (None = leave as is).
+#[derive(Debug, Default)]
+pub struct SettingsChange {
+    /// Test checkouts on or off.
+    pub test_mode: Option<bool>,
+    /// New download policy.
+    pub download_policy: Option<DownloadPolicy>,
+    /// Revoke on refund.
+    pub revoke_on_refund: Option<bool>,
+    /// Stripe's endpoint secret (Some(None) clears it).
+    pub stripe_webhook_secret: Option<Option<String>>,
+}
+
+const COLUMNS: &str = "id, slug, name, test_mode, link_expiry_seconds, max_downloads_per_file, revoke_on_refund, \
+     sender_name, sender_email, standard_webhook_secret, stripe_webhook_secret, created_at";
+
+/// A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes.
+fn new_webhook_secret() -> String {
+    use base64::Engine;
+    let bytes: [u8; 24] = rand::random();
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+}
+
+/// Creates a merchant and its first dashboard user (argon2 password hash).
+pub async fn create(db: &Db, slug: &Slug, name: &str, email: &Email, password_hash: &str) -> Result<Merchant, DbError> {
+    let id = new_id();
+    let now = now_millis();
+    let secret = new_webhook_secret();
+    with_pool!(db, pool, begin => {
+        let mut tx = pool.begin_with(begin).await?;
+        let taken: Option<(String,)> = sqlx::query_as("SELECT id FROM merchants WHERE slug = $1")
+            .bind(slug.as_str()).fetch_optional(&mut *tx).await?;
+        if taken.is_some() {
+            return Err(DbError::Conflict(format!("a merchant named {} already exists", slug.as_str())));
+        }
+        let user: Option<(String,)> = sqlx::query_as("SELECT id FROM merchant_users WHERE email = $1")
+            .bind(email.as_str()).fetch_optional(&mut *tx).await?;
+        if user.is_some() {
+            return Err(DbError::Conflict(format!("{} already signs in to a merchant", email.as_str())));
+        }
+        sqlx::query("INSERT INTO merchants (id, slug, name, standard_webhook_secret, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&id).bind(slug.as_str()).bind(name).bind(&secret).bind(now)
+            .execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO merchant_users (id, merchant_id, email, password_hash, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(new_id()).bind(&id).bind(email.as_str()).bind(password_hash).bind(now)
+            .execute(&mut *tx).await?;
+        tx.commit().await?;
+    });
+    get(db, &id).await
+}
+
+/// A merchant by id.
+pub async fn get(db: &Db, id: &str) -> Result<Merchant, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE id = $1"));
+    with_pool!(db, pool => found(sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
+}
+
+/// A merchant by slug or id (URLs accept both).
+pub async fn find(db: &Db, slug_or_id: &str) -> Result<Merchant, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE slug = $1 OR id = $1"));
+    with_pool!(db, pool => found(sqlx::query_as(sql).bind(slug_or_id).fetch_optional(pool).await?))
+}
+
+/// Applies a settings change.
+pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Result<Merchant, DbError> {
+    let current = get(db, id).await?;
+    let policy = change.download_policy.unwrap_or_else(|| current.download_policy());
+    let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret);
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE merchants SET test_mode = $2, link_expiry_seconds = $3, max_downloads_per_file = $4, \
+             revoke_on_refund = $5, stripe_webhook_secret = $6 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(change.test_mode.unwrap_or(current.test_mode))
+        .bind(policy.link_expiry_seconds)
+        .bind(policy.max_downloads_per_file)
+        .bind(change.revoke_on_refund.unwrap_or(current.revoke_on_refund))
+        .bind(stripe)
+        .execute(pool)
+        .await?;
+    });
+    get(db, id).await
+}
+
+/// A random password for a merchant created from the command line.
+pub fn generate_password() -> String {
+    random_token(15)
+}

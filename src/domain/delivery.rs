@@ -1,0 +1,208 @@
+//! Digital Product Delivery: what a product hands over after payment.
+
+use super::{DisplayName, Instructions, Invalid};
+
+/// A product delivers at most this many files (DESIGN rule 1).
+pub const MAX_FILES: usize = 10;
+
+/// How a product is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryMode {
+    /// Nothing to download (yet).
+    None,
+    /// Up to ten uploaded files.
+    Files,
+    /// One external download link.
+    ExternalLink,
+}
+
+impl DeliveryMode {
+    /// Reads the stored or API spelling.
+    pub fn parse(field: &'static str, raw: &str) -> Result<DeliveryMode, Invalid> {
+        match raw {
+            "none" => Ok(DeliveryMode::None),
+            "files" => Ok(DeliveryMode::Files),
+            "external_link" => Ok(DeliveryMode::ExternalLink),
+            _ => Err(Invalid::new(field, "must be one of none, files, external_link")),
+        }
+    }
+
+    /// The stored and API spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryMode::None => "none",
+            DeliveryMode::Files => "files",
+            DeliveryMode::ExternalLink => "external_link",
+        }
+    }
+}
+
+/// An external download link: `http` or `https` only, so `javascript:` and `data:` never reach a page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalUrl(String);
+
+impl ExternalUrl {
+    /// Parses and checks the scheme and host.
+    pub fn parse(field: &'static str, raw: &str) -> Result<ExternalUrl, Invalid> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(Invalid::new(field, "is required for an external download link"));
+        }
+        if raw.len() > 2048 {
+            return Err(Invalid::new(field, "is longer than 2048 characters"));
+        }
+        let url = url::Url::parse(raw)
+            .map_err(|_| Invalid::new(field, "must be a full URL like https://example.com/file.zip"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(Invalid::new(field, format!("must use https:// or http://, not {}:", url.scheme())));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(Invalid::new(field, "must name a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(Invalid::new(field, "must not contain a user name or password"));
+        }
+        Ok(ExternalUrl(url.into()))
+    }
+
+    /// The normalized URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// One file of a delivery: an uploaded file (by id) and the name the customer sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryFile {
+    /// The uploaded file (blob) id.
+    pub file_id: String,
+    /// The name shown and used when saving.
+    pub display_name: DisplayName,
+}
+
+/// A product's complete, valid delivery settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Nothing is delivered.
+    None {
+        /// Shown to the customer anyway (e.g. "we will email you a licence").
+        instructions: Instructions,
+    },
+    /// 1 to 10 files, in order.
+    Files {
+        /// The files, in the order customers see them.
+        files: Vec<DeliveryFile>,
+        /// Shown with the files.
+        instructions: Instructions,
+    },
+    /// One external link.
+    ExternalLink {
+        /// Where `/d/{token}/link` redirects.
+        url: ExternalUrl,
+        /// Shown with the link.
+        instructions: Instructions,
+    },
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// A field is invalid.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+}
+
+impl Delivery {
+    /// Builds a delivery from its parts as a form or the API sends them, checking rule 1:
+    /// files mode needs 1 to 10 distinct files, link mode needs an http(s) URL.
+    pub fn new(
+        mode: DeliveryMode,
+        files: Vec<DeliveryFile>,
+        external_url: Option<&str>,
+        instructions: Instructions,
+    ) -> Result<Delivery, DeliveryError> {
+        match mode {
+            DeliveryMode::None => Ok(Delivery::None { instructions }),
+            DeliveryMode::Files => {
+                if files.is_empty() {
+                    return Err(Invalid::new("files", "choose at least one file for the \"files\" delivery mode").into());
+                }
+                if files.len() > MAX_FILES {
+                    return Err(Invalid::new(
+                        "files",
+                        format!("a product can deliver at most {MAX_FILES} files; {} were given", files.len()),
+                    )
+                    .into());
+                }
+                for (i, file) in files.iter().enumerate() {
+                    if files[..i].iter().any(|f| f.file_id == file.file_id) {
+                        return Err(Invalid::new("files", format!("file {} is listed twice", file.file_id)).into());
+                    }
+                }
+                Ok(Delivery::Files { files, instructions })
+            }
+            DeliveryMode::ExternalLink => {
+                let url = ExternalUrl::parse("external_url", external_url.unwrap_or(""))?;
+                Ok(Delivery::ExternalLink { url, instructions })
+            }
+        }
+    }
+
+    /// The mode of this delivery.
+    pub fn mode(&self) -> DeliveryMode {
+        match self {
+            Delivery::None { .. } => DeliveryMode::None,
+            Delivery::Files { .. } => DeliveryMode::Files,
+            Delivery::ExternalLink { .. } => DeliveryMode::ExternalLink,
+        }
+    }
+
+    /// The instructions, whatever the mode.
+    pub fn instructions(&self) -> &Instructions {
+        match self {
+            Delivery::None { instructions }
+            | Delivery::Files { instructions, .. }
+            | Delivery::ExternalLink { instructions, .. } => instructions,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(n: usize) -> DeliveryFile {
+        DeliveryFile { file_id: format!("f{n}"), display_name: DisplayName::parse("x", &format!("{n}.pdf")).unwrap() }
+    }
+
+    #[test]
+    fn ten_files_are_accepted_and_eleven_refused() {
+        let ten = (0..10).map(file).collect();
+        assert!(Delivery::new(DeliveryMode::Files, ten, None, Instructions::default()).is_ok());
+        let eleven = (0..11).map(file).collect();
+        let DeliveryError::Invalid(err) =
+            Delivery::new(DeliveryMode::Files, eleven, None, Instructions::default()).unwrap_err();
+        assert_eq!(err.field, "files");
+        assert!(err.message.contains("at most 10"));
+    }
+
+    #[test]
+    fn files_mode_needs_a_file() {
+        let DeliveryError::Invalid(err) =
+            Delivery::new(DeliveryMode::Files, vec![], None, Instructions::default()).unwrap_err();
+        assert_eq!(err.field, "files");
+    }
+
+    #[test]
+    fn only_http_links_are_accepted() {
+        for bad in ["javascript:alert(1)", "data:text/html,hi", "ftp://x.org/f", "file:///etc/passwd", "https://", "nope"] {
+            let err = ExternalUrl::parse("external_url", bad).unwrap_err();
+            assert_eq!(err.field, "external_url", "{bad}");
+        }
+        assert_eq!(
+            ExternalUrl::parse("external_url", " https://Example.com/a b ").unwrap().as_str(),
+            "https://example.com/a%20b"
+        );
+        assert!(ExternalUrl::parse("external_url", "http://drive.example.org/x?y=1").is_ok());
+    }
+}

@@ -1,0 +1,42 @@
+//! Plain types and rules of the business, with no I/O: values are checked once, at the edge,
+//! so the rest of the program never sees a bad one.
+
+mod delivery;
+mod names;
+mod order;
+mod price;
+mod secrets;
+
+pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
+pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
+pub use order::{DownloadPolicy, OrderStatus};
+pub use price::{Currency, Price};
+pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
+
+/// Why a value was refused: which field, and a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct Invalid {
+    /// The field as the API names it, e.g. `external_url`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl Invalid {
+    /// A refusal of `field`.
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Invalid { field, message: message.into() }
+    }
+}
+
+/// Milliseconds since the Unix epoch: the one clock unit stored everywhere.
+pub type Millis = i64;
+
+/// The current time in unix milliseconds.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,1 @@
+pub mod blobs; pub mod config; pub mod domain; pub mod db;

@@ -1,0 +1,291 @@
+//! Incoming payment webhooks: signature checks and parsing into provider-neutral events.
+//!
+//! Pure code: the caller supplies headers, the raw body and the current time, and decides
+//! what to store and which HTTP status to answer with.
+
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::Value;
+use sha2::Sha256;
+
+pub mod standard;
+pub mod stripe;
+
+/// How far, in seconds, a webhook's signed timestamp may be from our clock (both providers'
+/// own libraries use five minutes).
+pub const TOLERANCE_SECS: u64 = 300;
+
+/// Which payment provider sent an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Provider {
+    /// Any sender of Standard Webhooks, such as Dodo Payments.
+    Standard,
+    /// Stripe.
+    Stripe,
+}
+
+impl Provider {
+    /// Parses the name used in configuration and URLs: `"standard"` or `"stripe"`.
+    pub fn parse(name: &str) -> Option<Provider> {
+        match name {
+            "standard" => Some(Provider::Standard),
+            "stripe" => Some(Provider::Stripe),
+            _ => None,
+        }
+    }
+
+    /// The name [`Provider::parse`] accepts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Standard => "standard",
+            Provider::Stripe => "stripe",
+        }
+    }
+}
+
+/// A verified, parsed event, provider-neutral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentEvent {
+    /// The provider's id for this delivery, stable across retries (use it to drop duplicates).
+    pub event_id: String,
+    /// What happened.
+    pub kind: EventKind,
+}
+
+/// What a payment event reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A payment completed: deliver the order.
+    PaymentSucceeded(PaidOrder),
+    /// A payment was refunded, fully or partly (neither provider's event says which here).
+    Refunded {
+        /// The same id that [`PaidOrder::payment_id`] carried for this payment.
+        payment_id: String,
+    },
+    /// Any other event type: acknowledged (200) and ignored.
+    Other {
+        /// The provider's event type, for the log.
+        event_type: String,
+    },
+}
+
+/// A paid order as the provider reported it; nothing here has been validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidOrder {
+    /// The provider's payment id; refunds refer to it.
+    pub payment_id: String,
+    /// Raw as sent; the caller validates.
+    pub customer_email: String,
+    /// `""` when absent.
+    pub customer_name: String,
+    /// Total in minor units (cents).
+    pub amount_minor: i64,
+    /// As sent, e.g. `"USD"` or `"usd"`; the caller normalizes.
+    pub currency: String,
+    /// What was bought; empty when the provider named no product (recorded as unmatched).
+    pub items: Vec<PaidItem>,
+}
+
+/// One line of a paid order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaidItem {
+    /// A Satchel product id or the merchant's external id for this provider; the caller resolves.
+    pub product_ref: String,
+    /// How many were bought.
+    pub quantity: u32,
+}
+
+/// Why a webhook was rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// A required header is absent (the name is given in lowercase).
+    #[error("missing header {0}")]
+    MissingHeader(&'static str),
+    /// No signature in the headers matches the body under the configured secret.
+    #[error("bad signature: no v1 signature matches the body and the configured secret")]
+    BadSignature,
+    /// The signature is valid but its timestamp is too far from our clock (replay or clock skew).
+    #[error("stale timestamp: signed more than {TOLERANCE_SECS} s away from the server clock")]
+    StaleTimestamp,
+    /// The configured secret cannot be used as a key.
+    #[error("unusable webhook secret: it is empty or not base64 after the whsec_ prefix")]
+    BadSecret,
+    /// An unparseable timestamp header, a body that is not JSON, or a required field missing;
+    /// the message names the header or field, e.g. `data.customer.email is missing`.
+    #[error("malformed webhook: {0}")]
+    Malformed(String),
+}
+
+/// Read access to request headers, so this module needs no HTTP crate.
+pub trait HeaderLookup {
+    /// The value of the header called `name`, matched case-insensitively; this module always
+    /// asks in lowercase. `None` when absent or not valid text.
+    fn header(&self, name: &str) -> Option<&str>;
+}
+
+/// Verifies a webhook from `provider` and parses it; nothing is parsed unless the signature holds.
+pub fn verify_and_parse(
+    provider: Provider,
+    secret: &str,
+    headers: &impl HeaderLookup,
+    body: &[u8],
+    now_unix: i64,
+) -> Result<PaymentEvent, WebhookError> {
+    match provider {
+        Provider::Standard => {
+            standard::verify(secret, headers, body, now_unix)?;
+            let id = require_header(headers, standard::ID_HEADER)?;
+            standard::parse(id, body)
+        }
+        Provider::Stripe => {
+            stripe::verify(secret, headers, body, now_unix)?;
+            stripe::parse(body)
+        }
+    }
+}
+
+fn require_header<'a>(
+    headers: &'a impl HeaderLookup,
+    name: &'static str,
+) -> Result<&'a str, WebhookError> {
+    headers.header(name).ok_or(WebhookError::MissingHeader(name))
+}
+
+/// Parses a signed timestamp header value into unix seconds.
+fn parse_timestamp(value: &str, what: &str) -> Result<i64, WebhookError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| malformed(format!("{what} is not a unix timestamp: {value:?}")))
+}
+
+/// Checks a timestamp whose signature already verified, so the error is about time alone.
+fn check_fresh(timestamp: i64, now_unix: i64) -> Result<(), WebhookError> {
+    // abs_diff cannot overflow, unlike now - timestamp for hostile values.
+    if now_unix.abs_diff(timestamp) > TOLERANCE_SECS {
+        return Err(WebhookError::StaleTimestamp);
+    }
+    Ok(())
+}
+
+/// An HMAC-SHA256 over `parts`, to be checked against candidate tags.
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac
+}
+
+/// True if any candidate equals the MAC; each comparison is constant-time.
+fn any_matches(mac: &Hmac<Sha256>, candidates: impl IntoIterator<Item = Vec<u8>>) -> bool {
+    candidates
+        .into_iter()
+        .any(|tag| mac.clone().verify_slice(&tag).is_ok())
+}
+
+fn malformed(message: impl Into<String>) -> WebhookError {
+    WebhookError::Malformed(message.into())
+}
+
+fn parse_json(body: &[u8]) -> Result<Value, WebhookError> {
+    serde_json::from_slice(body).map_err(|e| malformed(format!("body is not JSON: {e}")))
+}
+
+/// The value at a dotted path (`data.items.0.id`); JSON `null` counts as absent.
+fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
+    let pointer = format!("/{}", path.replace('.', "/"));
+    root.pointer(&pointer).filter(|v| !v.is_null())
+}
+
+fn opt_str<'a>(root: &'a Value, path: &str) -> Result<Option<&'a str>, WebhookError> {
+    match lookup(root, path) {
+        None => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(malformed(format!("{path} is not a string"))),
+    }
+}
+
+fn req_str(root: &Value, path: &str) -> Result<String, WebhookError> {
+    opt_str(root, path)?
+        .map(str::to_owned)
+        .ok_or_else(|| malformed(format!("{path} is missing")))
+}
+
+fn req_i64(root: &Value, path: &str) -> Result<i64, WebhookError> {
+    let value = lookup(root, path).ok_or_else(|| malformed(format!("{path} is missing")))?;
+    value
+        .as_i64()
+        .ok_or_else(|| malformed(format!("{path} is not an integer")))
+}
+
+/// A quantity, 1 when absent or null (Stripe documents line-item quantity as nullable).
+fn quantity(root: &Value, path: &str) -> Result<u32, WebhookError> {
+    match lookup(root, path) {
+        None => Ok(1),
+        Some(v) => v
+            .as_u64()
+            .and_then(|q| u32::try_from(q).ok())
+            .ok_or_else(|| malformed(format!("{path} is not a count"))),
+    }
+}
+
+/// The event type, which every event of both providers carries.
+fn event_type(root: &Value) -> Result<String, WebhookError> {
+    req_str(root, "type")
+}
+
+#[cfg(test)]
+impl HeaderLookup for std::collections::HashMap<String, String> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_names_round_trip() {
+        for p in [Provider::Standard, Provider::Stripe] {
+            assert_eq!(Provider::parse(p.as_str()), Some(p));
+        }
+        assert_eq!(Provider::parse("Stripe"), None);
+        assert_eq!(Provider::parse("paypal"), None);
+    }
+
+    #[test]
+    fn errors_read_well_in_a_log_line() {
+        assert_eq!(
+            WebhookError::MissingHeader("webhook-signature").to_string(),
+            "missing header webhook-signature"
+        );
+        assert_eq!(
+            malformed("data.customer.email is missing").to_string(),
+            "malformed webhook: data.customer.email is missing"
+        );
+    }
+
+    #[test]
+    fn lookup_treats_null_as_absent_and_reports_wrong_types() {
+        let v: Value = serde_json::json!({"a": {"b": null, "c": 5, "d": [{"e": "x"}]}});
+        assert_eq!(lookup(&v, "a.b"), None);
+        assert_eq!(req_str(&v, "a.d.0.e").unwrap(), "x");
+        assert_eq!(req_str(&v, "a.c"), Err(malformed("a.c is not a string")));
+        assert_eq!(req_i64(&v, "a.x"), Err(malformed("a.x is missing")));
+        assert_eq!(quantity(&v, "a.x"), Ok(1));
+        assert_eq!(quantity(&v, "a.c"), Ok(5));
+    }
+
+    #[test]
+    fn freshness_is_symmetric_and_overflow_safe() {
+        assert_eq!(check_fresh(1000, 1300), Ok(()));
+        assert_eq!(check_fresh(1300, 1000), Ok(()));
+        assert_eq!(check_fresh(1000, 1301), Err(WebhookError::StaleTimestamp));
+        assert_eq!(check_fresh(1301, 1000), Err(WebhookError::StaleTimestamp));
+        assert_eq!(check_fresh(i64::MIN, i64::MAX), Err(WebhookError::StaleTimestamp));
+    }
+}

@@ -122,13 +122,20 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None }
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+        }
     }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: None, max_connections: 16 }
+        DatabaseConfig {
+            url: None,
+            max_connections: 16,
+        }
     }
 }
 
@@ -164,7 +171,10 @@ impl Config {
 
     /// The folder of the local blob store.
     pub fn blob_dir(&self) -> PathBuf {
-        self.storage.path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
+        self.storage
+            .path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
     /// The base URL customers reach, without a trailing slash.
@@ -193,7 +203,10 @@ mod tests {
     #[test]
     fn environment_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("satchel.toml", "[server]\nport = 9000\nhost = \"0.0.0.0\"\n")?;
+            jail.create_file(
+                "satchel.toml",
+                "[server]\nport = 9000\nhost = \"0.0.0.0\"\n",
+            )?;
             jail.set_env("SATCHEL__SERVER__PORT", "9100");
             jail.set_env("SATCHEL__STORAGE__MAX_UPLOAD_BYTES", "1024");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");

@@ -1,1 +1,19 @@
-pub mod blobs; pub mod config; pub mod domain; pub mod db;
+//! Satchel: self-hosted digital product delivery.
+//!
+//! Merchants attach up to ten files, or an external link, to a product; when a payment
+//! succeeds Satchel freezes what was bought, gives the customer per-order download links,
+//! and keeps every purchase downloadable.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod app;
+pub mod blobs;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod payments;
+
+pub use app::App;
+pub use config::Config;

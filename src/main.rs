@@ -1,1 +1,7 @@
-fn main() {}
+//! The `satchel` command: a thin shell over the library.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    satchel::cli::main(satchel::cli::Cli::parse())
+}

@@ -4,12 +4,14 @@
 mod delivery;
 mod names;
 mod order;
+mod password;
 mod price;
 mod secrets;
 
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
 pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
 pub use order::{DownloadPolicy, OrderStatus};
+pub use password::{hash_password, verify_password};
 pub use price::{Currency, Price};
 pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
 
@@ -26,7 +28,10 @@ pub struct Invalid {
 impl Invalid {
     /// A refusal of `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Invalid { field, message: message.into() }
+        Invalid {
+            field,
+            message: message.into(),
+        }
     }
 }
 

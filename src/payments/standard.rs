@@ -1,13 +1,13 @@
 //! Standard Webhooks (<https://www.standardwebhooks.com>), as Dodo Payments sends them.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use serde_json::Value;
 
 use super::{
     EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches,
-    check_fresh, event_type, hmac_sha256, opt_str, parse_json, parse_timestamp, quantity,
+    check_fresh, event_type, hmac_sha256, list_len, opt_str, parse_json, parse_timestamp, quantity,
     req_i64, req_str, require_header,
 };
 
@@ -84,12 +84,7 @@ pub fn parse(webhook_id: &str, body: &[u8]) -> Result<PaymentEvent, WebhookError
 }
 
 fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
-    let cart = match super::lookup(root, "data.product_cart") {
-        None => &[][..],
-        Some(Value::Array(cart)) => cart.as_slice(),
-        Some(_) => return Err(super::malformed("data.product_cart is not a list")),
-    };
-    let items = (0..cart.len())
+    let items = (0..list_len(root, "data.product_cart")?)
         .map(|i| {
             Ok(PaidItem {
                 product_ref: req_str(root, &format!("data.product_cart.{i}.product_id"))?,
@@ -264,14 +259,20 @@ mod tests {
     fn missing_fields_are_named() {
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":100,"currency":"USD","customer":{"customer_id":"cus_1","name":"Ada"}}}"#;
         let err = parse_json_text(body).unwrap_err();
-        assert_eq!(err.to_string(), "malformed webhook: data.customer.email is missing");
+        assert_eq!(
+            err.to_string(),
+            "malformed webhook: data.customer.email is missing"
+        );
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":100,"currency":"USD","customer":{"email":"a@b.c"},"product_cart":[{"quantity":1}]}}"#;
         let err = parse_json_text(body).unwrap_err();
         assert_eq!(
             err,
             WebhookError::Malformed("data.product_cart.0.product_id is missing".into())
         );
-        assert!(matches!(parse_json_text("not json"), Err(WebhookError::Malformed(_))));
+        assert!(matches!(
+            parse_json_text("not json"),
+            Err(WebhookError::Malformed(_))
+        ));
     }
 
     #[test]

@@ -1,0 +1,186 @@
+//! Building and running the service: the shared state, the listener, graceful shutdown.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::blobs::Blobs;
+use crate::config::Config;
+use crate::db::Db;
+
+/// What every request handler can reach.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The parts of [`AppState`].
+pub struct Inner {
+    /// Database pool.
+    pub db: Db,
+    /// Blob store.
+    pub blobs: Blobs,
+    /// Configuration in force.
+    pub config: Config,
+    /// Base URL for links (no trailing slash).
+    pub public_url: String,
+    /// Server secrets (generated once into the data directory).
+    pub secrets: Secrets,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// Keys the server generates once and keeps in `data_dir/secrets.json` (mode 0600).
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct Secrets {
+    /// HMAC key for signed portal URLs and sessions, hex.
+    pub signing_key: String,
+}
+
+impl Secrets {
+    /// Loads the secrets file, creating it with fresh random keys on first start.
+    pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secrets> {
+        let path = data_dir.join("secrets.json");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return serde_json::from_str(&text)
+                .with_context(|| format!("reading {}", path.display()));
+        }
+        let secrets = Secrets {
+            signing_key: hex::encode(rand::random::<[u8; 32]>()),
+        };
+        let text = serde_json::to_string_pretty(&secrets)?;
+        write_private(&path, text.as_bytes())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(secrets)
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Connects to the database and the blob store named by `config`, migrating the schema.
+pub async fn connect(config: &Config) -> anyhow::Result<(Db, Blobs)> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let db = Db::connect(&config.database_url(), config.database.max_connections)
+        .await
+        .context("connecting to the database")?;
+    db.migrate().await.context("migrating the database")?;
+    let blobs = Blobs::from_config(config).context("opening the blob store")?;
+    Ok((db, blobs))
+}
+
+/// A built service, bound to its port, ready to run.
+pub struct App {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl App {
+    /// Connects everything and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<App> {
+        let (db, blobs) = connect(&config).await?;
+        let secrets = Secrets::load_or_create(&config.data_dir)?;
+        let address = format!("{}:{}", config.server.host, config.server.port);
+        let listener = TcpListener::bind(&address)
+            .await
+            .with_context(|| format!("listening on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let public_url = config.public_url(port);
+        match blobs.remove_stale_uploads().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                count = n,
+                "removed uploads left unfinished by an earlier process"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
+        }
+        let state = AppState(Arc::new(Inner {
+            db,
+            blobs,
+            config,
+            public_url,
+            secrets,
+        }));
+        Ok(App { listener, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests reach the database through it).
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Serves until Ctrl-C or SIGTERM; requests in flight finish first.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes; requests in flight finish first.
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let state = self.state.clone();
+        let router = crate::http::router(self.state);
+        tracing::info!(
+            address = %self.listener.local_addr()?, public_url = %state.public_url,
+            database = state.db.engine(), "satchel is serving"
+        );
+        let result = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await;
+        state.db.close().await;
+        result
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("stopping: finishing requests in flight");
+}

@@ -1,0 +1,177 @@
+//! The command line: `serve`, `migrate`, `merchant create`, `api-key create`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::config::{Config, Secret};
+use crate::domain::{Email, Slug};
+
+/// Satchel: self-hosted digital product delivery.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+pub struct Cli {
+    /// Configuration file (missing is fine: built-in defaults apply).
+    #[arg(
+        long,
+        global = true,
+        default_value = "satchel.toml",
+        env = "SATCHEL_CONFIG"
+    )]
+    pub config: PathBuf,
+    /// Database URL (`sqlite:…` or `postgres://…`); overrides the configuration.
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A subcommand.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP service until Ctrl-C or SIGTERM.
+    Serve,
+    /// Create or update the database schema, then exit.
+    Migrate,
+    /// Manage merchants.
+    Merchant {
+        /// What to do with merchants.
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Manage API keys.
+    ApiKey {
+        /// What to do with API keys.
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+/// `satchel merchant …`
+#[derive(Subcommand, Debug)]
+pub enum MerchantCommand {
+    /// Create a merchant and its first dashboard user.
+    Create {
+        /// Business name shown to customers.
+        #[arg(long)]
+        name: String,
+        /// Email the merchant signs in with.
+        #[arg(long)]
+        email: String,
+        /// Short name used in URLs (default: made from the name).
+        #[arg(long)]
+        slug: Option<String>,
+        /// Dashboard password (default: a random one, printed once).
+        #[arg(long, env = "SATCHEL_MERCHANT_PASSWORD")]
+        password: Option<String>,
+    },
+}
+
+/// `satchel api-key …`
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Create an API key; it is printed once and stored hashed.
+    Create {
+        /// Merchant slug or id.
+        #[arg(long)]
+        merchant: String,
+        /// A label to tell keys apart.
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+/// Runs the command line; logs to stderr, results to stdout.
+pub fn main(cli: Cli) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn,tower_http=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(&cli.config).context("reading the configuration")?;
+    if let Some(url) = cli.database_url {
+        config.database.url = Some(Secret(url));
+    }
+    match cli.command {
+        Command::Serve => crate::App::build(config).await?.run_until_stopped().await?,
+        Command::Migrate => {
+            crate::app::connect(&config).await?;
+            println!("database is up to date");
+        }
+        Command::Merchant {
+            command:
+                MerchantCommand::Create {
+                    name,
+                    email,
+                    slug,
+                    password,
+                },
+        } => {
+            let (db, _) = crate::app::connect(&config).await?;
+            let email = Email::parse("--email", &email)?;
+            let slug = match slug {
+                Some(slug) => Slug::parse("--slug", &slug)?,
+                None => Slug::from_name(&name)
+                    .context("--slug: cannot make one from the name; give --slug")?,
+            };
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+            let generated = password.is_none();
+            let password = password.unwrap_or_else(crate::db::merchants::generate_password);
+            let hash = crate::domain::hash_password(&password)?;
+            let merchant = crate::db::merchants::create(&db, &slug, name, &email, &hash).await?;
+            let url = config.public_url(config.server.port);
+            println!("Created merchant {} ({})", merchant.name, merchant.slug);
+            println!("  id:        {}", merchant.id);
+            println!("  sign in:   {url}/dashboard as {}", email.as_str());
+            if generated {
+                println!("  password:  {password}   (shown once; keep it)");
+            }
+            println!(
+                "  API key:   satchel api-key create --merchant {}",
+                merchant.slug
+            );
+            println!(
+                "  webhooks:  {url}/webhooks/{}/standard  (secret {})",
+                merchant.slug, merchant.standard_webhook_secret
+            );
+        }
+        Command::ApiKey {
+            command: ApiKeyCommand::Create { merchant, name },
+        } => {
+            let (db, _) = crate::app::connect(&config).await?;
+            let merchant = crate::db::merchants::find(&db, &merchant)
+                .await
+                .with_context(|| format!("no merchant {merchant}"))?;
+            let (key, info) = crate::db::api_keys::create(&db, &merchant.id, &name).await?;
+            println!("{}", key.expose());
+            eprintln!(
+                "API key {} ({}) for {}: shown once, stored hashed.",
+                info.prefix, info.id, merchant.slug
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,66 @@
+//! JSON API v1 for merchants (`Authorization: Bearer sk_…`), documented with OpenAPI.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::app::AppState;
+
+mod files;
+mod products;
+mod time;
+
+/// The `/api/v1` routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(products::list).post(products::create))
+        .route("/products/{id}", get(products::get).patch(products::update))
+        .route("/products/{id}/archive", post(products::archive))
+        .route(
+            "/products/{id}/delivery",
+            put(products::set_delivery).get(products::get_delivery),
+        )
+        // Uploads stream to the blob store with their own size limit.
+        .route(
+            "/files",
+            get(files::list)
+                .post(files::upload)
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route("/files/{id}", get(files::get).delete(files::delete))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders."),
+    paths(
+        products::list, products::create, products::get, products::update, products::archive,
+        products::set_delivery, products::get_delivery,
+        files::upload, files::list, files::get, files::delete,
+    ),
+    modifiers(&BearerAuth),
+    security(("api_key" = [])),
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `/api/v1/openapi.json` and the Swagger UI at `/api/docs`.
+pub fn docs() -> Router<AppState> {
+    SwaggerUi::new("/api/docs")
+        .url("/api/v1/openapi.json", ApiDoc::openapi())
+        .into()
+}

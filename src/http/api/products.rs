@@ -1,0 +1,366 @@
+//! `/api/v1/products`: create, list, get, update, archive, and Digital Product Delivery.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::time::rfc3339;
+use crate::app::AppState;
+use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
+use crate::domain::{
+    Currency, Delivery, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price,
+    ProductName,
+};
+use crate::http::{ApiJson, ApiMerchant, Error, Result};
+use crate::payments::Provider;
+
+/// A product as the API shows it.
+#[derive(Serialize, ToSchema)]
+pub struct ProductOut {
+    id: String,
+    name: String,
+    description: String,
+    price_minor: i64,
+    currency: String,
+    active: bool,
+    /// The merchant's id for this product at each payment provider (`standard`, `stripe`).
+    external_ids: BTreeMap<String, String>,
+    delivery: DeliveryOut,
+    created_at: String,
+    updated_at: String,
+}
+
+/// A product's Digital Product Delivery.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryOut {
+    /// `none`, `files` or `external_link`.
+    mode: String,
+    files: Vec<DeliveryFileOut>,
+    external_url: Option<String>,
+    instructions: String,
+}
+
+/// One delivered file.
+#[derive(Serialize, ToSchema)]
+pub struct DeliveryFileOut {
+    /// 1-based position.
+    position: i64,
+    file_id: String,
+    display_name: String,
+    size: i64,
+    content_type: String,
+    sha256: String,
+}
+
+impl From<Product> for ProductOut {
+    fn from(p: Product) -> ProductOut {
+        let delivery = DeliveryOut {
+            mode: p.row.delivery_mode.clone(),
+            files: p
+                .files
+                .into_iter()
+                .map(|f| DeliveryFileOut {
+                    position: f.position,
+                    file_id: f.blob_id,
+                    display_name: f.display_name,
+                    size: f.size,
+                    content_type: f.content_type,
+                    sha256: f.sha256,
+                })
+                .collect(),
+            external_url: p.row.external_url,
+            instructions: p.row.instructions,
+        };
+        ProductOut {
+            id: p.row.id,
+            name: p.row.name,
+            description: p.row.description,
+            price_minor: p.row.price_minor,
+            currency: p.row.currency,
+            active: p.row.active,
+            external_ids: p.external_ids.into_iter().collect(),
+            delivery,
+            created_at: rfc3339(p.row.created_at),
+            updated_at: rfc3339(p.row.updated_at),
+        }
+    }
+}
+
+/// Body of `POST /api/v1/products`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProduct {
+    name: String,
+    #[serde(default)]
+    description: String,
+    /// Price in minor units (1999 = 19.99).
+    price_minor: i64,
+    /// ISO 4217 code.
+    currency: String,
+    /// Provider name → the merchant's product id there.
+    #[serde(default)]
+    external_ids: BTreeMap<String, String>,
+}
+
+/// Body of `PATCH /api/v1/products/{id}`; absent fields are left as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProduct {
+    name: Option<String>,
+    description: Option<String>,
+    price_minor: Option<i64>,
+    currency: Option<String>,
+    active: Option<bool>,
+    /// Replaces all external ids.
+    external_ids: Option<BTreeMap<String, String>>,
+}
+
+/// Body of `PUT /api/v1/products/{id}/delivery`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetDelivery {
+    /// `none`, `files` or `external_link`.
+    mode: String,
+    /// For `files`: up to 10, in order.
+    #[serde(default)]
+    files: Vec<DeliveryFileIn>,
+    /// For `external_link`: an http(s) URL.
+    external_url: Option<String>,
+    #[serde(default)]
+    instructions: String,
+}
+
+/// One file of a delivery.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryFileIn {
+    file_id: String,
+    /// Defaults to the uploaded file name.
+    display_name: Option<String>,
+}
+
+/// Query of `GET /api/v1/products`.
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Include archived products.
+    #[serde(default)]
+    include_archived: bool,
+}
+
+fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, Invalid> {
+    raw.into_iter()
+        .map(|(provider, id)| {
+            let provider = Provider::parse(&provider).ok_or_else(|| {
+                Invalid::new(
+                    "external_ids",
+                    format!("unknown provider {provider}; use standard or stripe"),
+                )
+            })?;
+            let id = id.trim();
+            if id.is_empty() || id.len() > 255 {
+                return Err(Invalid::new(
+                    "external_ids",
+                    "an external id must be 1 to 255 characters",
+                ));
+            }
+            Ok((provider.as_str().to_owned(), id.to_owned()))
+        })
+        .collect()
+}
+
+fn description(raw: &str) -> Result<String, Invalid> {
+    if raw.chars().count() > 20_000 {
+        return Err(Invalid::new(
+            "description",
+            "is longer than 20000 characters",
+        ));
+    }
+    Ok(raw.trim().to_owned())
+}
+
+fn not_found(e: crate::db::DbError) -> Error {
+    match e {
+        crate::db::DbError::NotFound => Error::NotFound("product"),
+        e => e.into(),
+    }
+}
+
+/// List products.
+#[utoipa::path(get, path = "/api/v1/products", params(ListQuery), responses((status = 200, body = [ProductOut])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<ProductOut>>> {
+    let products = db_products::list(&state.db, &merchant, query.include_archived).await?;
+    Ok(Json(products.into_iter().map(ProductOut::from).collect()))
+}
+
+/// Create a product (delivery mode `none` until set).
+#[utoipa::path(post, path = "/api/v1/products", request_body = CreateProduct,
+    responses((status = 201, body = ProductOut), (status = 422, description = "a field is invalid")))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    ApiJson(body): ApiJson<CreateProduct>,
+) -> Result<(StatusCode, Json<ProductOut>)> {
+    let new = NewProduct {
+        name: ProductName::parse("name", &body.name)?,
+        description: description(&body.description)?,
+        price: Price::new(
+            body.price_minor,
+            Currency::parse("currency", &body.currency)?,
+        )?,
+        external_ids: external_ids(body.external_ids)?,
+    };
+    let product = db_products::create(&state.db, &merchant, &new).await?;
+    Ok((StatusCode::CREATED, Json(product.into())))
+}
+
+/// Get a product.
+#[utoipa::path(get, path = "/api/v1/products/{id}", responses((status = 200, body = ProductOut), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<ProductOut>> {
+    Ok(Json(
+        db_products::get(&state.db, &merchant, &id)
+            .await
+            .map_err(not_found)?
+            .into(),
+    ))
+}
+
+/// Change a product's name, description, price, external ids or active flag.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", request_body = UpdateProduct,
+    responses((status = 200, body = ProductOut), (status = 404), (status = 422)))]
+pub async fn update(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<UpdateProduct>,
+) -> Result<Json<ProductOut>> {
+    let current = db_products::get(&state.db, &merchant, &id)
+        .await
+        .map_err(not_found)?;
+    let price = match (body.price_minor, body.currency) {
+        (None, None) => None,
+        (amount, currency) => Some(Price::new(
+            amount.unwrap_or(current.row.price_minor),
+            Currency::parse(
+                "currency",
+                currency.as_deref().unwrap_or(&current.row.currency),
+            )?,
+        )?),
+    };
+    let change = ProductChange {
+        name: body
+            .name
+            .as_deref()
+            .map(|n| ProductName::parse("name", n))
+            .transpose()?,
+        description: body.description.as_deref().map(description).transpose()?,
+        price,
+        active: body.active,
+        external_ids: body.external_ids.map(external_ids).transpose()?,
+    };
+    Ok(Json(
+        db_products::update(&state.db, &merchant, &id, &change)
+            .await
+            .map_err(not_found)?
+            .into(),
+    ))
+}
+
+/// Archive a product: it can no longer be bought; past orders keep their delivery.
+#[utoipa::path(post, path = "/api/v1/products/{id}/archive", responses((status = 200, body = ProductOut), (status = 404)))]
+pub async fn archive(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<ProductOut>> {
+    let change = ProductChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    Ok(Json(
+        db_products::update(&state.db, &merchant, &id, &change)
+            .await
+            .map_err(not_found)?
+            .into(),
+    ))
+}
+
+/// Get a product's Digital Product Delivery.
+#[utoipa::path(get, path = "/api/v1/products/{id}/delivery", responses((status = 200, body = DeliveryOut), (status = 404)))]
+pub async fn get_delivery(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryOut>> {
+    let product: ProductOut = db_products::get(&state.db, &merchant, &id)
+        .await
+        .map_err(not_found)?
+        .into();
+    Ok(Json(product.delivery))
+}
+
+/// Set a product's Digital Product Delivery: up to 10 files, or one external link, plus
+/// instructions. Applies to future purchases only; past orders keep what they bought.
+#[utoipa::path(put, path = "/api/v1/products/{id}/delivery", request_body = SetDelivery,
+    responses((status = 200, body = ProductOut), (status = 404), (status = 422, description = "11th file, empty files, bad URL")))]
+pub async fn set_delivery(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<SetDelivery>,
+) -> Result<Json<ProductOut>> {
+    db_products::get(&state.db, &merchant, &id)
+        .await
+        .map_err(not_found)?;
+    let mode = DeliveryMode::parse("mode", &body.mode)?;
+    let instructions = Instructions::parse("instructions", &body.instructions)?;
+    if mode != DeliveryMode::Files && !body.files.is_empty() {
+        return Err(Invalid::new(
+            "files",
+            format!(
+                "files are only used with mode \"files\", not \"{}\"",
+                mode.as_str()
+            ),
+        )
+        .into());
+    }
+    Delivery::check_file_count(body.files.len())?;
+    let mut files = Vec::with_capacity(body.files.len());
+    for (i, file) in body.files.iter().enumerate() {
+        let blob = match crate::db::blobs::get(&state.db, &merchant, &file.file_id).await {
+            Err(crate::db::DbError::NotFound) => {
+                return Err(Invalid::new(
+                    "files",
+                    format!("files[{i}].file_id: no file {} was uploaded", file.file_id),
+                )
+                .into());
+            }
+            other => other?,
+        };
+        let name = file.display_name.as_deref().unwrap_or(&blob.filename);
+        files.push(DeliveryFile {
+            file_id: blob.id,
+            display_name: DisplayName::parse("files.display_name", name)?,
+        });
+    }
+    let delivery = Delivery::new(mode, files, body.external_url.as_deref(), instructions).map_err(
+        |e| match e {
+            crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
+        },
+    )?;
+    let product = db_products::set_delivery(&state.db, &merchant, &id, &delivery)
+        .await
+        .map_err(not_found)?;
+    Ok(Json(product.into()))
+}

@@ -1,0 +1,50 @@
+//! Request extractors shared by the API handlers.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::Error;
+use crate::app::AppState;
+
+/// The merchant whose API key signed this request (`Authorization: Bearer sk_…`).
+#[derive(Debug, Clone)]
+pub struct ApiMerchant(pub String);
+
+impl FromRequestParts<AppState> for ApiMerchant {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let key = header
+            .and_then(|h| h.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(Error::Unauthorized)?;
+        match crate::db::api_keys::authenticate(&state.db, key).await? {
+            Some(merchant_id) => Ok(ApiMerchant(merchant_id)),
+            None => Err(Error::Unauthorized),
+        }
+    }
+}
+
+/// `Json` whose rejections are API errors in our JSON shape, naming the field serde names.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidBody(e.body_text())),
+            Err(e) => Err(Error::BadRequest {
+                code: "invalid_json",
+                message: e.body_text(),
+            }),
+        }
+    }
+}

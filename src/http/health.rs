@@ -1,0 +1,35 @@
+//! Liveness and readiness for operators and load balancers.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// `GET /readyz`: 200 when the database and the blob store both answer, else 503 saying which.
+pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let database = state.db.ping().await.map_err(|e| e.to_string());
+    let blobs = state.blobs.check().await.map_err(|e| e.to_string());
+    let status = if database.is_ok() && blobs.is_ok() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let show = |r: Result<(), String>| match r {
+        Ok(()) => json!("ok"),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            json!("unavailable")
+        }
+    };
+    (
+        status,
+        Json(json!({ "database": show(database), "blobs": show(blobs) })),
+    )
+}

@@ -49,15 +49,11 @@ impl Secrets {
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secrets> {
         let path = data_dir.join("secrets.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
-            return serde_json::from_str(&text)
-                .with_context(|| format!("reading {}", path.display()));
+            return serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()));
         }
-        let secrets = Secrets {
-            signing_key: hex::encode(rand::random::<[u8; 32]>()),
-        };
+        let secrets = Secrets { signing_key: hex::encode(rand::random::<[u8; 32]>()) };
         let text = serde_json::to_string_pretty(&secrets)?;
-        write_private(&path, text.as_bytes())
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_private(&path, text.as_bytes()).with_context(|| format!("writing {}", path.display()))?;
         Ok(secrets)
     }
 }
@@ -66,11 +62,7 @@ impl Secrets {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(bytes)
 }
 
@@ -103,26 +95,15 @@ impl App {
         let (db, blobs) = connect(&config).await?;
         let secrets = Secrets::load_or_create(&config.data_dir)?;
         let address = format!("{}:{}", config.server.host, config.server.port);
-        let listener = TcpListener::bind(&address)
-            .await
-            .with_context(|| format!("listening on {address}"))?;
+        let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
         let port = listener.local_addr()?.port();
         let public_url = config.public_url(port);
         match blobs.remove_stale_uploads().await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(
-                count = n,
-                "removed uploads left unfinished by an earlier process"
-            ),
+            Ok(n) => tracing::info!(count = n, "removed uploads left unfinished by an earlier process"),
             Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
         }
-        let state = AppState(Arc::new(Inner {
-            db,
-            blobs,
-            config,
-            public_url,
-            secrets,
-        }));
+        let state = AppState(Arc::new(Inner { db, blobs, config, public_url, secrets }));
         Ok(App { listener, state })
     }
 
@@ -142,22 +123,16 @@ impl App {
     }
 
     /// Serves until `stop` completes; requests in flight finish first.
-    pub async fn run_until(
-        self,
-        stop: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
         let router = crate::http::router(self.state);
         tracing::info!(
             address = %self.listener.local_addr()?, public_url = %state.public_url,
             database = state.db.engine(), "satchel is serving"
         );
-        let result = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await;
+        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .with_graceful_shutdown(stop)
+            .await;
         state.db.close().await;
         result
     }

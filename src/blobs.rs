@@ -77,37 +77,24 @@ impl Blobs {
                 let root = config.blob_dir();
                 std::fs::create_dir_all(&root)?;
                 let root = std::fs::canonicalize(&root)?;
-                (
-                    Arc::new(LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true)),
-                    Some(root),
-                )
+                (Arc::new(LocalFileSystem::new_with_prefix(&root)?.with_automatic_cleanup(true)), Some(root))
             }
             StorageBackend::S3 => {
                 let s3 = &storage.s3;
                 let mut builder = AmazonS3Builder::new()
                     .with_bucket_name(&s3.bucket)
-                    .with_region(if s3.region.is_empty() {
-                        "us-east-1"
-                    } else {
-                        &s3.region
-                    })
+                    .with_region(if s3.region.is_empty() { "us-east-1" } else { &s3.region })
                     .with_access_key_id(&s3.access_key_id)
                     .with_secret_access_key(s3.secret_access_key.expose())
                     .with_allow_http(s3.allow_http);
                 if let Some(endpoint) = &s3.endpoint {
-                    builder = builder
-                        .with_endpoint(endpoint)
-                        .with_virtual_hosted_style_request(false);
+                    builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
                 }
                 (Arc::new(builder.build()?), None)
             }
             StorageBackend::Memory => (Arc::new(InMemory::new()), None),
         };
-        Ok(Blobs {
-            store,
-            local_root,
-            max_upload_bytes: storage.max_upload_bytes,
-        })
+        Ok(Blobs { store, local_root, max_upload_bytes: storage.max_upload_bytes })
     }
 
     /// The largest upload accepted, in bytes.
@@ -134,9 +121,7 @@ impl Blobs {
                 Some(Ok(chunk)) => {
                     size += chunk.len() as u64;
                     if size > self.max_upload_bytes {
-                        break Some(UploadError::TooLarge {
-                            limit: self.max_upload_bytes,
-                        });
+                        break Some(UploadError::TooLarge { limit: self.max_upload_bytes });
                     }
                     hasher.update(&chunk);
                     writer.put(chunk);
@@ -153,11 +138,7 @@ impl Blobs {
             return Err(error);
         }
         writer.finish().await?;
-        Ok(Staged {
-            key,
-            sha256: hex::encode(hasher.finalize()),
-            size,
-        })
+        Ok(Staged { key, sha256: hex::encode(hasher.finalize()), size })
     }
 
     /// The content-addressed key of a merchant's blob.
@@ -167,15 +148,9 @@ impl Blobs {
 
     /// Moves a staged upload to its content-addressed key and returns that key. If the key
     /// already exists it holds the same bytes, so overwriting it is harmless.
-    pub async fn keep(
-        &self,
-        staged: Staged,
-        merchant_id: &str,
-    ) -> Result<String, object_store::Error> {
+    pub async fn keep(&self, staged: Staged, merchant_id: &str) -> Result<String, object_store::Error> {
         let key = Self::key_for(merchant_id, &staged.sha256);
-        self.store
-            .rename(&staged.key, &Path::from(key.as_str()))
-            .await?;
+        self.store.rename(&staged.key, &Path::from(key.as_str())).await?;
         Ok(key)
     }
 
@@ -194,20 +169,11 @@ impl Blobs {
         if range.is_empty() {
             return Ok(futures_util::stream::empty().boxed());
         }
-        let options = GetOptions {
-            range: Some(GetRange::Bounded(range)),
-            ..Default::default()
-        };
-        let result = self
-            .store
-            .get_opts(&Path::from(key), options)
-            .await
-            .map_err(|e| match e {
-                object_store::Error::NotFound { .. } => {
-                    std::io::Error::new(std::io::ErrorKind::NotFound, e)
-                }
-                e => std::io::Error::other(e),
-            })?;
+        let options = GetOptions { range: Some(GetRange::Bounded(range)), ..Default::default() };
+        let result = self.store.get_opts(&Path::from(key), options).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => std::io::Error::new(std::io::ErrorKind::NotFound, e),
+            e => std::io::Error::other(e),
+        })?;
         Ok(result.into_stream().map_err(std::io::Error::other).boxed())
     }
 
@@ -245,11 +211,7 @@ impl Blobs {
 
     /// Lists every key under `prefix` (tests and operators checking what is stored).
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, object_store::Error> {
-        self.store
-            .list(Some(&Path::from(prefix)))
-            .map_ok(|m| m.location.to_string())
-            .try_collect()
-            .await
+        self.store.list(Some(&Path::from(prefix))).map_ok(|m| m.location.to_string()).try_collect().await
     }
 }
 

@@ -122,20 +122,13 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            host: "127.0.0.1".into(),
-            port: 8080,
-            public_url: None,
-        }
+        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None }
     }
 }
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig {
-            url: None,
-            max_connections: 16,
-        }
+        DatabaseConfig { url: None, max_connections: 16 }
     }
 }
 
@@ -171,10 +164,7 @@ impl Config {
 
     /// The folder of the local blob store.
     pub fn blob_dir(&self) -> PathBuf {
-        self.storage
-            .path
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("blobs"))
+        self.storage.path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
     /// The base URL customers reach, without a trailing slash.
@@ -201,12 +191,10 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
     fn environment_overrides_file_and_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "satchel.toml",
-                "[server]\nport = 9000\nhost = \"0.0.0.0\"\n",
-            )?;
+            jail.create_file("satchel.toml", "[server]\nport = 9000\nhost = \"0.0.0.0\"\n")?;
             jail.set_env("SATCHEL__SERVER__PORT", "9100");
             jail.set_env("SATCHEL__STORAGE__MAX_UPLOAD_BYTES", "1024");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");

@@ -14,12 +14,7 @@ use crate::domain::{Email, Slug};
 #[command(version, about)]
 pub struct Cli {
     /// Configuration file (missing is fine: built-in defaults apply).
-    #[arg(
-        long,
-        global = true,
-        default_value = "satchel.toml",
-        env = "SATCHEL_CONFIG"
-    )]
+    #[arg(long, global = true, default_value = "satchel.toml", env = "SATCHEL_CONFIG")]
     pub config: PathBuf,
     /// Database URL (`sqlite:…` or `postgres://…`); overrides the configuration.
     #[arg(long, global = true)]
@@ -120,21 +115,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::app::connect(&config).await?;
             println!("database is up to date");
         }
-        Command::Merchant {
-            command:
-                MerchantCommand::Create {
-                    name,
-                    email,
-                    slug,
-                    password,
-                },
-        } => {
+        Command::Merchant { command: MerchantCommand::Create { name, email, slug, password } } => {
             let (db, _) = crate::app::connect(&config).await?;
             let email = Email::parse("--email", &email)?;
             let slug = match slug {
                 Some(slug) => Slug::parse("--slug", &slug)?,
-                None => Slug::from_name(&name)
-                    .context("--slug: cannot make one from the name; give --slug")?,
+                None => Slug::from_name(&name).context("--slug: cannot make one from the name; give --slug")?,
             };
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
@@ -149,28 +135,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if generated {
                 println!("  password:  {password}   (shown once; keep it)");
             }
-            println!(
-                "  API key:   satchel api-key create --merchant {}",
-                merchant.slug
-            );
+            println!("  API key:   satchel api-key create --merchant {}", merchant.slug);
             println!(
                 "  webhooks:  {url}/webhooks/{}/standard  (secret {})",
                 merchant.slug, merchant.standard_webhook_secret
             );
         }
-        Command::ApiKey {
-            command: ApiKeyCommand::Create { merchant, name },
-        } => {
+        Command::ApiKey { command: ApiKeyCommand::Create { merchant, name } } => {
             let (db, _) = crate::app::connect(&config).await?;
-            let merchant = crate::db::merchants::find(&db, &merchant)
-                .await
-                .with_context(|| format!("no merchant {merchant}"))?;
+            let merchant =
+                crate::db::merchants::find(&db, &merchant).await.with_context(|| format!("no merchant {merchant}"))?;
             let (key, info) = crate::db::api_keys::create(&db, &merchant.id, &name).await?;
             println!("{}", key.expose());
-            eprintln!(
-                "API key {} ({}) for {}: shown once, stored hashed.",
-                info.prefix, info.id, merchant.slug
-            );
+            eprintln!("API key {} ({}) for {}: shown once, stored hashed.", info.prefix, info.id, merchant.slug);
         }
     }
     Ok(())

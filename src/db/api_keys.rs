@@ -21,11 +21,7 @@ pub struct ApiKeyInfo {
 }
 
 /// Stores a new key for `merchant_id` and returns it (the only time it is seen).
-pub async fn create(
-    db: &Db,
-    merchant_id: &str,
-    name: &str,
-) -> Result<(ApiKey, ApiKeyInfo), DbError> {
+pub async fn create(db: &Db, merchant_id: &str, name: &str) -> Result<(ApiKey, ApiKeyInfo), DbError> {
     let key = ApiKey::generate();
     let info = ApiKeyInfo {
         id: new_id(),
@@ -67,9 +63,5 @@ pub async fn revoke(db: &Db, merchant_id: &str, key_id: &str) -> Result<(), DbEr
         sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND merchant_id = $2 AND revoked_at IS NULL")
             .bind(key_id).bind(merchant_id).bind(now_millis()).execute(pool).await?.rows_affected()
     });
-    if done == 0 {
-        Err(DbError::NotFound)
-    } else {
-        Ok(())
-    }
+    if done == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }

@@ -41,21 +41,12 @@ pub struct NewBlob<'a> {
     pub storage_key: &'a str,
 }
 
-const COLUMNS: &str =
-    "id, merchant_id, sha256, size, content_type, filename, storage_key, created_at";
+const COLUMNS: &str = "id, merchant_id, sha256, size, content_type, filename, storage_key, created_at";
 
 /// The merchant's blob with this content, if any.
-pub async fn find_by_sha256(
-    db: &Db,
-    merchant_id: &str,
-    sha256: &str,
-) -> Result<Option<Blob>, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND sha256 = $2"
-    ));
-    Ok(
-        with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(sha256).fetch_optional(pool).await?),
-    )
+pub async fn find_by_sha256(db: &Db, merchant_id: &str, sha256: &str) -> Result<Option<Blob>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND sha256 = $2"));
+    Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(sha256).fetch_optional(pool).await?))
 }
 
 /// Records a blob; when the same content was recorded meanwhile, returns that row instead.
@@ -74,17 +65,14 @@ pub async fn insert(db: &Db, new: &NewBlob<'_>) -> Result<Blob, DbError> {
 
 /// One of the merchant's blobs.
 pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Blob, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND id = $2"
-    ));
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 AND id = $2"));
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
 }
 
 /// All of the merchant's blobs, newest first.
 pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Blob>, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 ORDER BY created_at DESC, id"
-    ));
+    let sql =
+        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 ORDER BY created_at DESC, id"));
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).fetch_all(pool).await?))
 }
 
@@ -118,9 +106,7 @@ pub async fn delete_unused(db: &Db, merchant_id: &str, id: &str) -> Result<Blob,
         Err(e) => {
             let e = DbError::from(e);
             if e.is_constraint() {
-                Err(DbError::Conflict(
-                    "the file was just attached to a product or an order".into(),
-                ))
+                Err(DbError::Conflict("the file was just attached to a product or an order".into()))
             } else {
                 Err(e)
             }

@@ -62,20 +62,11 @@ const COLUMNS: &str = "id, slug, name, test_mode, link_expiry_seconds, max_downl
 fn new_webhook_secret() -> String {
     use base64::Engine;
     let bytes: [u8; 24] = rand::random();
-    format!(
-        "whsec_{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    )
+    format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
 /// Creates a merchant and its first dashboard user (argon2 password hash).
-pub async fn create(
-    db: &Db,
-    slug: &Slug,
-    name: &str,
-    email: &Email,
-    password_hash: &str,
-) -> Result<Merchant, DbError> {
+pub async fn create(db: &Db, slug: &Slug, name: &str, email: &Email, password_hash: &str) -> Result<Merchant, DbError> {
     let id = new_id();
     let now = now_millis();
     let secret = new_webhook_secret();
@@ -110,26 +101,15 @@ pub async fn get(db: &Db, id: &str) -> Result<Merchant, DbError> {
 
 /// A merchant by slug or id (URLs accept both).
 pub async fn find(db: &Db, slug_or_id: &str) -> Result<Merchant, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM merchants WHERE slug = $1 OR id = $1"
-    ));
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE slug = $1 OR id = $1"));
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(slug_or_id).fetch_optional(pool).await?))
 }
 
 /// Applies a settings change.
-pub async fn update_settings(
-    db: &Db,
-    id: &str,
-    change: &SettingsChange,
-) -> Result<Merchant, DbError> {
+pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Result<Merchant, DbError> {
     let current = get(db, id).await?;
-    let policy = change
-        .download_policy
-        .unwrap_or_else(|| current.download_policy());
-    let stripe = change
-        .stripe_webhook_secret
-        .clone()
-        .unwrap_or(current.stripe_webhook_secret);
+    let policy = change.download_policy.unwrap_or_else(|| current.download_policy());
+    let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret);
     with_pool!(db, pool => {
         sqlx::query(
             "UPDATE merchants SET test_mode = $2, link_expiry_seconds = $3, max_downloads_per_file = $4, \

@@ -94,14 +94,11 @@ pub struct ProductChange {
 
 const COLUMNS: &str = "id, merchant_id, name, description, price_minor, currency, active, delivery_mode, \
      external_url, instructions, created_at, updated_at";
-const FILE_COLUMNS: &str = "pf.product_id, pf.position, pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, b.storage_key";
+const FILE_COLUMNS: &str =
+    "pf.product_id, pf.position, pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, b.storage_key";
 
 fn taken(e: DbError) -> DbError {
-    if e.is_constraint() {
-        DbError::Conflict("an external id is already used by another product".into())
-    } else {
-        e
-    }
+    if e.is_constraint() { DbError::Conflict("an external id is already used by another product".into()) } else { e }
 }
 
 /// Creates a product (delivery mode `none`).
@@ -131,33 +128,25 @@ pub async fn create(db: &Db, merchant_id: &str, new: &NewProduct) -> Result<Prod
 
 /// One of the merchant's products.
 pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Product, DbError> {
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM products WHERE merchant_id = $1 AND id = $2"
-    ));
-    let row: ProductRow = with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))?;
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM products WHERE merchant_id = $1 AND id = $2"));
+    let row: ProductRow =
+        with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))?;
     let mut products = attach(db, merchant_id, vec![row]).await?;
     Ok(products.remove(0))
 }
 
 /// The merchant's products, newest first; archived ones only when asked.
-pub async fn list(
-    db: &Db,
-    merchant_id: &str,
-    include_archived: bool,
-) -> Result<Vec<Product>, DbError> {
+pub async fn list(db: &Db, merchant_id: &str, include_archived: bool) -> Result<Vec<Product>, DbError> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM products WHERE merchant_id = $1 AND (active OR $2) ORDER BY created_at DESC, id"
     ));
-    let rows: Vec<ProductRow> = with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(include_archived).fetch_all(pool).await?);
+    let rows: Vec<ProductRow> =
+        with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(include_archived).fetch_all(pool).await?);
     attach(db, merchant_id, rows).await
 }
 
 /// Loads external ids and files for `rows` with two queries, whatever their number.
-async fn attach(
-    db: &Db,
-    merchant_id: &str,
-    rows: Vec<ProductRow>,
-) -> Result<Vec<Product>, DbError> {
+async fn attach(db: &Db, merchant_id: &str, rows: Vec<ProductRow>) -> Result<Vec<Product>, DbError> {
     if rows.is_empty() {
         return Ok(Vec::new());
     }
@@ -176,28 +165,15 @@ async fn attach(
     Ok(rows
         .into_iter()
         .map(|row| Product {
-            external_ids: ids
-                .iter()
-                .filter(|i| i.0 == row.id)
-                .map(|i| (i.1.clone(), i.2.clone()))
-                .collect(),
-            files: files
-                .iter()
-                .filter(|f| f.product_id == row.id)
-                .cloned()
-                .collect(),
+            external_ids: ids.iter().filter(|i| i.0 == row.id).map(|i| (i.1.clone(), i.2.clone())).collect(),
+            files: files.iter().filter(|f| f.product_id == row.id).cloned().collect(),
             row,
         })
         .collect())
 }
 
 /// Applies a partial update.
-pub async fn update(
-    db: &Db,
-    merchant_id: &str,
-    id: &str,
-    change: &ProductChange,
-) -> Result<Product, DbError> {
+pub async fn update(db: &Db, merchant_id: &str, id: &str, change: &ProductChange) -> Result<Product, DbError> {
     let current = get(db, merchant_id, id).await?.row;
     let result: Result<(), DbError> = with_pool!(db, pool, begin => async {
         let mut tx = pool.begin_with(begin).await?;
@@ -232,12 +208,7 @@ pub async fn update(
 /// Replaces a product's delivery in one transaction: every file must be one of the merchant's
 /// own uploads ([`DbError::NotFound`] names the first that is not), and either all of it is
 /// saved or nothing is.
-pub async fn set_delivery(
-    db: &Db,
-    merchant_id: &str,
-    id: &str,
-    delivery: &Delivery,
-) -> Result<Product, DbError> {
+pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Delivery) -> Result<Product, DbError> {
     get(db, merchant_id, id).await?;
     let (files, url): (&[crate::domain::DeliveryFile], Option<&str>) = match delivery {
         Delivery::Files { files, .. } => (files, None),
@@ -274,12 +245,7 @@ pub async fn set_delivery(
 }
 
 /// Finds the product a payment names: by Satchel id or by the external id set for `provider`.
-pub async fn resolve(
-    db: &Db,
-    merchant_id: &str,
-    provider: &str,
-    reference: &str,
-) -> Result<Option<Product>, DbError> {
+pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str) -> Result<Option<Product>, DbError> {
     let id: Option<(String,)> = with_pool!(db, pool => {
         sqlx::query_as(
             "SELECT id FROM products WHERE merchant_id = $1 AND id = $3 \

@@ -23,10 +23,7 @@ impl DeliveryMode {
             "none" => Ok(DeliveryMode::None),
             "files" => Ok(DeliveryMode::Files),
             "external_link" => Ok(DeliveryMode::ExternalLink),
-            _ => Err(Invalid::new(
-                field,
-                "must be one of none, files, external_link",
-            )),
+            _ => Err(Invalid::new(field, "must be one of none, files, external_link")),
         }
     }
 
@@ -49,34 +46,21 @@ impl ExternalUrl {
     pub fn parse(field: &'static str, raw: &str) -> Result<ExternalUrl, Invalid> {
         let raw = raw.trim();
         if raw.is_empty() {
-            return Err(Invalid::new(
-                field,
-                "is required for an external download link",
-            ));
+            return Err(Invalid::new(field, "is required for an external download link"));
         }
         if raw.len() > 2048 {
             return Err(Invalid::new(field, "is longer than 2048 characters"));
         }
-        let url = url::Url::parse(raw).map_err(|_| {
-            Invalid::new(
-                field,
-                "must be a full URL like https://example.com/file.zip",
-            )
-        })?;
+        let url = url::Url::parse(raw)
+            .map_err(|_| Invalid::new(field, "must be a full URL like https://example.com/file.zip"))?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(Invalid::new(
-                field,
-                format!("must use https:// or http://, not {}:", url.scheme()),
-            ));
+            return Err(Invalid::new(field, format!("must use https:// or http://, not {}:", url.scheme())));
         }
         if url.host_str().is_none_or(str::is_empty) {
             return Err(Invalid::new(field, "must name a host"));
         }
         if !url.username().is_empty() || url.password().is_some() {
-            return Err(Invalid::new(
-                field,
-                "must not contain a user name or password",
-            ));
+            return Err(Invalid::new(field, "must not contain a user name or password"));
         }
         Ok(ExternalUrl(url.into()))
     }
@@ -141,26 +125,17 @@ impl Delivery {
             DeliveryMode::None => Ok(Delivery::None { instructions }),
             DeliveryMode::Files => {
                 if files.is_empty() {
-                    return Err(Invalid::new(
-                        "files",
-                        "choose at least one file for the \"files\" delivery mode",
-                    )
-                    .into());
+                    return Err(
+                        Invalid::new("files", "choose at least one file for the \"files\" delivery mode").into()
+                    );
                 }
                 Self::check_file_count(files.len())?;
                 for (i, file) in files.iter().enumerate() {
                     if files[..i].iter().any(|f| f.file_id == file.file_id) {
-                        return Err(Invalid::new(
-                            "files",
-                            format!("file {} is listed twice", file.file_id),
-                        )
-                        .into());
+                        return Err(Invalid::new("files", format!("file {} is listed twice", file.file_id)).into());
                     }
                 }
-                Ok(Delivery::Files {
-                    files,
-                    instructions,
-                })
+                Ok(Delivery::Files { files, instructions })
             }
             DeliveryMode::ExternalLink => {
                 let url = ExternalUrl::parse("external_url", external_url.unwrap_or(""))?;
@@ -204,10 +179,7 @@ mod tests {
     use super::*;
 
     fn file(n: usize) -> DeliveryFile {
-        DeliveryFile {
-            file_id: format!("f{n}"),
-            display_name: DisplayName::parse("x", &format!("{n}.pdf")).unwrap(),
-        }
+        DeliveryFile { file_id: format!("f{n}"), display_name: DisplayName::parse("x", &format!("{n}.pdf")).unwrap() }
     }
 
     #[test]
@@ -230,21 +202,14 @@ mod tests {
 
     #[test]
     fn only_http_links_are_accepted() {
-        for bad in [
-            "javascript:alert(1)",
-            "data:text/html,hi",
-            "ftp://x.org/f",
-            "file:///etc/passwd",
-            "https://",
-            "nope",
-        ] {
+        for bad in
+            ["javascript:alert(1)", "data:text/html,hi", "ftp://x.org/f", "file:///etc/passwd", "https://", "nope"]
+        {
             let err = ExternalUrl::parse("external_url", bad).unwrap_err();
             assert_eq!(err.field, "external_url", "{bad}");
         }
         assert_eq!(
-            ExternalUrl::parse("external_url", " https://Example.com/a b ")
-                .unwrap()
-                .as_str(),
+            ExternalUrl::parse("external_url", " https://Example.com/a b ").unwrap().as_str(),
             "https://example.com/a%20b"
         );
         assert!(ExternalUrl::parse("external_url", "http://drive.example.org/x?y=1").is_ok());

@@ -28,10 +28,7 @@ pub struct Invalid {
 impl Invalid {
     /// A refusal of `field`.
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Invalid {
-            field,
-            message: message.into(),
-        }
+        Invalid { field, message: message.into() }
     }
 }
 
@@ -40,8 +37,5 @@ pub type Millis = i64;
 
 /// The current time in unix milliseconds.
 pub fn now_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }

@@ -20,10 +20,7 @@ impl OrderStatus {
             "paid" => Ok(OrderStatus::Paid),
             "refunded" => Ok(OrderStatus::Refunded),
             "revoked" => Ok(OrderStatus::Revoked),
-            _ => Err(Invalid::new(
-                field,
-                "must be one of paid, refunded, revoked",
-            )),
+            _ => Err(Invalid::new(field, "must be one of paid, refunded, revoked")),
         }
     }
 
@@ -56,23 +53,14 @@ impl DownloadPolicy {
         if let Some(s) = link_expiry_seconds
             && !(60..=10 * 366 * 86_400).contains(&s)
         {
-            return Err(Invalid::new(
-                "link_expiry_seconds",
-                "must be between 60 seconds and 10 years",
-            ));
+            return Err(Invalid::new("link_expiry_seconds", "must be between 60 seconds and 10 years"));
         }
         if let Some(n) = max_downloads_per_file
             && !(1..=1_000_000).contains(&n)
         {
-            return Err(Invalid::new(
-                "max_downloads_per_file",
-                "must be between 1 and 1000000",
-            ));
+            return Err(Invalid::new("max_downloads_per_file", "must be between 1 and 1000000"));
         }
-        Ok(DownloadPolicy {
-            link_expiry_seconds,
-            max_downloads_per_file,
-        })
+        Ok(DownloadPolicy { link_expiry_seconds, max_downloads_per_file })
     }
 
     /// When a link issued at `paid_at` expires.
@@ -88,19 +76,8 @@ mod tests {
     #[test]
     fn policy_bounds() {
         assert_eq!(DownloadPolicy::default().expires_at(5), None);
-        assert_eq!(
-            DownloadPolicy::new(Some(3600), None)
-                .unwrap()
-                .expires_at(1000),
-            Some(3_601_000)
-        );
-        assert_eq!(
-            DownloadPolicy::new(Some(0), None).unwrap_err().field,
-            "link_expiry_seconds"
-        );
-        assert_eq!(
-            DownloadPolicy::new(None, Some(0)).unwrap_err().field,
-            "max_downloads_per_file"
-        );
+        assert_eq!(DownloadPolicy::new(Some(3600), None).unwrap().expires_at(1000), Some(3_601_000));
+        assert_eq!(DownloadPolicy::new(Some(0), None).unwrap_err().field, "link_expiry_seconds");
+        assert_eq!(DownloadPolicy::new(None, Some(0)).unwrap_err().field, "max_downloads_per_file");
     }
 }

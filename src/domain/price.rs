@@ -11,10 +11,7 @@ impl Currency {
     pub fn parse(field: &'static str, raw: &str) -> Result<Currency, Invalid> {
         let code = raw.trim().to_ascii_uppercase();
         if code.len() != 3 || !code.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(Invalid::new(
-                field,
-                "must be a three-letter currency code like USD",
-            ));
+            return Err(Invalid::new(field, "must be a three-letter currency code like USD"));
         }
         Ok(Currency(code))
     }
@@ -40,10 +37,7 @@ impl Price {
         if amount_minor < 0 {
             return Err(Invalid::new("price_minor", "must not be negative"));
         }
-        Ok(Price {
-            amount_minor,
-            currency,
-        })
+        Ok(Price { amount_minor, currency })
     }
 }
 

@@ -79,10 +79,7 @@ impl Error {
 
     /// 409 with a code.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
-        Error::Conflict {
-            code,
-            message: message.into(),
-        }
+        Error::Conflict { code, message: message.into() }
     }
 
     /// The status this error answers with.
@@ -118,10 +115,7 @@ impl From<DbError> for Error {
     fn from(e: DbError) -> Error {
         match e {
             DbError::NotFound => Error::NotFound("resource"),
-            DbError::Conflict(message) => Error::Conflict {
-                code: "conflict",
-                message,
-            },
+            DbError::Conflict(message) => Error::Conflict { code: "conflict", message },
             e => Error::Internal(e.into()),
         }
     }
@@ -145,19 +139,10 @@ impl IntoResponse for Error {
             Error::Invalid(invalid) => format!("{}: {}", invalid.field, invalid.message),
             _ => message,
         };
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code(),
-                message,
-                field,
-            },
-        };
+        let body = ErrorBody { error: ErrorDetail { code: self.code(), message, field } };
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                "www-authenticate",
-                axum::http::HeaderValue::from_static("Bearer"),
-            );
+            response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         response
     }

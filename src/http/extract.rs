@@ -16,14 +16,8 @@ impl FromRequestParts<AppState> for ApiMerchant {
     type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        let key = header
-            .and_then(|h| h.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or(Error::Unauthorized)?;
+        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let key = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(Error::Unauthorized)?;
         match crate::db::api_keys::authenticate(&state.db, key).await? {
             Some(merchant_id) => Ok(ApiMerchant(merchant_id)),
             None => Err(Error::Unauthorized),
@@ -41,10 +35,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidBody(e.body_text())),
-            Err(e) => Err(Error::BadRequest {
-                code: "invalid_json",
-                message: e.body_text(),
-            }),
+            Err(e) => Err(Error::BadRequest { code: "invalid_json", message: e.body_text() }),
         }
     }
 }

@@ -16,11 +16,7 @@ pub async fn healthz() -> &'static str {
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let blobs = state.blobs.check().await.map_err(|e| e.to_string());
-    let status = if database.is_ok() && blobs.is_ok() {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let status = if database.is_ok() && blobs.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let show = |r: Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => {
@@ -28,8 +24,5 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             json!("unavailable")
         }
     };
-    (
-        status,
-        Json(json!({ "database": show(database), "blobs": show(blobs) })),
-    )
+    (status, Json(json!({ "database": show(database), "blobs": show(blobs) })))
 }

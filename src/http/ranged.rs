@@ -3,9 +3,8 @@
 
 use http::StatusCode;
 use http::header::{
-    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE,
-    ETAG, HeaderMap, HeaderName, HeaderValue, IF_NONE_MATCH, IF_RANGE, RANGE,
-    X_CONTENT_TYPE_OPTIONS,
+    ACCEPT_RANGES, CACHE_CONTROL, CONTENT_DISPOSITION, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG, HeaderMap,
+    HeaderName, HeaderValue, IF_NONE_MATCH, IF_RANGE, RANGE, X_CONTENT_TYPE_OPTIONS,
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -163,9 +162,7 @@ fn none_match_hits(value: &HeaderValue, ours: &str) -> bool {
         return false;
     };
     // Splitting on commas is enough: our own tag is hex and contains none.
-    list.split(',')
-        .map(str::trim)
-        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
+    list.split(',').map(str::trim).any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == ours)
 }
 
 /// Parse a Range value for a non-empty file; `None` means "ignore it" (other unit,
@@ -290,12 +287,7 @@ mod tests {
 
     fn file(size: u64) -> ServedFile<'static> {
         let (content_type, filename) = ("application/pdf", "book.pdf");
-        ServedFile {
-            size,
-            sha256_hex: "abc",
-            content_type,
-            filename,
-        }
+        ServedFile { size, sha256_hex: "abc", content_type, filename }
     }
 
     fn request(lines: &[u8]) -> HeaderMap {
@@ -359,11 +351,7 @@ mod tests {
 
         let (_, h) = head(&Full, &file(u64::MAX));
         assert_eq!(get(&h, CONTENT_LENGTH), Some("18446744073709551615"));
-        let odd = ServedFile {
-            content_type: "text/plain\n",
-            sha256_hex: "\r\n",
-            ..f
-        };
+        let odd = ServedFile { content_type: "text/plain\n", sha256_hex: "\r\n", ..f };
         let (_, h) = head(&Full, &odd);
         assert_eq!(get(&h, CONTENT_TYPE), Some("application/octet-stream"));
         assert_eq!(get(&h, ETAG), None);

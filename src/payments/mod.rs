@@ -143,21 +143,13 @@ pub fn verify_and_parse(
     }
 }
 
-fn require_header<'a>(
-    headers: &'a impl HeaderLookup,
-    name: &'static str,
-) -> Result<&'a str, WebhookError> {
-    headers
-        .header(name)
-        .ok_or(WebhookError::MissingHeader(name))
+fn require_header<'a>(headers: &'a impl HeaderLookup, name: &'static str) -> Result<&'a str, WebhookError> {
+    headers.header(name).ok_or(WebhookError::MissingHeader(name))
 }
 
 /// Parses a signed timestamp header value into unix seconds.
 fn parse_timestamp(value: &str, what: &str) -> Result<i64, WebhookError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| malformed(format!("{what} is not a unix timestamp: {value:?}")))
+    value.trim().parse().map_err(|_| malformed(format!("{what} is not a unix timestamp: {value:?}")))
 }
 
 /// Checks a timestamp whose signature already verified, so the error is about time alone.
@@ -181,9 +173,7 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Hmac<Sha256> {
 
 /// True if any candidate equals the MAC; each comparison is constant-time.
 fn any_matches(mac: &Hmac<Sha256>, candidates: impl IntoIterator<Item = Vec<u8>>) -> bool {
-    candidates
-        .into_iter()
-        .any(|tag| mac.clone().verify_slice(&tag).is_ok())
+    candidates.into_iter().any(|tag| mac.clone().verify_slice(&tag).is_ok())
 }
 
 fn malformed(message: impl Into<String>) -> WebhookError {
@@ -209,16 +199,12 @@ fn opt_str<'a>(root: &'a Value, path: &str) -> Result<Option<&'a str>, WebhookEr
 }
 
 fn req_str(root: &Value, path: &str) -> Result<String, WebhookError> {
-    opt_str(root, path)?
-        .map(str::to_owned)
-        .ok_or_else(|| malformed(format!("{path} is missing")))
+    opt_str(root, path)?.map(str::to_owned).ok_or_else(|| malformed(format!("{path} is missing")))
 }
 
 fn req_i64(root: &Value, path: &str) -> Result<i64, WebhookError> {
     let value = lookup(root, path).ok_or_else(|| malformed(format!("{path} is missing")))?;
-    value
-        .as_i64()
-        .ok_or_else(|| malformed(format!("{path} is not an integer")))
+    value.as_i64().ok_or_else(|| malformed(format!("{path} is not an integer")))
 }
 
 /// How many elements the list at `path` has; 0 when absent.
@@ -234,10 +220,9 @@ fn list_len(root: &Value, path: &str) -> Result<usize, WebhookError> {
 fn quantity(root: &Value, path: &str) -> Result<u32, WebhookError> {
     match lookup(root, path) {
         None => Ok(1),
-        Some(v) => v
-            .as_u64()
-            .and_then(|q| u32::try_from(q).ok())
-            .ok_or_else(|| malformed(format!("{path} is not a count"))),
+        Some(v) => {
+            v.as_u64().and_then(|q| u32::try_from(q).ok()).ok_or_else(|| malformed(format!("{path} is not a count")))
+        }
     }
 }
 
@@ -249,9 +234,7 @@ fn event_type(root: &Value) -> Result<String, WebhookError> {
 #[cfg(test)]
 impl HeaderLookup for std::collections::HashMap<String, String> {
     fn header(&self, name: &str) -> Option<&str> {
-        self.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -292,15 +275,9 @@ mod tests {
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
         let run = |p, body: &[u8]| verify_and_parse(p, secret, &headers, body, 1614265330);
         let body = br#"{"test": 2432232314}"#;
-        assert_eq!(
-            run(Provider::Standard, body),
-            Err(malformed("type is missing"))
-        );
+        assert_eq!(run(Provider::Standard, body), Err(malformed("type is missing")));
         let forged = br#"{"type":"payment.succeeded"}"#;
-        assert_eq!(
-            run(Provider::Standard, forged),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(run(Provider::Standard, forged), Err(WebhookError::BadSignature));
         let missing = WebhookError::MissingHeader("stripe-signature");
         assert_eq!(run(Provider::Stripe, body), Err(missing));
     }

@@ -6,9 +6,8 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use serde_json::Value;
 
 use super::{
-    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches,
-    check_fresh, event_type, hmac_sha256, list_len, opt_str, parse_json, parse_timestamp, quantity,
-    req_i64, req_str, require_header,
+    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh, event_type,
+    hmac_sha256, list_len, opt_str, parse_json, parse_timestamp, quantity, req_i64, req_str, require_header,
 };
 
 /// The header carrying the message id, which is also the event id.
@@ -27,22 +26,14 @@ const LENIENT_BASE64: GeneralPurpose = GeneralPurpose::new(
 /// Checks the signature and timestamp of a Standard Webhooks request.
 ///
 /// `secret` is `whsec_<base64 key>` (or the bare base64 key); `now_unix` is the current time.
-pub fn verify(
-    secret: &str,
-    headers: &impl HeaderLookup,
-    body: &[u8],
-    now_unix: i64,
-) -> Result<(), WebhookError> {
+pub fn verify(secret: &str, headers: &impl HeaderLookup, body: &[u8], now_unix: i64) -> Result<(), WebhookError> {
     let key = decode_secret(secret)?;
     let id = require_header(headers, ID_HEADER)?;
     let timestamp_text = require_header(headers, TIMESTAMP_HEADER)?;
     let signatures = require_header(headers, SIGNATURE_HEADER)?;
     let timestamp = parse_timestamp(timestamp_text, TIMESTAMP_HEADER)?;
 
-    let mac = hmac_sha256(
-        &key,
-        &[id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body],
-    );
+    let mac = hmac_sha256(&key, &[id.as_bytes(), b".", timestamp_text.as_bytes(), b".", body]);
     // Several entries appear while the sender rotates secrets; other versions are ignored.
     let candidates = signatures
         .split_whitespace()
@@ -72,15 +63,10 @@ pub fn parse(webhook_id: &str, body: &[u8]) -> Result<PaymentEvent, WebhookError
     let event_type = event_type(&root)?;
     let kind = match event_type.as_str() {
         "payment.succeeded" => EventKind::PaymentSucceeded(paid_order(&root)?),
-        "refund.succeeded" => EventKind::Refunded {
-            payment_id: req_str(&root, "data.payment_id")?,
-        },
+        "refund.succeeded" => EventKind::Refunded { payment_id: req_str(&root, "data.payment_id")? },
         _ => EventKind::Other { event_type },
     };
-    Ok(PaymentEvent {
-        event_id: webhook_id.to_owned(),
-        kind,
-    })
+    Ok(PaymentEvent { event_id: webhook_id.to_owned(), kind })
 }
 
 fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
@@ -95,9 +81,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
     Ok(PaidOrder {
         payment_id: req_str(root, "data.payment_id")?,
         customer_email: req_str(root, "data.customer.email")?,
-        customer_name: opt_str(root, "data.customer.name")?
-            .unwrap_or_default()
-            .to_owned(),
+        customer_name: opt_str(root, "data.customer.name")?.unwrap_or_default().to_owned(),
         amount_minor: req_i64(root, "data.total_amount")?,
         currency: req_str(root, "data.currency")?,
         items,
@@ -139,21 +123,12 @@ mod tests {
     fn wrong_secret_or_altered_body_fails() {
         let h = spec_headers(SPEC_SIG);
         let other = "whsec_c2VjcmV0LW9mLWFub3RoZXItZW5kcG9pbnQ=";
-        assert_eq!(
-            verify(other, &h, SPEC_BODY, SPEC_TS),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify(other, &h, SPEC_BODY, SPEC_TS), Err(WebhookError::BadSignature));
         let altered = br#"{"test": 2432232315}"#;
-        assert_eq!(
-            verify(SPEC_SECRET, &h, altered, SPEC_TS),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify(SPEC_SECRET, &h, altered, SPEC_TS), Err(WebhookError::BadSignature));
         // A different id is part of the signed content too.
         let h = headers("msg_other", &SPEC_TS.to_string(), SPEC_SIG);
-        assert_eq!(
-            verify(SPEC_SECRET, &h, SPEC_BODY, SPEC_TS),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify(SPEC_SECRET, &h, SPEC_BODY, SPEC_TS), Err(WebhookError::BadSignature));
     }
 
     #[test]
@@ -186,20 +161,14 @@ mod tests {
         // The right bytes under another version tag do not count.
         let other_version = SPEC_SIG.replacen("v1,", "v2,", 1);
         let h = spec_headers(&format!("{wrong} {other_version}"));
-        assert_eq!(
-            verify(SPEC_SECRET, &h, SPEC_BODY, SPEC_TS),
-            Err(WebhookError::BadSignature)
-        );
+        assert_eq!(verify(SPEC_SECRET, &h, SPEC_BODY, SPEC_TS), Err(WebhookError::BadSignature));
     }
 
     #[test]
     fn bad_secret_and_bad_timestamp_are_reported() {
         let h = spec_headers(SPEC_SIG);
         for secret in ["", "whsec_", "whsec_not base64!"] {
-            assert_eq!(
-                verify(secret, &h, SPEC_BODY, SPEC_TS),
-                Err(WebhookError::BadSecret)
-            );
+            assert_eq!(verify(secret, &h, SPEC_BODY, SPEC_TS), Err(WebhookError::BadSecret));
         }
         let h = headers(SPEC_ID, "yesterday", SPEC_SIG);
         let err = verify(SPEC_SECRET, &h, SPEC_BODY, SPEC_TS).unwrap_err();
@@ -221,10 +190,7 @@ mod tests {
         assert_eq!(verify(DODO_SECRET, &h, body, 1735689600), Ok(()));
         let event = parse(DODO_ID, body).unwrap();
         assert_eq!(event.event_id, DODO_ID);
-        let item = |r: &str, q| PaidItem {
-            product_ref: r.into(),
-            quantity: q,
-        };
+        let item = |r: &str, q| PaidItem { product_ref: r.into(), quantity: q };
         let expected = PaidOrder {
             payment_id: "pay_9Zt3".into(),
             customer_email: "ada@example.com".into(),
@@ -259,37 +225,18 @@ mod tests {
     fn missing_fields_are_named() {
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":100,"currency":"USD","customer":{"customer_id":"cus_1","name":"Ada"}}}"#;
         let err = parse_json_text(body).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "malformed webhook: data.customer.email is missing"
-        );
+        assert_eq!(err.to_string(), "malformed webhook: data.customer.email is missing");
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":100,"currency":"USD","customer":{"email":"a@b.c"},"product_cart":[{"quantity":1}]}}"#;
         let err = parse_json_text(body).unwrap_err();
-        assert_eq!(
-            err,
-            WebhookError::Malformed("data.product_cart.0.product_id is missing".into())
-        );
-        assert!(matches!(
-            parse_json_text("not json"),
-            Err(WebhookError::Malformed(_))
-        ));
+        assert_eq!(err, WebhookError::Malformed("data.product_cart.0.product_id is missing".into()));
+        assert!(matches!(parse_json_text("not json"), Err(WebhookError::Malformed(_))));
     }
 
     #[test]
     fn refunds_and_other_events() {
         let refund = r#"{"business_id":"bus_4Xq2","type":"refund.succeeded","timestamp":"2025-01-02T00:00:00Z","data":{"payload_type":"Refund","amount":5997,"business_id":"bus_4Xq2","created_at":"2025-01-02T00:00:00Z","currency":"USD","is_partial":false,"payment_id":"pay_9Zt3","reason":"requested","refund_id":"ref_77","status":"succeeded"}}"#;
-        assert_eq!(
-            parse_json_text(refund).unwrap(),
-            EventKind::Refunded {
-                payment_id: "pay_9Zt3".into()
-            }
-        );
+        assert_eq!(parse_json_text(refund).unwrap(), EventKind::Refunded { payment_id: "pay_9Zt3".into() });
         let failed = r#"{"type":"payment.failed","data":{"payment_id":"pay_2"}}"#;
-        assert_eq!(
-            parse_json_text(failed).unwrap(),
-            EventKind::Other {
-                event_type: "payment.failed".into()
-            }
-        );
+        assert_eq!(parse_json_text(failed).unwrap(), EventKind::Other { event_type: "payment.failed".into() });
     }
 }

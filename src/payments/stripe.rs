@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::{
-    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches,
-    check_fresh, event_type, hmac_sha256, list_len, lookup, malformed, opt_str, parse_json,
-    parse_timestamp, quantity, req_i64, req_str, require_header,
+    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh, event_type,
+    hmac_sha256, list_len, lookup, malformed, opt_str, parse_json, parse_timestamp, quantity, req_i64, req_str,
+    require_header,
 };
 
 /// The header carrying `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`.
@@ -15,22 +15,14 @@ pub const SIGNATURE_HEADER: &str = "stripe-signature";
 ///
 /// `secret` is the endpoint's signing secret (`whsec_…`), used whole as the HMAC key, as
 /// Stripe does; `now_unix` is the current time.
-pub fn verify(
-    secret: &str,
-    headers: &impl HeaderLookup,
-    body: &[u8],
-    now_unix: i64,
-) -> Result<(), WebhookError> {
+pub fn verify(secret: &str, headers: &impl HeaderLookup, body: &[u8], now_unix: i64) -> Result<(), WebhookError> {
     if secret.is_empty() {
         return Err(WebhookError::BadSecret);
     }
     let header = require_header(headers, SIGNATURE_HEADER)?;
     let mut timestamp_text = None;
     let mut signatures = Vec::new();
-    for (key, value) in header
-        .split(',')
-        .filter_map(|item| item.trim().split_once('='))
-    {
+    for (key, value) in header.split(',').filter_map(|item| item.trim().split_once('=')) {
         match key {
             "t" => timestamp_text = Some(value),
             // v0 and any future schemes are ignored, as Stripe's own libraries do.
@@ -38,8 +30,7 @@ pub fn verify(
             _ => {}
         }
     }
-    let timestamp_text =
-        timestamp_text.ok_or_else(|| malformed("stripe-signature header has no t= timestamp"))?;
+    let timestamp_text = timestamp_text.ok_or_else(|| malformed("stripe-signature header has no t= timestamp"))?;
     let timestamp = parse_timestamp(timestamp_text, "stripe-signature t=")?;
 
     let mac = hmac_sha256(secret.as_bytes(), &[timestamp_text.as_bytes(), b".", body]);
@@ -61,24 +52,17 @@ pub fn parse(body: &[u8]) -> Result<PaymentEvent, WebhookError> {
     let event_type = event_type(&root)?;
     let kind = match event_type.as_str() {
         // Delayed methods (bank debits) complete unpaid and are paid in a second event.
-        "checkout.session.completed" | "checkout.session.async_payment_succeeded"
-            if session_is_paid(&root)? =>
-        {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" if session_is_paid(&root)? => {
             EventKind::PaymentSucceeded(paid_order(&root)?)
         }
-        "charge.refunded" => EventKind::Refunded {
-            payment_id: payment_id(&root)?,
-        },
+        "charge.refunded" => EventKind::Refunded { payment_id: payment_id(&root)? },
         _ => EventKind::Other { event_type },
     };
     Ok(PaymentEvent { event_id, kind })
 }
 
 fn session_is_paid(root: &Value) -> Result<bool, WebhookError> {
-    Ok(matches!(
-        opt_str(root, "data.object.payment_status")?,
-        None | Some("paid" | "no_payment_required")
-    ))
+    Ok(matches!(opt_str(root, "data.object.payment_status")?, None | Some("paid" | "no_payment_required")))
 }
 
 /// The PaymentIntent id, which sessions and charges share so refunds find their order;
@@ -100,9 +84,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
     Ok(PaidOrder {
         payment_id: payment_id(root)?,
         customer_email,
-        customer_name: opt_str(root, "data.object.customer_details.name")?
-            .unwrap_or_default()
-            .to_owned(),
+        customer_name: opt_str(root, "data.object.customer_details.name")?.unwrap_or_default().to_owned(),
         amount_minor: req_i64(root, "data.object.amount_total")?,
         currency: req_str(root, "data.object.currency")?,
         items: items(root)?,
@@ -121,10 +103,7 @@ fn items(root: &Value) -> Result<Vec<PaidItem>, WebhookError> {
                     Some(Value::String(id)) => id.clone(),
                     _ => req_str(root, &format!("{product_path}.id"))?,
                 };
-                Ok(PaidItem {
-                    product_ref,
-                    quantity: quantity(root, &format!("{base}.quantity"))?,
-                })
+                Ok(PaidItem { product_ref, quantity: quantity(root, &format!("{base}.quantity"))? })
             })
             .collect();
     }
@@ -134,10 +113,7 @@ fn items(root: &Value) -> Result<Vec<PaidItem>, WebhookError> {
     for product_ref in single.into_iter().chain(many.split(',')).map(str::trim) {
         // One delivery per product: the same id in both keys is not a second copy.
         if !product_ref.is_empty() && !items.iter().any(|i| i.product_ref == product_ref) {
-            items.push(PaidItem {
-                product_ref: product_ref.to_owned(),
-                quantity: 1,
-            });
+            items.push(PaidItem { product_ref: product_ref.to_owned(), quantity: 1 });
         }
     }
     Ok(items)
@@ -153,8 +129,7 @@ mod tests {
     // node sign.mjs stripe whsec_satchelTestSecret0123456789 1735689600 < body
     const SECRET: &str = "whsec_satchelTestSecret0123456789";
     const TS: i64 = 1735689600;
-    const NODE_HEADER: &str =
-        "t=1735689600,v1=610e9345b83634ea67c274621bec309547a0b41684ff77e827792f31a0c5f85f";
+    const NODE_HEADER: &str = "t=1735689600,v1=610e9345b83634ea67c274621bec309547a0b41684ff77e827792f31a0c5f85f";
     const SIG: &str = "610e9345b83634ea67c274621bec309547a0b41684ff77e827792f31a0c5f85f";
     const SESSION: &str = r#"{
   "id": "evt_1QbXyZ2eZvKYlo2C0a1b2c3d",
@@ -212,10 +187,7 @@ mod tests {
             customer_name: "Grace Hopper".into(),
             amount_minor: 1999,
             currency: "usd".into(),
-            items: vec![PaidItem {
-                product_ref: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(),
-                quantity: 1,
-            }],
+            items: vec![PaidItem { product_ref: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(), quantity: 1 }],
         };
         assert_eq!(event.kind, EventKind::PaymentSucceeded(expected));
     }
@@ -238,10 +210,7 @@ mod tests {
         assert_eq!(verify(SECRET, &header(TS + 1, &[SIG]), body, TS), bad);
         let v0_only = headers(&format!("t={TS},v0={SIG}"));
         assert_eq!(verify(SECRET, &v0_only, body, TS), bad);
-        assert_eq!(
-            verify("", &header(TS, &[SIG]), body, TS),
-            Err(WebhookError::BadSecret)
-        );
+        assert_eq!(verify("", &header(TS, &[SIG]), body, TS), Err(WebhookError::BadSecret));
     }
 
     #[test]
@@ -275,11 +244,7 @@ mod tests {
     }
 
     fn refs(order: &PaidOrder) -> Vec<(&str, u32)> {
-        order
-            .items
-            .iter()
-            .map(|i| (i.product_ref.as_str(), i.quantity))
-            .collect()
+        order.items.iter().map(|i| (i.product_ref.as_str(), i.quantity)).collect()
     }
 
     #[test]
@@ -297,13 +262,8 @@ mod tests {
         assert_eq!(refs(&order(body)), [("p1", 1), ("p2", 1), ("p3", 1)]);
         let unpaid = body
             .replace("async_payment_succeeded", "completed")
-            .replace(
-                r#""payment_intent""#,
-                r#""payment_status":"unpaid","payment_intent""#,
-            );
-        let other = EventKind::Other {
-            event_type: "checkout.session.completed".into(),
-        };
+            .replace(r#""payment_intent""#, r#""payment_status":"unpaid","payment_intent""#);
+        let other = EventKind::Other { event_type: "checkout.session.completed".into() };
         assert_eq!(kind(&unpaid).unwrap(), other);
         let no_meta = body.replace(r#""p1","satchel_product_ids":"p2, p1,,p3""#, r#""""#);
         assert!(order(&no_meta).items.is_empty());
@@ -313,10 +273,7 @@ mod tests {
     fn missing_email_is_named() {
         let body = SESSION.replace(r#""email": "grace@example.com","#, "");
         let err = kind(&body).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "malformed webhook: data.object.customer_details.email is missing"
-        );
+        assert_eq!(err.to_string(), "malformed webhook: data.object.customer_details.email is missing");
         assert!(matches!(kind("{"), Err(WebhookError::Malformed(_))));
     }
 

@@ -57,10 +57,9 @@ impl From<UploadError> for Error {
     fn from(e: UploadError) -> Error {
         match e {
             UploadError::TooLarge { limit } => Error::TooLarge { limit },
-            UploadError::CutOff(reason) => Error::BadRequest {
-                code: "upload_cut_off",
-                message: format!("the upload was cut off: {reason}"),
-            },
+            UploadError::CutOff(reason) => {
+                Error::BadRequest { code: "upload_cut_off", message: format!("the upload was cut off: {reason}") }
+            }
             UploadError::Store(e) => Error::internal(e),
         }
     }
@@ -89,15 +88,8 @@ pub async fn upload(
     request: Request,
 ) -> Result<Response> {
     let limit = state.blobs.max_upload_bytes();
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    let content_type = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let declared = request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/form-data") {
         // A multipart body carries some framing around the files; refuse what cannot fit.
         if declared.is_some_and(|len| len > limit.saturating_mul(10).saturating_add(1 << 20)) {
@@ -105,10 +97,7 @@ pub async fn upload(
         }
         let multipart = Multipart::from_request(request, &state)
             .await
-            .map_err(|e| Error::BadRequest {
-                code: "invalid_multipart",
-                message: e.body_text(),
-            })?;
+            .map_err(|e| Error::BadRequest { code: "invalid_multipart", message: e.body_text() })?;
         let arrived = receive_parts(&state, multipart).await?;
         let mut files = Vec::with_capacity(arrived.len());
         for part in arrived {
@@ -120,32 +109,11 @@ pub async fn upload(
         return Err(Error::TooLarge { limit });
     }
     let filename = DisplayName::parse("filename", query.filename.as_deref().unwrap_or(""))
-        .map_err(|_| {
-            Invalid::new(
-                "filename",
-                "give the file name as ?filename=… (or upload multipart/form-data)",
-            )
-        })?;
+        .map_err(|_| Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)"))?;
     let content_type = content_type_of(request.headers())?;
-    let staged = state
-        .blobs
-        .stage(request.into_body().into_data_stream())
-        .await?;
-    let (blob, created) = keep(
-        &state,
-        &merchant,
-        Arrived {
-            staged,
-            filename,
-            content_type,
-        },
-    )
-    .await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
+    let staged = state.blobs.stage(request.into_body().into_data_stream()).await?;
+    let (blob, created) = keep(&state, &merchant, Arrived { staged, filename, content_type }).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(FileOut::from(blob))).into_response())
 }
 
@@ -153,10 +121,7 @@ fn content_type_of(headers: &HeaderMap) -> Result<ContentType, Invalid> {
     match headers.get(header::CONTENT_TYPE).map(|v| v.to_str()) {
         None => Ok(ContentType::octet_stream()),
         Some(Ok(value)) => ContentType::parse("content_type", value),
-        Some(Err(_)) => Err(Invalid::new(
-            "content_type",
-            "must be a media type like application/pdf",
-        )),
+        Some(Err(_)) => Err(Invalid::new("content_type", "must be a media type like application/pdf")),
     }
 }
 
@@ -164,14 +129,10 @@ fn content_type_of(headers: &HeaderMap) -> Result<ContentType, Invalid> {
 async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result<Vec<Arrived>> {
     let mut arrived: Vec<Arrived> = Vec::new();
     let result = async {
-        while let Some(field) = multipart
-            .next_field()
-            .await
-            .map_err(|e| Error::BadRequest {
-                code: "upload_cut_off",
-                message: format!("the multipart body could not be read: {}", e.body_text()),
-            })?
-        {
+        while let Some(field) = multipart.next_field().await.map_err(|e| Error::BadRequest {
+            code: "upload_cut_off",
+            message: format!("the multipart body could not be read: {}", e.body_text()),
+        })? {
             let Some(name) = field.file_name().map(str::to_owned) else {
                 continue;
             };
@@ -181,18 +142,10 @@ async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result<Vec
                 None => ContentType::octet_stream(),
             };
             let staged = state.blobs.stage(field).await?;
-            arrived.push(Arrived {
-                staged,
-                filename,
-                content_type,
-            });
+            arrived.push(Arrived { staged, filename, content_type });
         }
         if arrived.is_empty() {
-            return Err(Invalid::new(
-                "file",
-                "the multipart body holds no file part (a part with a filename)",
-            )
-            .into());
+            return Err(Invalid::new("file", "the multipart body holds no file part (a part with a filename)").into());
         }
         Ok(())
     }
@@ -211,19 +164,13 @@ async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result<Vec
 /// Records a staged upload, reusing the existing blob when the content is already stored.
 /// Returns the blob and whether it is new.
 async fn keep(state: &AppState, merchant: &str, part: Arrived) -> Result<(Blob, bool)> {
-    if let Some(existing) =
-        db_blobs::find_by_sha256(&state.db, merchant, &part.staged.sha256).await?
-    {
+    if let Some(existing) = db_blobs::find_by_sha256(&state.db, merchant, &part.staged.sha256).await? {
         state.blobs.discard(part.staged).await;
         return Ok((existing, false));
     }
     let sha256 = part.staged.sha256.clone();
     let size = part.staged.size as i64;
-    let key = state
-        .blobs
-        .keep(part.staged, merchant)
-        .await
-        .map_err(Error::internal)?;
+    let key = state.blobs.keep(part.staged, merchant).await.map_err(Error::internal)?;
     let new = NewBlob {
         merchant_id: merchant,
         sha256: &sha256,
@@ -244,17 +191,8 @@ fn not_found(e: DbError) -> Error {
 
 /// List uploaded files, newest first.
 #[utoipa::path(get, path = "/api/v1/files", responses((status = 200, body = [FileOut])))]
-pub async fn list(
-    State(state): State<AppState>,
-    ApiMerchant(merchant): ApiMerchant,
-) -> Result<Json<Vec<FileOut>>> {
-    Ok(Json(
-        db_blobs::list(&state.db, &merchant)
-            .await?
-            .into_iter()
-            .map(FileOut::from)
-            .collect(),
-    ))
+pub async fn list(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<Vec<FileOut>>> {
+    Ok(Json(db_blobs::list(&state.db, &merchant).await?.into_iter().map(FileOut::from).collect()))
 }
 
 /// Get an uploaded file's facts.
@@ -264,12 +202,7 @@ pub async fn get(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<FileOut>> {
-    Ok(Json(
-        db_blobs::get(&state.db, &merchant, &id)
-            .await
-            .map_err(not_found)?
-            .into(),
-    ))
+    Ok(Json(db_blobs::get(&state.db, &merchant, &id).await.map_err(not_found)?.into()))
 }
 
 /// Delete an uploaded file; refused (409) while a product or an order still delivers it.
@@ -279,16 +212,10 @@ pub async fn delete(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let blob = db_blobs::delete_unused(&state.db, &merchant, &id)
-        .await
-        .map_err(|e| match e {
-            DbError::Conflict(message) => Error::conflict("file_in_use", message),
-            e => not_found(e),
-        })?;
-    state
-        .blobs
-        .delete(&blob.storage_key)
-        .await
-        .map_err(Error::internal)?;
+    let blob = db_blobs::delete_unused(&state.db, &merchant, &id).await.map_err(|e| match e {
+        DbError::Conflict(message) => Error::conflict("file_in_use", message),
+        e => not_found(e),
+    })?;
+    state.blobs.delete(&blob.storage_key).await.map_err(Error::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -19,17 +19,9 @@ pub fn router() -> Router<AppState> {
         .route("/products", get(products::list).post(products::create))
         .route("/products/{id}", get(products::get).patch(products::update))
         .route("/products/{id}/archive", post(products::archive))
-        .route(
-            "/products/{id}/delivery",
-            put(products::set_delivery).get(products::get_delivery),
-        )
+        .route("/products/{id}/delivery", put(products::set_delivery).get(products::get_delivery))
         // Uploads stream to the blob store with their own size limit.
-        .route(
-            "/files",
-            get(files::list)
-                .post(files::upload)
-                .layer(DefaultBodyLimit::disable()),
-        )
+        .route("/files", get(files::list).post(files::upload).layer(DefaultBodyLimit::disable()))
         .route("/files/{id}", get(files::get).delete(files::delete))
 }
 
@@ -60,7 +52,5 @@ impl utoipa::Modify for BearerAuth {
 
 /// `/api/v1/openapi.json` and the Swagger UI at `/api/docs`.
 pub fn docs() -> Router<AppState> {
-    SwaggerUi::new("/api/docs")
-        .url("/api/v1/openapi.json", ApiDoc::openapi())
-        .into()
+    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()).into()
 }

@@ -12,8 +12,7 @@ use super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
 use crate::domain::{
-    Currency, Delivery, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price,
-    ProductName,
+    Currency, Delivery, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price, ProductName,
 };
 use crate::http::{ApiJson, ApiMerchant, Error, Result};
 use crate::payments::Provider;
@@ -155,17 +154,11 @@ fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, 
     raw.into_iter()
         .map(|(provider, id)| {
             let provider = Provider::parse(&provider).ok_or_else(|| {
-                Invalid::new(
-                    "external_ids",
-                    format!("unknown provider {provider}; use standard or stripe"),
-                )
+                Invalid::new("external_ids", format!("unknown provider {provider}; use standard or stripe"))
             })?;
             let id = id.trim();
             if id.is_empty() || id.len() > 255 {
-                return Err(Invalid::new(
-                    "external_ids",
-                    "an external id must be 1 to 255 characters",
-                ));
+                return Err(Invalid::new("external_ids", "an external id must be 1 to 255 characters"));
             }
             Ok((provider.as_str().to_owned(), id.to_owned()))
         })
@@ -174,10 +167,7 @@ fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, 
 
 fn description(raw: &str) -> Result<String, Invalid> {
     if raw.chars().count() > 20_000 {
-        return Err(Invalid::new(
-            "description",
-            "is longer than 20000 characters",
-        ));
+        return Err(Invalid::new("description", "is longer than 20000 characters"));
     }
     Ok(raw.trim().to_owned())
 }
@@ -211,10 +201,7 @@ pub async fn create(
     let new = NewProduct {
         name: ProductName::parse("name", &body.name)?,
         description: description(&body.description)?,
-        price: Price::new(
-            body.price_minor,
-            Currency::parse("currency", &body.currency)?,
-        )?,
+        price: Price::new(body.price_minor, Currency::parse("currency", &body.currency)?)?,
         external_ids: external_ids(body.external_ids)?,
     };
     let product = db_products::create(&state.db, &merchant, &new).await?;
@@ -228,12 +215,7 @@ pub async fn get(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<ProductOut>> {
-    Ok(Json(
-        db_products::get(&state.db, &merchant, &id)
-            .await
-            .map_err(not_found)?
-            .into(),
-    ))
+    Ok(Json(db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?.into()))
 }
 
 /// Change a product's name, description, price, external ids or active flag.
@@ -245,36 +227,22 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProduct>,
 ) -> Result<Json<ProductOut>> {
-    let current = db_products::get(&state.db, &merchant, &id)
-        .await
-        .map_err(not_found)?;
+    let current = db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?;
     let price = match (body.price_minor, body.currency) {
         (None, None) => None,
         (amount, currency) => Some(Price::new(
             amount.unwrap_or(current.row.price_minor),
-            Currency::parse(
-                "currency",
-                currency.as_deref().unwrap_or(&current.row.currency),
-            )?,
+            Currency::parse("currency", currency.as_deref().unwrap_or(&current.row.currency))?,
         )?),
     };
     let change = ProductChange {
-        name: body
-            .name
-            .as_deref()
-            .map(|n| ProductName::parse("name", n))
-            .transpose()?,
+        name: body.name.as_deref().map(|n| ProductName::parse("name", n)).transpose()?,
         description: body.description.as_deref().map(description).transpose()?,
         price,
         active: body.active,
         external_ids: body.external_ids.map(external_ids).transpose()?,
     };
-    Ok(Json(
-        db_products::update(&state.db, &merchant, &id, &change)
-            .await
-            .map_err(not_found)?
-            .into(),
-    ))
+    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(not_found)?.into()))
 }
 
 /// Archive a product: it can no longer be bought; past orders keep their delivery.
@@ -284,16 +252,8 @@ pub async fn archive(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<ProductOut>> {
-    let change = ProductChange {
-        active: Some(false),
-        ..Default::default()
-    };
-    Ok(Json(
-        db_products::update(&state.db, &merchant, &id, &change)
-            .await
-            .map_err(not_found)?
-            .into(),
-    ))
+    let change = ProductChange { active: Some(false), ..Default::default() };
+    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(not_found)?.into()))
 }
 
 /// Get a product's Digital Product Delivery.
@@ -303,10 +263,7 @@ pub async fn get_delivery(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryOut>> {
-    let product: ProductOut = db_products::get(&state.db, &merchant, &id)
-        .await
-        .map_err(not_found)?
-        .into();
+    let product: ProductOut = db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?.into();
     Ok(Json(product.delivery))
 }
 
@@ -320,18 +277,13 @@ pub async fn set_delivery(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetDelivery>,
 ) -> Result<Json<ProductOut>> {
-    db_products::get(&state.db, &merchant, &id)
-        .await
-        .map_err(not_found)?;
+    db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?;
     let mode = DeliveryMode::parse("mode", &body.mode)?;
     let instructions = Instructions::parse("instructions", &body.instructions)?;
     if mode != DeliveryMode::Files && !body.files.is_empty() {
         return Err(Invalid::new(
             "files",
-            format!(
-                "files are only used with mode \"files\", not \"{}\"",
-                mode.as_str()
-            ),
+            format!("files are only used with mode \"files\", not \"{}\"", mode.as_str()),
         )
         .into());
     }
@@ -349,18 +301,11 @@ pub async fn set_delivery(
             other => other?,
         };
         let name = file.display_name.as_deref().unwrap_or(&blob.filename);
-        files.push(DeliveryFile {
-            file_id: blob.id,
-            display_name: DisplayName::parse("files.display_name", name)?,
-        });
+        files.push(DeliveryFile { file_id: blob.id, display_name: DisplayName::parse("files.display_name", name)? });
     }
-    let delivery = Delivery::new(mode, files, body.external_url.as_deref(), instructions).map_err(
-        |e| match e {
-            crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
-        },
-    )?;
-    let product = db_products::set_delivery(&state.db, &merchant, &id, &delivery)
-        .await
-        .map_err(not_found)?;
+    let delivery = Delivery::new(mode, files, body.external_url.as_deref(), instructions).map_err(|e| match e {
+        crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
+    })?;
+    let product = db_products::set_delivery(&state.db, &merchant, &id, &delivery).await.map_err(not_found)?;
     Ok(Json(product.into()))
 }

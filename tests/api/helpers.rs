@@ -1,0 +1,216 @@
+//! Spawning the app for a test, with its own database and store, and talking to it.
+#![allow(dead_code)] // helpers serve many test modules; not every one uses each
+
+use std::path::PathBuf;
+
+use satchel::app::AppState;
+use satchel::config::{Config, Secret, StorageBackend};
+use tokio::sync::oneshot;
+
+/// The two ways an operator runs Satchel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stack {
+    /// SQLite + local files: the no-config default.
+    Embedded,
+    /// PostgreSQL + S3 (s3s-fs), as for several processes behind a load balancer.
+    ScaledOut,
+}
+
+/// Defines `mod name { embedded(), scaled_out() }` tests calling `async fn name(stack: Stack)`.
+macro_rules! on_both_stacks {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn embedded() {
+                super::$name($crate::helpers::Stack::Embedded).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn scaled_out() {
+                super::$name($crate::helpers::Stack::ScaledOut).await
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_stacks;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with ./scripts/test"))
+}
+
+/// A running Satchel with its own database and storage; dropped → stopped and cleaned up.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// Direct access to the database and store.
+    pub state: AppState,
+    /// A client that does not follow redirects.
+    pub client: reqwest::Client,
+    /// The stack it runs on.
+    pub stack: Stack,
+    /// Folder holding the data directory (and local blobs).
+    pub dir: tempfile::TempDir,
+    /// The S3 bucket folder, when on S3.
+    pub bucket_dir: Option<PathBuf>,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    postgres_db: Option<String>,
+}
+
+/// A merchant made for a test, with an API key.
+pub struct TestMerchant {
+    /// Merchant id.
+    pub id: String,
+    /// URL slug.
+    pub slug: String,
+    /// `sk_…`
+    pub api_key: String,
+    /// Standard Webhooks secret.
+    pub webhook_secret: String,
+}
+
+impl TestApp {
+    /// Spawns the app on `stack` with default settings.
+    pub async fn spawn(stack: Stack) -> TestApp {
+        Self::spawn_with(stack, |_| {}).await
+    }
+
+    /// Spawns the app on `stack` after `adjust` changed its configuration.
+    pub async fn spawn_with(stack: Stack, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config::default();
+        config.server.port = 0;
+        config.data_dir = dir.path().join("data");
+        let mut postgres_db = None;
+        let mut bucket_dir = None;
+        match stack {
+            Stack::Embedded => config.storage.backend = StorageBackend::Local,
+            Stack::ScaledOut => {
+                let name = format!("satchel_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = env("SATCHEL_TEST_POSTGRES_URL");
+                let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await.expect("postgres");
+                sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create database");
+                let base = admin.rsplit_once('/').expect("url has a database").0;
+                config.database.url = Some(Secret(format!("{base}/{name}")));
+                postgres_db = Some(name);
+
+                let bucket = format!("t-{}", uuid::Uuid::new_v4().simple());
+                let path = PathBuf::from(env("SATCHEL_TEST_S3_ROOT")).join(&bucket);
+                std::fs::create_dir_all(&path).expect("bucket folder");
+                bucket_dir = Some(path);
+                let s3 = &mut config.storage.s3;
+                config.storage.backend = StorageBackend::S3;
+                s3.endpoint = Some(env("SATCHEL_TEST_S3_ENDPOINT"));
+                s3.bucket = bucket;
+                s3.region = "us-east-1".into();
+                s3.access_key_id = env("SATCHEL_TEST_S3_ACCESS_KEY");
+                s3.secret_access_key = Secret(env("SATCHEL_TEST_S3_SECRET_KEY"));
+                s3.allow_http = true;
+            }
+        }
+        adjust(&mut config);
+        let app = satchel::App::build(config).await.expect("app builds");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run_until(async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { address, state, client, stack, dir, bucket_dir, stop: Some(stop), server: Some(server), postgres_db }
+    }
+
+    /// Stops the server, waiting for requests in flight.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+
+    /// Full URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Creates a merchant (and an API key) directly through the library.
+    pub async fn merchant(&self, name: &str) -> TestMerchant {
+        let db = &self.state.db;
+        let slug = satchel::domain::Slug::from_name(name).expect("slug");
+        let email = satchel::domain::Email::parse("email", &format!("owner@{}.example", slug.as_str())).unwrap();
+        let hash = satchel::domain::hash_password("correct horse battery").unwrap();
+        let merchant = satchel::db::merchants::create(db, &slug, name, &email, &hash).await.expect("merchant");
+        let (key, _) = satchel::db::api_keys::create(db, &merchant.id, "test").await.expect("api key");
+        TestMerchant {
+            id: merchant.id,
+            slug: merchant.slug,
+            api_key: key.expose().to_owned(),
+            webhook_secret: merchant.standard_webhook_secret,
+        }
+    }
+
+    /// A request with `merchant`'s API key.
+    pub fn api(&self, merchant: &TestMerchant, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(&format!("/api/v1{path}"))).bearer_auth(&merchant.api_key)
+    }
+
+    /// Every object key in the blob store under `prefix`.
+    pub async fn stored_keys(&self, prefix: &str) -> Vec<String> {
+        self.state.blobs.list_keys(prefix).await.expect("list keys")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some(bucket) = &self.bucket_dir {
+            let _ = std::fs::remove_dir_all(bucket);
+        }
+        if let Some(name) = self.postgres_db.take() {
+            // Drop runs outside async: a thread with its own runtime drops the database.
+            let admin = env("SATCHEL_TEST_POSTGRES_URL");
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut conn) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = sqlx::Executor::execute(&mut conn, sqlx::AssertSqlSafe(sql)).await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// SHA-256 hex of bytes.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// Deterministic pseudo-random bytes (a different file per seed), cheap to make in bulk.
+pub fn file_bytes(len: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        out.extend_from_slice(&state.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}

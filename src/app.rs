@@ -28,6 +28,8 @@ pub struct Inner {
     pub public_url: String,
     /// Server secrets (generated once into the data directory).
     pub secrets: Secrets,
+    /// Where download attempts are recorded.
+    pub downloads: crate::download_log::DownloadLog,
 }
 
 impl Deref for AppState {
@@ -45,6 +47,11 @@ pub struct Secrets {
 }
 
 impl Secrets {
+    /// The signing key's bytes.
+    pub fn key(&self) -> Vec<u8> {
+        hex::decode(&self.signing_key).unwrap_or_else(|_| self.signing_key.as_bytes().to_vec())
+    }
+
     /// Loads the secrets file, creating it with fresh random keys on first start.
     pub fn load_or_create(data_dir: &Path) -> anyhow::Result<Secrets> {
         let path = data_dir.join("secrets.json");
@@ -103,7 +110,8 @@ impl App {
             Ok(n) => tracing::info!(count = n, "removed uploads left unfinished by an earlier process"),
             Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
         }
-        let state = AppState(Arc::new(Inner { db, blobs, config, public_url, secrets }));
+        let downloads = crate::download_log::DownloadLog::start(db.clone());
+        let state = AppState(Arc::new(Inner { db, blobs, config, public_url, secrets, downloads }));
         Ok(App { listener, state })
     }
 

@@ -12,6 +12,8 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod download_log;
+pub mod fulfilment;
 pub mod http;
 pub mod payments;
 

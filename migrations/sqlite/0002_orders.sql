@@ -17,6 +17,9 @@ CREATE TABLE orders (
     amount_minor BIGINT NOT NULL,
     currency TEXT NOT NULL,
     status TEXT NOT NULL,
+    -- The link token is HMAC(server key, token_salt): re-derivable for "resend email",
+    -- never stored itself; token_hash (its SHA-256) finds the order.
+    token_salt TEXT NOT NULL,
     token_hash TEXT NOT NULL UNIQUE,
     -- The merchant's download policy in force at payment time.
     link_expires_at BIGINT,

@@ -2,6 +2,7 @@
 //! so the rest of the program never sees a bad one.
 
 mod delivery;
+mod format;
 mod names;
 mod order;
 mod password;
@@ -9,6 +10,7 @@ mod price;
 mod secrets;
 
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
+pub use format::{human_date, human_price, human_size};
 pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
 pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};

@@ -56,13 +56,30 @@ impl ApiKey {
     }
 }
 
-/// An order's download token: 256 random bits in `/d/{token}`.
+/// An order's download token in `/d/{token}`: HMAC-SHA256 of a per-order random salt under
+/// the server's key. Neither the database (salt only) nor the key alone gives the token, and
+/// the server can derive it again to resend the email.
 pub struct DownloadToken(String);
 
+impl std::fmt::Debug for DownloadToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DownloadToken(********)")
+    }
+}
+
 impl DownloadToken {
-    /// A new random token.
-    pub fn generate() -> DownloadToken {
-        DownloadToken(random_token(32))
+    /// A fresh salt (256 random bits) for a new order.
+    pub fn new_salt() -> String {
+        random_token(32)
+    }
+
+    /// The token of the order with `salt`.
+    pub fn derive(server_key: &[u8], salt: &str) -> DownloadToken {
+        use hmac::{KeyInit, Mac};
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
+        mac.update(b"satchel download token\0");
+        mac.update(salt.as_bytes());
+        DownloadToken(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
     }
 
     /// The token, for links.
@@ -82,9 +99,13 @@ mod tests {
 
     #[test]
     fn tokens_are_long_random_and_hashed() {
-        let a = DownloadToken::generate();
-        let b = DownloadToken::generate();
+        let key = [7u8; 32];
+        let a = DownloadToken::derive(&key, &DownloadToken::new_salt());
+        let b = DownloadToken::derive(&key, &DownloadToken::new_salt());
         assert_ne!(a.expose(), b.expose());
+        let salt = DownloadToken::new_salt();
+        assert_eq!(DownloadToken::derive(&key, &salt).expose(), DownloadToken::derive(&key, &salt).expose());
+        assert_ne!(DownloadToken::derive(&key, &salt).expose(), DownloadToken::derive(&[8u8; 32], &salt).expose());
         assert_eq!(a.expose().len(), 43); // 32 bytes = 256 bits
         assert_eq!(a.hash(), SecretHash::of(a.expose()));
         assert_ne!(a.hash().as_str(), a.expose());

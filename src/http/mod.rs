@@ -1,16 +1,19 @@
 //! The HTTP surface: JSON API, downloads, webhooks, health.
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
 use crate::app::AppState;
 
 pub mod api;
+pub mod delivery;
 mod error;
 mod extract;
 mod health;
+pub mod pages;
 pub mod ranged;
+mod webhooks;
 
 pub use error::{Error, Result};
 pub use extract::{ApiJson, ApiMerchant};
@@ -20,6 +23,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/static/satchel.css", get(pages::stylesheet))
+        .route("/d/{token}", get(delivery::page))
+        .route("/d/{token}/files/{n}", get(delivery::download))
+        .route("/d/{token}/link", get(delivery::first_link))
+        .route("/d/{token}/link/{n}", get(delivery::nth_link))
+        .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .nest("/api/v1", api::router())
         .merge(api::docs())
         .layer(TraceLayer::new_for_http())

@@ -1,0 +1,51 @@
+//! How numbers and dates read on pages and in emails.
+
+use super::Millis;
+
+/// `1536` → `1.5 KB`; decimal units, as file managers show them.
+pub fn human_size(bytes: i64) -> String {
+    const UNITS: [&str; 5] = ["KB", "MB", "GB", "TB", "PB"];
+    if bytes < 1000 {
+        return format!("{bytes} bytes");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if value < 10.0 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
+}
+
+/// `24 November 2026` (UTC).
+pub fn human_date(millis: Millis) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
+    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// `1999`, `USD` → `19.99 USD` (zero-decimal currencies like JPY print whole).
+pub fn human_price(amount_minor: i64, currency: &str) -> String {
+    const ZERO_DECIMAL: [&str; 8] = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"];
+    if ZERO_DECIMAL.contains(&currency) {
+        return format!("{amount_minor} {currency}");
+    }
+    format!("{}.{:02} {currency}", amount_minor / 100, amount_minor % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_dates_prices() {
+        assert_eq!(human_size(512), "512 bytes");
+        assert_eq!(human_size(1536), "1.5 KB");
+        assert_eq!(human_size(52_428_800), "52 MB");
+        assert_eq!(human_date(1_795_000_000_000), "18 November 2026");
+        assert_eq!(human_price(1999, "USD"), "19.99 USD");
+        assert_eq!(human_price(500, "JPY"), "500 JPY");
+    }
+}

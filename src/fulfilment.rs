@@ -1,0 +1,134 @@
+//! Turning a payment into an order, exactly once: match the products, freeze their delivery,
+//! mint the order's link. Shared by webhooks, the orders API and the test checkout.
+
+use crate::db::merchants::Merchant;
+use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
+use crate::db::{Db, DbError, products};
+use crate::domain::{DownloadToken, Email, Invalid};
+
+/// A successful payment, whatever reported it.
+#[derive(Debug, Clone)]
+pub struct Payment<'a> {
+    /// `standard`, `stripe`, `api` or `test`.
+    pub provider: &'a str,
+    /// The provider's payment id.
+    pub payment_id: &'a str,
+    /// Customer email as sent.
+    pub customer_email: &'a str,
+    /// Customer name as sent.
+    pub customer_name: &'a str,
+    /// Amount, minor units.
+    pub amount_minor: i64,
+    /// Currency as sent.
+    pub currency: &'a str,
+    /// (product reference, quantity): a Satchel product id or the provider's external id.
+    pub items: Vec<(String, u32)>,
+    /// The webhook event, when there is one.
+    pub event: Option<EventRecord<'a>>,
+    /// `Idempotency-Key` and request hash, for the API.
+    pub idempotency: Option<(&'a str, &'a str)>,
+}
+
+/// What became of a payment.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A new order; the token is what goes into the customer's links.
+    Created {
+        /// Order id.
+        order_id: String,
+        /// The download token.
+        token: DownloadToken,
+    },
+    /// Seen before: nothing changed.
+    Duplicate(Option<String>),
+    /// Kept as an "unmatched" event for the merchant, with the reason.
+    Unmatched(Invalid),
+}
+
+/// Records a payment as an order (rule 7: once, however often it is reported). A payment that
+/// names an unknown product or carries no usable email is not dropped: with an event it is
+/// stored as unmatched, visible to the merchant; without one the caller gets the reason.
+pub async fn record_payment(
+    db: &Db,
+    server_key: &[u8],
+    merchant: &Merchant,
+    payment: &Payment<'_>,
+) -> Result<Outcome, DbError> {
+    let matched = match match_payment(db, merchant, payment).await? {
+        Ok(matched) => matched,
+        Err(invalid) => {
+            if let Some(event) = payment.event {
+                let detail = invalid.to_string();
+                orders::record_event(
+                    db,
+                    &merchant.id,
+                    payment.provider,
+                    event,
+                    Some(payment.payment_id),
+                    "unmatched",
+                    &detail,
+                )
+                .await?;
+            }
+            return Ok(Outcome::Unmatched(invalid));
+        }
+    };
+    let (email, items) = matched;
+    let salt = DownloadToken::new_salt();
+    let token = DownloadToken::derive(server_key, &salt);
+    let token_hash = token.hash();
+    let currency = payment.currency.trim().to_ascii_uppercase();
+    let new = NewOrder {
+        merchant_id: &merchant.id,
+        provider: payment.provider,
+        payment_id: payment.payment_id,
+        event: payment.event,
+        customer_email: &email,
+        customer_name: payment.customer_name.trim(),
+        amount_minor: payment.amount_minor,
+        currency: &currency,
+        items,
+        policy: merchant.download_policy(),
+        token_salt: &salt,
+        token_hash: token_hash.as_str(),
+        idempotency: payment.idempotency,
+    };
+    Ok(match orders::create(db, &new).await? {
+        Created::New(order_id) => {
+            tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
+            Outcome::Created { order_id, token }
+        }
+        Created::Duplicate(existing) => Outcome::Duplicate(existing),
+    })
+}
+
+type Matched = (Email, Vec<NewItem>);
+
+async fn match_payment(
+    db: &Db,
+    merchant: &Merchant,
+    payment: &Payment<'_>,
+) -> Result<Result<Matched, Invalid>, DbError> {
+    let email = match Email::parse("customer.email", payment.customer_email) {
+        Ok(email) => email,
+        Err(invalid) => return Ok(Err(invalid)),
+    };
+    if payment.items.is_empty() {
+        return Ok(Err(Invalid::new("items", "the payment names no product")));
+    }
+    let mut items = Vec::with_capacity(payment.items.len());
+    for (reference, quantity) in &payment.items {
+        match products::resolve(db, &merchant.id, payment.provider, reference).await? {
+            Some(product) => {
+                items.push(NewItem { product_id: product.row.id, quantity: i64::from((*quantity).max(1)) })
+            }
+            None => return Ok(Err(Invalid::new("items", format!("no product matches {reference}")))),
+        }
+    }
+    Ok(Ok((email, items)))
+}
+
+/// The link token of an existing order (for emails and the merchant's "copy link").
+pub fn token_of(server_key: &[u8], order: &orders::Order) -> DownloadToken {
+    DownloadToken::derive(server_key, &order.token_salt)
+}

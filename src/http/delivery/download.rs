@@ -1,0 +1,127 @@
+//! `GET|HEAD /d/{token}/files/{n}`: streams a file like a good static file server (ranges,
+//! ETag, conditional requests), applying the order's download policy and logging every try.
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::{Refusal, open};
+use crate::app::AppState;
+use crate::blobs::Blobs;
+use crate::db::orders::{self, OrderFile};
+use crate::domain::now_millis;
+use crate::download_log::DownloadEvent;
+use crate::http::ranged::{self, Answer, ServedFile};
+
+/// The client's address and user agent, for the download log.
+pub fn client_of(request: &Request) -> (String, String) {
+    let ip = request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default();
+    let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    (ip, agent.chars().take(512).collect())
+}
+
+/// Whether a request for `answer` is a new download. A Range that starts past byte 0 resumes
+/// or splits a download already under way (curl -C -, aria2c -x4), so it is not counted once
+/// the file has been counted at least once (rule 4).
+fn is_new_download(method: &Method, answer: &Answer, already_counted: i64) -> bool {
+    if method != Method::GET {
+        return false;
+    }
+    match answer {
+        Answer::Full => true,
+        Answer::Partial { start: 0, .. } => true,
+        Answer::Partial { .. } => already_counted == 0,
+        Answer::NotModified | Answer::Unsatisfiable => false,
+    }
+}
+
+/// `GET|HEAD /d/{token}/files/{n}`
+pub async fn download(
+    State(state): State<AppState>,
+    Path((token, n)): Path<(String, i64)>,
+    request: Request,
+) -> Response {
+    let detail = match open(&state, &token).await {
+        Ok(detail) => detail,
+        Err(refusal) => return refusal.into_page(&state).await,
+    };
+    let Some(file) = detail.files.iter().find(|f| f.position == n) else {
+        return Refusal::NotFound.into_page(&state).await;
+    };
+    let answer = ranged::decide(request.headers(), &served(file));
+    let counted = is_new_download(request.method(), &answer, file.download_count);
+    let limit = detail.order.max_downloads_per_file;
+    if counted && limit.is_some() {
+        match orders::count_download(&state.db, &detail.order.id, file.position, limit).await {
+            Ok(true) => {}
+            Ok(false) => return Refusal::UsedUp { merchant_id: detail.order.merchant_id }.into_page(&state).await,
+            Err(e) => return Refusal::from(e).into_page(&state).await,
+        }
+    }
+    let (ip, user_agent) = client_of(&request);
+    let response = serve_file(&state.blobs, request.method(), &answer, file).await;
+    let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
+    state
+        .downloads
+        .record(DownloadEvent {
+            order_id: detail.order.id.clone(),
+            file_position: Some(file.position),
+            item_position: Some(file.item_position),
+            at: now_millis(),
+            ip,
+            user_agent,
+            status: response.status().as_u16(),
+            range_start: match answer {
+                Answer::Partial { start, .. } => Some(start as i64),
+                _ => None,
+            },
+            bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
+            counted,
+            // A limited policy was counted above, synchronously.
+            increment: counted && limit.is_none(),
+        })
+        .await;
+    response
+}
+
+fn served(file: &OrderFile) -> ServedFile<'_> {
+    ServedFile {
+        size: file.size as u64,
+        sha256_hex: &file.sha256,
+        content_type: &file.content_type,
+        filename: &file.display_name,
+    }
+}
+
+/// Answers `answer` for `file`: headers from [`ranged::head`], body streamed from the store.
+/// Shared by the email links and the customer portal.
+pub async fn serve_file(blobs: &Blobs, method: &Method, answer: &Answer, file: &OrderFile) -> Response {
+    let (status, headers) = ranged::head(answer, &served(file));
+    let range = match *answer {
+        Answer::Full => 0..file.size as u64,
+        Answer::Partial { start, end } => start..end + 1,
+        Answer::NotModified | Answer::Unsatisfiable => return with_headers(status, headers, Body::empty()),
+    };
+    if method == Method::HEAD {
+        return with_headers(status, headers, Body::empty());
+    }
+    match blobs.read(&file.storage_key, range).await {
+        Ok(stream) => with_headers(status, headers, Body::from_stream(stream)),
+        Err(e) => {
+            tracing::error!(error = %e, key = %file.storage_key, "a delivered file could not be read");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+fn with_headers(status: StatusCode, headers: HeaderMap, body: Body) -> Response {
+    let mut response = Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    response
+}

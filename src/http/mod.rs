@@ -7,6 +7,7 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 
 pub mod api;
+mod checkout;
 pub mod delivery;
 mod error;
 mod extract;
@@ -29,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{token}/link", get(delivery::first_link))
         .route("/d/{token}/link/{n}", get(delivery::nth_link))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
+        .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/api/v1", api::router())
         .merge(api::docs())
         .layer(TraceLayer::new_for_http())

@@ -10,7 +10,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::app::AppState;
 
 mod files;
+mod orders;
 mod products;
+mod settings;
 mod time;
 
 /// The `/api/v1` routes.
@@ -23,6 +25,12 @@ pub fn router() -> Router<AppState> {
         // Uploads stream to the blob store with their own size limit.
         .route("/files", get(files::list).post(files::upload).layer(DefaultBodyLimit::disable()))
         .route("/files/{id}", get(files::get).delete(files::delete))
+        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders/{id}", get(orders::get))
+        .route("/orders/{id}/revoke", post(orders::revoke))
+        .route("/orders/{id}/restore", post(orders::restore))
+        .route("/payment-events", get(orders::events))
+        .route("/settings", get(settings::get).patch(settings::update))
 }
 
 #[derive(OpenApi)]
@@ -32,6 +40,8 @@ pub fn router() -> Router<AppState> {
         products::list, products::create, products::get, products::update, products::archive,
         products::set_delivery, products::get_delivery,
         files::upload, files::list, files::get, files::delete,
+        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::events,
+        settings::get, settings::update,
     ),
     modifiers(&BearerAuth),
     security(("api_key" = [])),

@@ -1,0 +1,420 @@
+//! `/api/v1/orders`: orders for merchants who confirm payments themselves, the order list and
+//! detail (frozen delivery, download counts, events), revoke and restore, unmatched events.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::time::rfc3339;
+use crate::app::AppState;
+use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
+use crate::db::{DbError, merchants};
+use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
+use crate::fulfilment::{self, Outcome, Payment};
+use crate::http::{ApiMerchant, Error, Result};
+
+/// An order in a list.
+#[derive(Serialize, ToSchema)]
+pub struct OrderOut {
+    id: String,
+    /// `paid`, `refunded` or `revoked`.
+    status: String,
+    customer_email: String,
+    customer_name: String,
+    provider: String,
+    payment_id: String,
+    amount_minor: i64,
+    currency: String,
+    created_at: String,
+    refunded_at: Option<String>,
+    revoked_at: Option<String>,
+    /// When the email link stops working (null: never).
+    link_expires_at: Option<String>,
+    /// Downloads allowed per file through the email link (null: unlimited).
+    max_downloads_per_file: Option<i64>,
+}
+
+/// An order with its frozen delivery, download counts and events.
+#[derive(Serialize, ToSchema)]
+pub struct OrderDetailOut {
+    #[serde(flatten)]
+    order: OrderOut,
+    /// The customer's delivery page (`/d/{token}`).
+    delivery_url: String,
+    items: Vec<ItemOut>,
+    files: Vec<FileOut>,
+    payment_events: Vec<EventOut>,
+    downloads: Vec<DownloadOut>,
+}
+
+/// A product as frozen into the order.
+#[derive(Serialize, ToSchema)]
+pub struct ItemOut {
+    position: i64,
+    product_id: String,
+    product_name: String,
+    quantity: i64,
+    delivery_mode: String,
+    external_url: Option<String>,
+    instructions: String,
+    link_clicks: i64,
+}
+
+/// A file as frozen into the order.
+#[derive(Serialize, ToSchema)]
+pub struct FileOut {
+    /// `/d/{token}/files/{position}`.
+    position: i64,
+    item_position: i64,
+    file_id: String,
+    display_name: String,
+    size: i64,
+    content_type: String,
+    sha256: String,
+    download_count: i64,
+}
+
+/// A payment event.
+#[derive(Serialize, ToSchema)]
+pub struct EventOut {
+    id: String,
+    provider: String,
+    event_id: String,
+    event_type: String,
+    payment_id: Option<String>,
+    /// `processed`, `refund`, `unmatched`.
+    status: String,
+    detail: String,
+    order_id: Option<String>,
+    received_at: String,
+    /// The event body as received.
+    payload: String,
+}
+
+/// A download attempt.
+#[derive(Serialize, ToSchema)]
+pub struct DownloadOut {
+    file_position: Option<i64>,
+    item_position: Option<i64>,
+    at: String,
+    ip: String,
+    user_agent: String,
+    status: i64,
+    range_start: Option<i64>,
+    bytes_requested: i64,
+    counted: bool,
+}
+
+impl From<Order> for OrderOut {
+    fn from(o: Order) -> OrderOut {
+        OrderOut {
+            id: o.id,
+            status: o.status,
+            customer_email: o.customer_email,
+            customer_name: o.customer_name,
+            provider: o.provider,
+            payment_id: o.payment_id,
+            amount_minor: o.amount_minor,
+            currency: o.currency,
+            created_at: rfc3339(o.created_at),
+            refunded_at: o.refunded_at.map(rfc3339),
+            revoked_at: o.revoked_at.map(rfc3339),
+            link_expires_at: o.link_expires_at.map(rfc3339),
+            max_downloads_per_file: o.max_downloads_per_file,
+        }
+    }
+}
+
+impl From<PaymentEventRow> for EventOut {
+    fn from(e: PaymentEventRow) -> EventOut {
+        EventOut {
+            id: e.id,
+            provider: e.provider,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            payment_id: e.payment_id,
+            status: e.status,
+            detail: e.detail,
+            order_id: e.order_id,
+            received_at: rfc3339(e.received_at),
+            payload: e.payload,
+        }
+    }
+}
+
+/// Query of `GET /api/v1/orders`.
+#[derive(Deserialize, IntoParams)]
+pub struct ListQuery {
+    /// Customer email.
+    email: Option<String>,
+    /// `paid`, `refunded` or `revoked`.
+    status: Option<String>,
+    /// Page size (default 50, at most 500).
+    limit: Option<i64>,
+    /// Rows to skip.
+    offset: Option<i64>,
+}
+
+/// List orders, newest first.
+#[utoipa::path(get, path = "/api/v1/orders", params(ListQuery), responses((status = 200, body = [OrderOut])))]
+pub async fn list(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<OrderOut>>> {
+    let filter = OrderFilter {
+        email: q.email.as_deref().map(|e| Email::parse("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
+        status: q
+            .status
+            .as_deref()
+            .map(|s| OrderStatus::parse("status", s))
+            .transpose()?
+            .map(|s| s.as_str().to_owned()),
+        limit: q.limit.unwrap_or(50).clamp(1, 500),
+        offset: q.offset.unwrap_or(0).max(0),
+    };
+    let orders = db_orders::list(&state.db, &merchant, &filter).await?;
+    Ok(Json(orders.into_iter().map(OrderOut::from).collect()))
+}
+
+async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Result<OrderDetailOut> {
+    let token = fulfilment::token_of(&state.secrets.key(), &detail.order);
+    let events = db_orders::events_of_order(&state.db, merchant, &detail.order.id).await?;
+    let downloads = crate::download_log::of_order(&state.db, &detail.order.id, 100).await?;
+    Ok(OrderDetailOut {
+        delivery_url: format!("{}/d/{}", state.public_url, token.expose()),
+        items: detail
+            .items
+            .into_iter()
+            .map(|i| ItemOut {
+                position: i.position,
+                product_id: i.product_id,
+                product_name: i.product_name,
+                quantity: i.quantity,
+                delivery_mode: i.delivery_mode,
+                external_url: i.external_url,
+                instructions: i.instructions,
+                link_clicks: i.link_clicks,
+            })
+            .collect(),
+        files: detail
+            .files
+            .into_iter()
+            .map(|f| FileOut {
+                position: f.position,
+                item_position: f.item_position,
+                file_id: f.blob_id,
+                display_name: f.display_name,
+                size: f.size,
+                content_type: f.content_type,
+                sha256: f.sha256,
+                download_count: f.download_count,
+            })
+            .collect(),
+        payment_events: events.into_iter().map(EventOut::from).collect(),
+        downloads: downloads
+            .into_iter()
+            .map(|d| DownloadOut {
+                file_position: d.file_position,
+                item_position: d.item_position,
+                at: rfc3339(d.at),
+                ip: d.ip,
+                user_agent: d.user_agent,
+                status: d.status,
+                range_start: d.range_start,
+                bytes_requested: d.bytes_requested,
+                counted: d.counted,
+            })
+            .collect(),
+        order: detail.order.into(),
+    })
+}
+
+fn not_found(e: DbError) -> Error {
+    match e {
+        DbError::NotFound => Error::NotFound("order"),
+        e => e.into(),
+    }
+}
+
+/// Get an order with its frozen delivery, download counts, payment events and downloads.
+#[utoipa::path(get, path = "/api/v1/orders/{id}", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+pub async fn get(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<OrderDetailOut>> {
+    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    Ok(Json(detail_out(&state, &merchant, detail).await?))
+}
+
+/// Revoke access: the order's links answer 404 until restored.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/revoke", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+pub async fn revoke(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<OrderDetailOut>> {
+    db_orders::set_revoked(&state.db, &merchant, &id, true).await.map_err(not_found)?;
+    get(State(state), ApiMerchant(merchant), Path(id)).await
+}
+
+/// Restore access to a revoked order.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/restore", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+pub async fn restore(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<OrderDetailOut>> {
+    db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(not_found)?;
+    get(State(state), ApiMerchant(merchant), Path(id)).await
+}
+
+/// Body of `POST /api/v1/orders`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrder {
+    customer: CustomerIn,
+    items: Vec<ItemIn>,
+    /// Your payment id; unique per merchant (a repeat is answered with the existing order).
+    payment_id: Option<String>,
+    #[serde(default)]
+    amount_minor: i64,
+    #[serde(default = "default_currency")]
+    currency: String,
+}
+
+fn default_currency() -> String {
+    "USD".into()
+}
+
+/// The buyer.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerIn {
+    email: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// A product bought.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemIn {
+    product_id: String,
+    #[serde(default = "one")]
+    quantity: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Record a paid order (for payments confirmed in your own backend). Send an
+/// `Idempotency-Key` header to make retries safe: the same key and body give the same order
+/// (200); the same key with another body is refused (409).
+#[utoipa::path(post, path = "/api/v1/orders", request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+    responses((status = 201, body = OrderDetailOut), (status = 200, body = OrderDetailOut, description = "a retry"),
+              (status = 409, description = "Idempotency-Key reused with another body"), (status = 422)))]
+pub async fn create(
+    State(state): State<AppState>,
+    ApiMerchant(merchant_id): ApiMerchant,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<(StatusCode, Json<OrderDetailOut>)> {
+    let order: CreateOrder = serde_json::from_slice(&body).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(value) => {
+            let key = value.to_str().ok().map(str::trim).filter(|k| !k.is_empty() && k.len() <= 255);
+            Some(key.ok_or_else(|| Invalid::new("Idempotency-Key", "must be 1 to 255 visible characters"))?.to_owned())
+        }
+    };
+    let request_hash = SecretHash::of(&String::from_utf8_lossy(&body));
+    if let Some(key) = &key
+        && let Some((hash, order_id)) = db_orders::idempotency(&state.db, &merchant_id, key).await?
+    {
+        if hash != request_hash.as_str() {
+            return Err(Error::conflict(
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different body",
+            ));
+        }
+        return replay(&state, &merchant_id, &order_id).await;
+    }
+    let payment_id = match (&order.payment_id, &key) {
+        (Some(id), _) => id.trim().to_owned(),
+        (None, Some(key)) => format!("idem_{}", SecretHash::of(key).as_str()),
+        (None, None) => format!("api_{}", crate::db::new_id()),
+    };
+    if payment_id.is_empty() || payment_id.len() > 255 {
+        return Err(Invalid::new("payment_id", "must be 1 to 255 characters").into());
+    }
+    let currency = crate::domain::Currency::parse("currency", &order.currency)?;
+    if order.amount_minor < 0 {
+        return Err(Invalid::new("amount_minor", "must not be negative").into());
+    }
+    let merchant = merchants::get(&state.db, &merchant_id).await?;
+    let payment = Payment {
+        provider: "api",
+        payment_id: &payment_id,
+        customer_email: &order.customer.email,
+        customer_name: &order.customer.name,
+        amount_minor: order.amount_minor,
+        currency: currency.as_str(),
+        items: order.items.iter().map(|i| (i.product_id.clone(), i.quantity)).collect(),
+        event: None,
+        idempotency: key.as_deref().map(|k| (k, request_hash.as_str())),
+    };
+    match fulfilment::record_payment(&state.db, &state.secrets.key(), &merchant, &payment).await? {
+        Outcome::Created { order_id, .. } => {
+            let detail = db_orders::get(&state.db, &merchant_id, &order_id).await?;
+            Ok((StatusCode::CREATED, Json(detail_out(&state, &merchant_id, detail).await?)))
+        }
+        Outcome::Duplicate(Some(order_id)) => {
+            // Same payment id, or a concurrent request with the same key won the race.
+            if let Some(key) = &key
+                && let Some((hash, _)) = db_orders::idempotency(&state.db, &merchant_id, key).await?
+                && hash != request_hash.as_str()
+            {
+                return Err(Error::conflict(
+                    "idempotency_key_reused",
+                    "this Idempotency-Key was used with a different body",
+                ));
+            }
+            replay(&state, &merchant_id, &order_id).await
+        }
+        Outcome::Duplicate(None) => Err(Error::conflict("duplicate", "this payment was already recorded")),
+        Outcome::Unmatched(invalid) => Err(invalid.into()),
+    }
+}
+
+/// Answers a retried creation with the order it made the first time.
+async fn replay(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(StatusCode, Json<OrderDetailOut>)> {
+    let detail = db_orders::get(&state.db, merchant_id, order_id).await?;
+    Ok((StatusCode::OK, Json(detail_out(state, merchant_id, detail).await?)))
+}
+
+/// Query of `GET /api/v1/payment-events`.
+#[derive(Deserialize, IntoParams)]
+pub struct EventsQuery {
+    /// `unmatched` (default), `processed`, `refund`, or `all`.
+    status: Option<String>,
+}
+
+/// Payment events, by default those that matched no product or order.
+#[utoipa::path(get, path = "/api/v1/payment-events", params(EventsQuery), responses((status = 200, body = [EventOut])))]
+pub async fn events(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Query(q): Query<EventsQuery>,
+) -> Result<Json<Vec<EventOut>>> {
+    let status = q.status.unwrap_or_else(|| "unmatched".into());
+    let status = (status != "all").then_some(status);
+    let events = db_orders::events(&state.db, &merchant, status.as_deref(), 200).await?;
+    Ok(Json(events.into_iter().map(EventOut::from).collect()))
+}

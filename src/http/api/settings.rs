@@ -1,0 +1,127 @@
+//! `/api/v1/settings`: test mode, download policy, revoke on refund, webhook secrets.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::db::merchants::{self, Merchant, SettingsChange};
+use crate::domain::{DownloadPolicy, Invalid};
+use crate::http::{ApiJson, ApiMerchant};
+
+type Result<T> = crate::http::Result<T>;
+
+/// A merchant's settings.
+#[derive(Serialize, ToSchema)]
+pub struct SettingsOut {
+    merchant_id: String,
+    slug: String,
+    name: String,
+    /// `/buy/{product}` test checkouts work while on.
+    test_mode: bool,
+    /// Seconds an email link works after payment (null: forever).
+    link_expiry_seconds: Option<i64>,
+    /// Downloads per file through the email link (null: unlimited).
+    max_downloads_per_file: Option<i64>,
+    /// A refund also revokes access.
+    revoke_on_refund: bool,
+    /// Where to point each provider's webhooks.
+    webhooks: WebhooksOut,
+}
+
+/// Webhook endpoints and secrets.
+#[derive(Serialize, ToSchema)]
+pub struct WebhooksOut {
+    standard_url: String,
+    /// `whsec_…`: give it to the provider (Dodo Payments or any Standard Webhooks sender).
+    standard_secret: String,
+    stripe_url: String,
+    /// Whether Stripe's endpoint secret is set (it is never shown back).
+    stripe_secret_set: bool,
+}
+
+/// Body of `PATCH /api/v1/settings`; absent fields stay as they are, `null` clears a limit.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateSettings {
+    test_mode: Option<bool>,
+    #[serde(default, deserialize_with = "present")]
+    link_expiry_seconds: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    max_downloads_per_file: Option<Option<i64>>,
+    revoke_on_refund: Option<bool>,
+    /// Stripe's endpoint signing secret (`whsec_…`); null removes it.
+    #[serde(default, deserialize_with = "present")]
+    stripe_webhook_secret: Option<Option<String>>,
+}
+
+/// Tells a field sent as `null` (Some(None)) from an absent one (None).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn out(state: &AppState, m: Merchant) -> SettingsOut {
+    SettingsOut {
+        webhooks: WebhooksOut {
+            standard_url: format!("{}/webhooks/{}/standard", state.public_url, m.slug),
+            standard_secret: m.standard_webhook_secret,
+            stripe_url: format!("{}/webhooks/{}/stripe", state.public_url, m.slug),
+            stripe_secret_set: m.stripe_webhook_secret.is_some(),
+        },
+        merchant_id: m.id,
+        slug: m.slug,
+        name: m.name,
+        test_mode: m.test_mode,
+        link_expiry_seconds: m.link_expiry_seconds,
+        max_downloads_per_file: m.max_downloads_per_file,
+        revoke_on_refund: m.revoke_on_refund,
+    }
+}
+
+/// The merchant's settings.
+#[utoipa::path(get, path = "/api/v1/settings", responses((status = 200, body = SettingsOut)))]
+pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<SettingsOut>> {
+    let m = merchants::get(&state.db, &merchant).await?;
+    Ok(Json(out(&state, m)))
+}
+
+/// Change settings. The download policy applies to orders placed from now on.
+#[utoipa::path(patch, path = "/api/v1/settings", request_body = UpdateSettings,
+    responses((status = 200, body = SettingsOut), (status = 422)))]
+pub async fn update(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    ApiJson(body): ApiJson<UpdateSettings>,
+) -> Result<Json<SettingsOut>> {
+    let current = merchants::get(&state.db, &merchant).await?;
+    let policy = match (body.link_expiry_seconds, body.max_downloads_per_file) {
+        (None, None) => None,
+        (expiry, max) => Some(DownloadPolicy::new(
+            expiry.unwrap_or(current.link_expiry_seconds),
+            max.unwrap_or(current.max_downloads_per_file),
+        )?),
+    };
+    let stripe = match body.stripe_webhook_secret {
+        Some(Some(secret)) => {
+            let secret = secret.trim().to_owned();
+            if secret.len() < 8 || secret.len() > 255 || secret.contains(char::is_whitespace) {
+                return Err(
+                    Invalid::new("stripe_webhook_secret", "paste the endpoint's signing secret, whsec_…").into()
+                );
+            }
+            Some(Some(secret))
+        }
+        other => other,
+    };
+    let change = SettingsChange {
+        test_mode: body.test_mode,
+        download_policy: policy,
+        revoke_on_refund: body.revoke_on_refund,
+        stripe_webhook_secret: stripe,
+    };
+    let m = merchants::update_settings(&state.db, &merchant, &change).await?;
+    Ok(Json(out(&state, m)))
+}

@@ -4,7 +4,7 @@ CREATE TABLE merchants (
     id TEXT PRIMARY KEY,
     slug TEXT NOT NULL UNIQUE,
     name TEXT NOT NULL,
-    test_mode BOOLEAN NOT NULL DEFAULT TRUE,
+    test_mode BOOLEAN NOT NULL DEFAULT FALSE,
     link_expiry_seconds BIGINT,
     max_downloads_per_file BIGINT,
     revoke_on_refund BOOLEAN NOT NULL DEFAULT FALSE,

@@ -62,6 +62,9 @@ pub enum MerchantCommand {
         /// Dashboard password (default: a random one, printed once).
         #[arg(long, env = "SATCHEL_MERCHANT_PASSWORD")]
         password: Option<String>,
+        /// Turn on test mode: `/buy/{product}` completes payments without a card.
+        #[arg(long)]
+        test_mode: bool,
     },
 }
 
@@ -115,7 +118,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::app::connect(&config).await?;
             println!("database is up to date");
         }
-        Command::Merchant { command: MerchantCommand::Create { name, email, slug, password } } => {
+        Command::Merchant { command: MerchantCommand::Create { name, email, slug, password, test_mode } } => {
             let (db, _) = crate::app::connect(&config).await?;
             let email = Email::parse("--email", &email)?;
             let slug = match slug {
@@ -127,7 +130,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let generated = password.is_none();
             let password = password.unwrap_or_else(crate::db::merchants::generate_password);
             let hash = crate::domain::hash_password(&password)?;
-            let merchant = crate::db::merchants::create(&db, &slug, name, &email, &hash).await?;
+            let mut merchant = crate::db::merchants::create(&db, &slug, name, &email, &hash).await?;
+            if test_mode {
+                let change = crate::db::merchants::SettingsChange { test_mode: Some(true), ..Default::default() };
+                merchant = crate::db::merchants::update_settings(&db, &merchant.id, &change).await?;
+            }
             let url = config.public_url(config.server.port);
             println!("Created merchant {} ({})", merchant.name, merchant.slug);
             println!("  id:        {}", merchant.id);
@@ -136,6 +143,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("  password:  {password}   (shown once; keep it)");
             }
             println!("  API key:   satchel api-key create --merchant {}", merchant.slug);
+            if merchant.test_mode {
+                println!("  test mode: on; buy any product at {url}/buy/{{product id}} without a card");
+            }
             println!(
                 "  webhooks:  {url}/webhooks/{}/standard  (secret {})",
                 merchant.slug, merchant.standard_webhook_secret

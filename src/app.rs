@@ -30,6 +30,8 @@ pub struct Inner {
     pub secrets: Secrets,
     /// Where download attempts are recorded.
     pub downloads: crate::download_log::DownloadLog,
+    /// Orders behind download tokens, kept briefly in memory.
+    pub order_cache: crate::order_cache::OrderCache,
 }
 
 impl Deref for AppState {
@@ -111,7 +113,15 @@ impl App {
             Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
         }
         let downloads = crate::download_log::DownloadLog::start(db.clone());
-        let state = AppState(Arc::new(Inner { db, blobs, config, public_url, secrets, downloads }));
+        let state = AppState(Arc::new(Inner {
+            db,
+            blobs,
+            config,
+            public_url,
+            secrets,
+            downloads,
+            order_cache: Default::default(),
+        }));
         Ok(App { listener, state })
     }
 

@@ -39,7 +39,21 @@ pub struct Blobs {
     /// Set for the local backend: downloads read the files directly, with large reads.
     local_root: Option<PathBuf>,
     max_upload_bytes: u64,
+    /// Whole small files, by key. Keys are content addresses, so an entry can never be stale.
+    small_files: Arc<std::sync::Mutex<SmallFiles>>,
 }
+
+/// Small files kept in memory: serving one then costs no file system call at all.
+#[derive(Debug, Default)]
+struct SmallFiles {
+    files: std::collections::HashMap<String, Bytes>,
+    bytes: usize,
+}
+
+/// Files up to this size are kept in memory once read.
+const SMALL_FILE: u64 = 256 * 1024;
+/// Memory for small files; when full the cache starts over (cheap, and hot files return at once).
+const SMALL_FILES_BUDGET: usize = 32 * 1024 * 1024;
 
 /// An upload that arrived whole and is waiting to be kept or discarded.
 #[derive(Debug)]
@@ -94,7 +108,7 @@ impl Blobs {
             }
             StorageBackend::Memory => (Arc::new(InMemory::new()), None),
         };
-        Ok(Blobs { store, local_root, max_upload_bytes: storage.max_upload_bytes })
+        Ok(Blobs { store, local_root, max_upload_bytes: storage.max_upload_bytes, small_files: Default::default() })
     }
 
     /// The largest upload accepted, in bytes.
@@ -161,8 +175,38 @@ impl Blobs {
         }
     }
 
-    /// Streams `range` of a blob.
-    pub async fn read(&self, key: &str, range: Range<u64>) -> std::io::Result<ByteStream> {
+    /// Streams `range` of a blob of `size` bytes. Small files are read whole once and then
+    /// served from memory.
+    pub async fn read(&self, key: &str, size: u64, range: Range<u64>) -> std::io::Result<ByteStream> {
+        if size <= SMALL_FILE {
+            let whole = self.small_file(key, size).await?;
+            let part = whole.slice(range.start as usize..(range.end.min(size)) as usize);
+            return Ok(futures_util::stream::once(async move { Ok(part) }).boxed());
+        }
+        self.read_range(key, range).await
+    }
+
+    async fn small_file(&self, key: &str, size: u64) -> std::io::Result<Bytes> {
+        if let Some(bytes) = self.small_files.lock().expect("cache lock").files.get(key) {
+            return Ok(bytes.clone());
+        }
+        let mut whole = bytes::BytesMut::with_capacity(size as usize);
+        let mut stream = self.read_range(key, 0..size).await?;
+        while let Some(chunk) = stream.next().await {
+            whole.extend_from_slice(&chunk?);
+        }
+        let whole = whole.freeze();
+        let mut cache = self.small_files.lock().expect("cache lock");
+        if cache.bytes + whole.len() > SMALL_FILES_BUDGET {
+            cache.files.clear();
+            cache.bytes = 0;
+        }
+        cache.bytes += whole.len();
+        cache.files.insert(key.to_owned(), whole.clone());
+        Ok(whole)
+    }
+
+    async fn read_range(&self, key: &str, range: Range<u64>) -> std::io::Result<ByteStream> {
         if let Some(root) = &self.local_root {
             return read_local(root.join(key), range).await;
         }
@@ -179,6 +223,12 @@ impl Blobs {
 
     /// Deletes a blob's object.
     pub async fn delete(&self, key: &str) -> Result<(), object_store::Error> {
+        {
+            let mut cache = self.small_files.lock().expect("cache lock");
+            if let Some(bytes) = cache.files.remove(key) {
+                cache.bytes -= bytes.len();
+            }
+        }
         match self.store.delete(&Path::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(e),
@@ -215,8 +265,24 @@ impl Blobs {
     }
 }
 
+/// Ranges up to this size are read in one go, in one blocking task: small files want one read.
+const ONE_READ: u64 = 256 * 1024;
+
 /// Streams part of a local file with large reads (object_store's local stream uses small ones).
 async fn read_local(path: PathBuf, range: Range<u64>) -> std::io::Result<ByteStream> {
+    if range.end - range.start <= ONE_READ {
+        let bytes = tokio::task::spawn_blocking(move || {
+            use std::io::{Read, Seek};
+            let mut file = std::fs::File::open(&path)?;
+            file.seek(std::io::SeekFrom::Start(range.start))?;
+            let mut buf = vec![0; (range.end - range.start) as usize];
+            file.read_exact(&mut buf)?;
+            Ok::<_, std::io::Error>(Bytes::from(buf))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        return Ok(futures_util::stream::once(async move { Ok(bytes) }).boxed());
+    }
     let mut file = tokio::fs::File::open(&path).await?;
     if range.start > 0 {
         file.seek(std::io::SeekFrom::Start(range.start)).await?;

@@ -259,6 +259,7 @@ pub async fn revoke(
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
     db_orders::set_revoked(&state.db, &merchant, &id, true).await.map_err(not_found)?;
+    state.order_cache.forget_all();
     get(State(state), ApiMerchant(merchant), Path(id)).await
 }
 
@@ -270,6 +271,7 @@ pub async fn restore(
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
     db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(not_found)?;
+    state.order_cache.forget_all();
     get(State(state), ApiMerchant(merchant), Path(id)).await
 }
 

@@ -59,7 +59,9 @@ pub async fn download(
     if counted && limit.is_some() {
         match orders::count_download(&state.db, &detail.order.id, file.position, limit).await {
             Ok(true) => {}
-            Ok(false) => return Refusal::UsedUp { merchant_id: detail.order.merchant_id }.into_page(&state).await,
+            Ok(false) => {
+                return Refusal::UsedUp { merchant_id: detail.order.merchant_id.clone() }.into_page(&state).await;
+            }
             Err(e) => return Refusal::from(e).into_page(&state).await,
         }
     }
@@ -110,7 +112,7 @@ pub async fn serve_file(blobs: &Blobs, method: &Method, answer: &Answer, file: &
     if method == Method::HEAD {
         return with_headers(status, headers, Body::empty());
     }
-    match blobs.read(&file.storage_key, range).await {
+    match blobs.read(&file.storage_key, file.size as u64, range).await {
         Ok(stream) => with_headers(status, headers, Body::from_stream(stream)),
         Err(e) => {
             tracing::error!(error = %e, key = %file.storage_key, "a delivered file could not be read");

@@ -10,7 +10,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::db::merchants;
-use crate::db::orders::{self, OrderDetail};
+use std::sync::Arc;
+
+use crate::db::orders::OrderDetail;
 use crate::domain::{OrderStatus, SecretHash, human_date, human_size, now_millis};
 use crate::http::pages::render;
 
@@ -105,19 +107,19 @@ impl Refusal {
 }
 
 /// Finds the order a token opens: only paid or refunded ones, only before the link expires.
-pub async fn open(state: &AppState, token: &str) -> Result<OrderDetail, Refusal> {
+pub async fn open(state: &AppState, token: &str) -> Result<Arc<OrderDetail>, Refusal> {
     // A token is 43 base64url characters; anything else cannot match, so skip the lookup.
     if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         return Err(Refusal::NotFound);
     }
-    let Some(detail) = orders::by_token(&state.db, SecretHash::of(token).as_str()).await? else {
+    let Some(detail) = state.order_cache.get(&state.db, SecretHash::of(token).as_str()).await? else {
         return Err(Refusal::NotFound);
     };
     if detail.order.status() == OrderStatus::Revoked {
         return Err(Refusal::NotFound);
     }
     if detail.order.link_expires_at.is_some_and(|at| at <= now_millis()) {
-        return Err(Refusal::Expired { merchant_id: detail.order.merchant_id });
+        return Err(Refusal::Expired { merchant_id: detail.order.merchant_id.clone() });
     }
     Ok(detail)
 }

@@ -1,0 +1,224 @@
+#!/usr/bin/env bash
+# Satchel beside nginx (sendfile + secure_link) on the same files, machine and load generator.
+#   bench/run.sh            full run (about 5 minutes; needs ~8 GB in $TMPDIR)
+#   bench/run.sh --quick    tiny files, one second per case: checks the harness still works
+# Prints a Markdown table (and writes it to $BENCH_OUT if set). Run by hand, not in CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+QUICK=${1:-}
+if [ "$QUICK" = "--quick" ]; then
+  DUR=1; BIG_MB=8; MEM_MB=16; UP_MB=16; BULK=2000; CONC_MEM=8
+else
+  DUR=10; BIG_MB=1024; MEM_MB=2048; UP_MB=2048; BULK=1000000; CONC_MEM=64
+fi
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+need=()
+for pkg in nginx-light wrk sqlite3 curl openssl python3; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]}"
+  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+log "building Satchel (release)"
+cargo build --release --quiet --bin satchel
+cargo bench --quiet --bench webhook_load --no-run 2>/dev/null
+SAT="$ROOT/target/release/satchel"
+
+W=$(mktemp -d "${TMPDIR:-/tmp}/satchel-bench.XXXXXX")
+SPID=""; NPID=""
+cleanup() {
+  [ -n "$SPID" ] && kill "$SPID" 2>/dev/null || true
+  [ -n "$NPID" ] && kill "$NPID" 2>/dev/null || true
+  [ -n "${PG_DB:-}" ] && psql "${PG_ADMIN}" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  rm -rf "$W"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+json() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
+
+PORT_S=$(free_port); PORT_N=$(free_port)
+DATA="$W/data"
+export SATCHEL_CONFIG="$W/none.toml" SATCHEL__DATA_DIR="$DATA" SATCHEL__SERVER__PORT="$PORT_S" RUST_LOG=warn
+S="http://127.0.0.1:$PORT_S"
+
+start_satchel() {
+  "$SAT" serve 2>>"$W/satchel.log" & SPID=$!
+  wait_port "$PORT_S"
+}
+stop_satchel() { kill "$SPID"; wait "$SPID" 2>/dev/null || true; SPID=""; }
+peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$SPID/status"; }
+
+log "making files (${BIG_MB} MiB, 16 KiB, ${MEM_MB} MiB, ${UP_MB} MiB)"
+mkdir -p "$W/files"
+head -c "${BIG_MB}M" /dev/urandom > "$W/files/big.bin"
+head -c 16K /dev/urandom > "$W/files/small.bin"
+head -c "${MEM_MB}M" /dev/urandom > "$W/files/mem.bin"
+head -c "${UP_MB}M" /dev/urandom > "$W/files/upload.bin"
+
+# One merchant, one product per file, one order each; prints the delivery URL of the order.
+setup_merchant() {
+  "$SAT" merchant create --name Bench --email bench@example.com --test-mode --password "bench-password-1" >/dev/null
+  KEY=$("$SAT" api-key create --merchant bench 2>/dev/null)
+  SECRET=$(curl -sf "$S/api/v1/settings" -H "authorization: Bearer $KEY" | json 'd["webhooks"]["standard_secret"]')
+}
+product_with() { # $1 file → prints "product_id delivery_url"
+  local f p
+  f=$(curl -sf -X POST -T "$1" "$S/api/v1/files?filename=$(basename "$1")" -H "authorization: Bearer $KEY" | json 'd["id"]')
+  p=$(curl -sf "$S/api/v1/products" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+      -d '{"name":"Bench","price_minor":100,"currency":"USD"}' | json 'd["id"]')
+  curl -sf -X PUT "$S/api/v1/products/$p/delivery" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+      -d "{\"mode\":\"files\",\"files\":[{\"file_id\":\"$f\"}]}" >/dev/null
+  local url
+  url=$(curl -sf "$S/api/v1/orders" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+      -d "{\"customer\":{\"email\":\"buyer@example.com\"},\"items\":[{\"product_id\":\"$p\"}]}" | json 'd["delivery_url"]')
+  echo "$p $url/files/1"
+}
+
+log "starting Satchel (SQLite + local files) and nginx"
+start_satchel
+setup_merchant
+read -r P_BIG U_BIG < <(product_with "$W/files/big.bin")
+read -r P_SMALL U_SMALL < <(product_with "$W/files/small.bin")
+read -r P_MEM U_MEM < <(product_with "$W/files/mem.bin")
+
+# nginx serves the very same blob files, behind secure_link (an expiring md5 link).
+mkdir -p "$W/nginx"
+cat > "$W/nginx/nginx.conf" <<NGINX
+user root;
+worker_processes auto;
+daemon off;
+pid $W/nginx/nginx.pid;
+error_log $W/nginx/error.log warn;
+events { worker_connections 4096; }
+http {
+  sendfile on; tcp_nopush on; keepalive_requests 1000000;
+  access_log $W/nginx/access.log combined buffer=64k;
+  types { application/octet-stream bin; }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$PORT_N;
+    location /m/ {
+      secure_link \$arg_md5,\$arg_expires;
+      secure_link_md5 "\$secure_link_expires\$uri bench-secret";
+      if (\$secure_link = "") { return 403; }
+      if (\$secure_link = "0") { return 410; }
+      root $DATA/blobs;
+    }
+  }
+}
+NGINX
+nginx -c "$W/nginx/nginx.conf" & NPID=$!
+wait_port "$PORT_N"
+EXPIRES=$(( $(date +%s) + 86400 ))
+nginx_url() { # $1 file → secure link of its blob
+  local sha uri md5
+  sha=$(sha256sum "$1" | cut -d' ' -f1)
+  uri=$(cd "$DATA/blobs" && ls -d m/*/"$sha" | head -1)
+  uri="/$uri"
+  md5=$(printf '%s' "${EXPIRES}${uri} bench-secret" | openssl md5 -binary | openssl base64 | tr '+/' '-_' | tr -d '=')
+  echo "http://127.0.0.1:$PORT_N$uri?md5=$md5&expires=$EXPIRES"
+}
+N_BIG=$(nginx_url "$W/files/big.bin"); N_SMALL=$(nginx_url "$W/files/small.bin")
+for u in "$U_BIG" "$N_BIG" "$U_SMALL" "$N_SMALL"; do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' "$u")" = 200 ] || { echo "not served: $u" >&2; exit 1; }
+done
+
+# wrk's Transfer/sec and Requests/sec, as MiB/s and req/s.
+wrk_mib() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Transfer\/sec/ {v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[A-Za-z]+/,"",v);
+  m = (u=="GB") ? v*1024 : (u=="MB") ? v : (u=="KB") ? v/1024 : v/1048576; printf "%.0f", m}'; }
+wrk_rps() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
+
+log "case 1: ${BIG_MB} MiB file, 8 connections"
+curl -s -o /dev/null "$U_BIG"; curl -s -o /dev/null "$N_BIG"   # page cache
+BIG_N=$(wrk_mib 8 "$N_BIG"); BIG_S=$(wrk_mib 8 "$U_BIG")
+log "case 2: 16 KiB file, 64 connections, every request logged"
+SMALL_N=$(wrk_rps 64 "$N_SMALL"); SMALL_S=$(wrk_rps 64 "$U_SMALL")
+
+log "case 3: $CONC_MEM concurrent downloads of ${MEM_MB} MiB"
+stop_satchel; start_satchel
+pids=()
+for _ in $(seq 1 "$CONC_MEM"); do curl -s -o /dev/null --limit-rate 40M --max-time "$DUR" "$U_MEM" & pids+=($!); done
+wait "${pids[@]}" 2>/dev/null || true
+MEM_RSS=$(peak_rss_mib)
+
+log "case 4: upload of ${UP_MB} MiB through the API, beside cp"
+stop_satchel; start_satchel
+t0=$(date +%s.%N)
+curl -sf -X POST -T "$W/files/upload.bin" "$S/api/v1/files?filename=upload.bin" -H "authorization: Bearer $KEY" >/dev/null
+t1=$(date +%s.%N)
+UP_RSS=$(peak_rss_mib)
+cat "$W/files/upload.bin" > /dev/null
+t2=$(date +%s.%N); cp "$W/files/upload.bin" "$W/files/copy.bin"; sync "$W/files/copy.bin"; t3=$(date +%s.%N); rm -f "$W/files/copy.bin"
+UP_S=$(python3 -c "print(f'{$UP_MB/($t1-$t0):.0f}')"); UP_CP=$(python3 -c "print(f'{$UP_MB/($t3-$t2):.0f}')")
+
+webhooks() { # $1 label → "per_second p99"
+  cargo bench --quiet --bench webhook_load -- "$S/webhooks/bench/standard" "$SECRET" "$P_SMALL" 32 "$DUR" 2>/dev/null \
+    | json "d['per_second'], d['p99_ms'], d['errors']" | tr -d '(),'
+}
+log "case 5a: signed webhooks, 32 connections, SQLite"
+read -r WH_SQ WH_SQ_P99 WH_SQ_ERR < <(webhooks sqlite)
+
+log "case 6: 16 KiB case again with $BULK more orders in the database"
+stop_satchel
+M_ID=$(sqlite3 "$DATA/satchel.db" "select id from merchants limit 1")
+C_ID=$(sqlite3 "$DATA/satchel.db" "select id from customers limit 1")
+B_ID=$(sqlite3 "$DATA/satchel.db" "select blob_id from product_files limit 1")
+P_ID=$(sqlite3 "$DATA/satchel.db" "select id from products limit 1")
+sqlite3 "$DATA/satchel.db" <<SQL
+PRAGMA journal_mode=WAL;
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BULK)
+INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, token_salt,
+  token_hash, created_at)
+SELECT 'bulk-' || i, '$M_ID', '$C_ID', 'bulk', 'p' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))), 1700000000000 + i FROM n;
+INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, instructions)
+SELECT id, 1, '$P_ID', 'Bench', 1, 'files', '' FROM orders WHERE provider = 'bulk';
+INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key)
+SELECT o.id, 1, 1, b.id, 'f.bin', b.size, b.content_type, b.sha256, b.storage_key FROM orders o, blobs b
+WHERE o.provider = 'bulk' AND b.id = '$B_ID';
+COMMIT;
+SQL
+start_satchel
+GROW_S=$(wrk_rps 64 "$U_SMALL")
+ORDERS=$(sqlite3 "$DATA/satchel.db" "select count(*) from orders")
+stop_satchel
+
+log "case 5b: signed webhooks, 32 connections, PostgreSQL"
+PG_ADMIN="${SATCHEL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+WH_PG="n/a"; WH_PG_P99="n/a"; WH_PG_ERR=""
+if psql "$PG_ADMIN" -Atqc 'select 1' >/dev/null 2>&1; then
+  PG_DB="satchel_bench_$$"
+  psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
+  export SATCHEL__DATABASE__URL="${PG_ADMIN%/*}/$PG_DB" SATCHEL__DATA_DIR="$W/data-pg"
+  start_satchel
+  setup_merchant
+  read -r P_SMALL _ < <(product_with "$W/files/small.bin")
+  read -r WH_PG WH_PG_P99 WH_PG_ERR < <(webhooks postgres)
+  stop_satchel
+fi
+
+TABLE=$(cat <<MD
+| case | Satchel | nginx | ratio | goal |
+|---|---|---|---|---|
+| ${BIG_MB} MiB file, 8 connections, page-cached | ${BIG_S} MiB/s | ${BIG_N} MiB/s | $(ratio "$BIG_S" "$BIG_N") | ≥ 0.9 |
+| 16 KiB file, 64 connections, every request logged | ${SMALL_S} req/s | ${SMALL_N} req/s | $(ratio "$SMALL_S" "$SMALL_N") | ≥ 0.5 |
+| ${CONC_MEM} concurrent downloads of ${MEM_MB} MiB (${DUR} s at 40 MiB/s each) | peak RSS ${MEM_RSS} MiB | | | ≤ 64 MiB |
+| upload of ${UP_MB} MiB through the API | ${UP_S} MiB/s, peak RSS ${UP_RSS} MiB | cp: ${UP_CP} MiB/s | $(ratio "$UP_S" "$UP_CP") | ≤ 64 MiB; ≥ 0.5 |
+| signed webhooks, 32 connections, SQLite | ${WH_SQ} orders/s, p99 ${WH_SQ_P99} ms (errors ${WH_SQ_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |
+| signed webhooks, 32 connections, PostgreSQL | ${WH_PG} orders/s, p99 ${WH_PG_P99} ms (errors ${WH_PG_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |
+| 16 KiB case with ${ORDERS} orders in the database | ${GROW_S} req/s | | $(ratio "$GROW_S" "$SMALL_S") of case 2 | ≥ 0.9 |
+| portal purchases page, 10,000 orders | not measured: the portal is not built yet | | | p99 ≤ 20 ms |
+MD
+)
+echo
+echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), $(date -u +%Y-%m-%d)"
+echo
+echo "$TABLE"
+[ -n "${BENCH_OUT:-}" ] && printf '%s\n' "$TABLE" > "$BENCH_OUT"
+exit 0

@@ -119,9 +119,7 @@ async fn match_payment(
     let mut items = Vec::with_capacity(payment.items.len());
     for (reference, quantity) in &payment.items {
         match products::resolve(db, &merchant.id, payment.provider, reference).await? {
-            Some(product) => {
-                items.push(NewItem { product_id: product.row.id, quantity: i64::from((*quantity).max(1)) })
-            }
+            Some(product_id) => items.push(NewItem { product_id, quantity: i64::from((*quantity).max(1)) }),
             None => return Ok(Err(Invalid::new("items", format!("no product matches {reference}")))),
         }
     }

@@ -28,6 +28,9 @@ macro_rules! with_pool {
     ($db:expr, $pool:ident, $begin:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite($pool) => {
+                // SQLite has one writer at a time: queue here, in order, rather than in
+                // SQLite's busy handler, which sleeps up to 100 ms between tries.
+                let _writer = $crate::db::SQLITE_WRITER.lock().await;
                 let $begin = "BEGIN IMMEDIATE";
                 $body
             }
@@ -39,6 +42,9 @@ macro_rules! with_pool {
     };
 }
 pub(crate) use with_pool;
+
+/// Serializes SQLite write transactions of this process (see [`with_pool!`]).
+pub(crate) static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A connection pool to one of the two supported databases.
 #[derive(Clone, Debug)]

@@ -174,34 +174,26 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
     let now = now_millis();
     let result: Result<Created, DbError> = with_pool!(db, pool, begin => async {
         let mut tx = pool.begin_with(begin).await?;
-        if let Some(event) = new.event {
-            let seen: Option<(Option<String>,)> = sqlx::query_as(
-                "SELECT order_id FROM payment_events WHERE merchant_id = $1 AND provider = $2 AND event_id = $3",
-            )
-            .bind(new.merchant_id).bind(new.provider).bind(event.event_id)
-            .fetch_optional(&mut *tx).await?;
-            if let Some((order_id,)) = seen {
-                return Ok(Created::Duplicate(order_id));
-            }
-        }
-        let paid: Option<(String,)> = sqlx::query_as(
-            "SELECT id FROM orders WHERE merchant_id = $1 AND provider = $2 AND payment_id = $3",
+        // One round trip answers both "seen this event?" and "seen this payment?".
+        let (seen_event, seen_payment): (Option<String>, Option<String>) = sqlx::query_as(
+            "SELECT (SELECT COALESCE(order_id, '') FROM payment_events WHERE merchant_id = $1 AND provider = $2 \
+             AND event_id = $3), (SELECT id FROM orders WHERE merchant_id = $1 AND provider = $2 AND payment_id = $4)",
         )
-        .bind(new.merchant_id).bind(new.provider).bind(new.payment_id)
-        .fetch_optional(&mut *tx).await?;
-        if let Some((existing,)) = paid {
+        .bind(new.merchant_id).bind(new.provider).bind(new.event.map_or("", |e| e.event_id)).bind(new.payment_id)
+        .fetch_one(&mut *tx).await?;
+        if let Some(order_id) = seen_event {
+            return Ok(Created::Duplicate(Some(order_id).filter(|id| !id.is_empty())));
+        }
+        if let Some(existing) = seen_payment {
             return Ok(Created::Duplicate(Some(existing)));
         }
-        sqlx::query("INSERT INTO customers (id, merchant_id, email, name, created_at) VALUES ($1, $2, $3, $4, $5) \
-                     ON CONFLICT (merchant_id, email) DO NOTHING")
-            .bind(new_id()).bind(new.merchant_id).bind(new.customer_email.as_str()).bind(new.customer_name).bind(now)
-            .execute(&mut *tx).await?;
-        let (customer_id,): (String,) = sqlx::query_as("SELECT id FROM customers WHERE merchant_id = $1 AND email = $2")
-            .bind(new.merchant_id).bind(new.customer_email.as_str()).fetch_one(&mut *tx).await?;
-        if !new.customer_name.is_empty() {
-            sqlx::query("UPDATE customers SET name = $2 WHERE id = $1 AND name = ''")
-                .bind(&customer_id).bind(new.customer_name).execute(&mut *tx).await?;
-        }
+        let (customer_id,): (String,) = sqlx::query_as(
+            "INSERT INTO customers (id, merchant_id, email, name, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (merchant_id, email) DO UPDATE SET name = CASE WHEN customers.name = '' \
+             THEN excluded.name ELSE customers.name END RETURNING id",
+        )
+        .bind(new_id()).bind(new.merchant_id).bind(new.customer_email.as_str()).bind(new.customer_name).bind(now)
+        .fetch_one(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, \
              token_salt, token_hash, link_expires_at, max_downloads_per_file, created_at) \
@@ -212,7 +204,7 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
         .bind(new.policy.expires_at(now)).bind(new.policy.max_downloads_per_file).bind(now)
         .bind(new.token_salt)
         .execute(&mut *tx).await?;
-        let mut file_position = 0i64;
+        let mut files_before = 0i64;
         for (i, item) in new.items.iter().enumerate() {
             let item_position = i as i64 + 1;
             // Rule 2: copy the product's delivery as it is now, inside this transaction.
@@ -223,22 +215,18 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
             )
             .bind(&order_id).bind(item_position).bind(&item.product_id).bind(item.quantity).bind(new.merchant_id)
             .execute(&mut *tx).await?;
-            let files: Vec<(String, String, i64, String, String, String)> = sqlx::query_as(
-                "SELECT pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, b.storage_key \
-                 FROM product_files pf JOIN products p ON p.id = pf.product_id JOIN blobs b ON b.id = pf.blob_id \
-                 WHERE pf.product_id = $1 AND p.delivery_mode = 'files' ORDER BY pf.position",
+            // Product files are numbered 1..n, so the order's numbering continues from the
+            // files of the items before this one.
+            let copied = sqlx::query(
+                "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
+                 content_type, sha256, storage_key) \
+                 SELECT $1, $2 + pf.position, $3, pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, \
+                 b.storage_key FROM product_files pf JOIN products p ON p.id = pf.product_id \
+                 JOIN blobs b ON b.id = pf.blob_id WHERE pf.product_id = $4 AND p.delivery_mode = 'files'",
             )
-            .bind(&item.product_id).fetch_all(&mut *tx).await?;
-            for (blob_id, display_name, size, content_type, sha256, storage_key) in files {
-                file_position += 1;
-                sqlx::query(
-                    "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
-                     content_type, sha256, storage_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                )
-                .bind(&order_id).bind(file_position).bind(item_position).bind(blob_id).bind(display_name)
-                .bind(size).bind(content_type).bind(sha256).bind(storage_key)
-                .execute(&mut *tx).await?;
-            }
+            .bind(&order_id).bind(files_before).bind(item_position).bind(&item.product_id)
+            .execute(&mut *tx).await?;
+            files_before += copied.rows_affected() as i64;
         }
         if let Some(event) = new.event {
             sqlx::query(

@@ -244,8 +244,9 @@ pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Deliv
     get(db, merchant_id, id).await
 }
 
-/// Finds the product a payment names: by Satchel id or by the external id set for `provider`.
-pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str) -> Result<Option<Product>, DbError> {
+/// Finds the id of the product a payment names: by Satchel id or by the external id set for
+/// `provider`.
+pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str) -> Result<Option<String>, DbError> {
     let id: Option<(String,)> = with_pool!(db, pool => {
         sqlx::query_as(
             "SELECT id FROM products WHERE merchant_id = $1 AND id = $3 \
@@ -253,8 +254,5 @@ pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str
         )
         .bind(merchant_id).bind(provider).bind(reference).fetch_optional(pool).await?
     });
-    match id {
-        Some((id,)) => Ok(Some(get(db, merchant_id, &id).await?)),
-        None => Ok(None),
-    }
+    Ok(id.map(|(id,)| id))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::helpers::{FileBytes, Stack, TestApp, error_code, eventually, file_bytes, on_both_stacks, sha256_hex};
 
@@ -129,20 +129,40 @@ async fn upload_over_the_limit_is_refused_and_leaves_nothing(stack: Stack) {
     const LIMIT: u64 = 1024 * 1024;
     let app = TestApp::spawn_with(stack, |config| config.storage.max_upload_bytes = LIMIT).await;
     let m = app.merchant("Acme Books").await;
-    let too_big = 2 * LIMIT;
-
-    let announced = app.api(&m, Method::POST, "/files?filename=big.bin").body(file_bytes(too_big as usize, 5));
-    let streamed = app
-        .api(&m, Method::POST, "/files?filename=big.bin")
-        .body(reqwest::Body::wrap_stream(FileBytes::new(too_big, 5).stream()));
-    for (how, request) in [("with a Content-Length", announced), ("streamed, without a Content-Length", streamed)] {
-        let response = request.send().await.unwrap_or_else(|e| panic!("{how}: no answer: {e:?}"));
-        assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{how}");
-        let body: Value = response.json().await.unwrap();
-        assert_eq!(error_code(&body), "too_large", "{how}");
-        assert_eq!(app.leftovers().await, Vec::<String>::new(), "{how}");
-        assert_eq!(app.get_json(&m, "/files").await.1, Value::Array(vec![]), "{how}");
+    // 2 MiB fits in the sockets' buffers; 16 MiB does not: the client is still sending when refused.
+    for too_big in [2 * LIMIT, 16 * LIMIT] {
+        let announced = app.api(&m, Method::POST, "/files?filename=big.bin").body(file_bytes(too_big as usize, 5));
+        let streamed = app
+            .api(&m, Method::POST, "/files?filename=big.bin")
+            .body(reqwest::Body::wrap_stream(FileBytes::new(too_big, 5).stream()));
+        for (how, request) in [("with a Content-Length", announced), ("streamed, without a Content-Length", streamed)] {
+            let how = format!("{too_big} bytes {how}");
+            let response = request.send().await.unwrap_or_else(|e| panic!("{how}: no answer: {e:?}"));
+            assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{how}");
+            // The body may not have been read to its end: the connection must not be reused.
+            assert_eq!(response.headers()["connection"], "close", "{how}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(error_code(&body), "too_large", "{how}");
+            assert_eq!(app.leftovers().await, Vec::<String>::new(), "{how}");
+            assert_eq!(app.get_json(&m, "/files").await.1, Value::Array(vec![]), "{how}");
+        }
     }
+
+    // A client that waits for `100 Continue` before sending is refused at once, body unsent.
+    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap();
+    let head = format!(
+        "POST /api/v1/files?filename=big.bin HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        m.api_key,
+        2 * LIMIT
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "answered and closed without waiting for the body");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 413 "), "{answer}");
+    assert!(answer.contains("too_large"), "{answer}");
 
     // The limit itself is allowed.
     let at_limit = app.api(&m, Method::POST, "/files?filename=fits.bin").body(file_bytes(LIMIT as usize, 6));

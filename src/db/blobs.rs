@@ -69,10 +69,11 @@ pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Blob, DbError> 
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
 }
 
-/// All of the merchant's blobs, newest first.
+/// All of the merchant's blobs, newest first (`id DESC` orders those of the same millisecond).
 pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Blob>, DbError> {
-    let sql =
-        sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 ORDER BY created_at DESC, id"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM blobs WHERE merchant_id = $1 ORDER BY created_at DESC, id DESC"
+    ));
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).fetch_all(pool).await?))
 }
 

@@ -135,10 +135,11 @@ pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Product, DbErro
     Ok(products.remove(0))
 }
 
-/// The merchant's products, newest first; archived ones only when asked.
+/// The merchant's products, newest first (ids are UUIDv7, so `id DESC` orders those made in the
+/// same millisecond); archived ones only when asked.
 pub async fn list(db: &Db, merchant_id: &str, include_archived: bool) -> Result<Vec<Product>, DbError> {
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM products WHERE merchant_id = $1 AND (active OR $2) ORDER BY created_at DESC, id"
+        "SELECT {COLUMNS} FROM products WHERE merchant_id = $1 AND (active OR $2) ORDER BY created_at DESC, id DESC"
     ));
     let rows: Vec<ProductRow> =
         with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(include_archived).fetch_all(pool).await?);

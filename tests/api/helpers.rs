@@ -165,6 +165,66 @@ impl TestApp {
     pub async fn stored_keys(&self, prefix: &str) -> Vec<String> {
         self.state.blobs.list_keys(prefix).await.expect("list keys")
     }
+
+    /// Everything the store holds for this app, in any state, looked at from underneath:
+    /// the keys it lists, every file in its folder (local temp files and S3 objects alike) and,
+    /// on S3, multipart uploads started and neither completed nor aborted (s3s-fs keeps a
+    /// `.bucket-{base64 bucket}.object-{base64 key}.upload-{id}.metadata.json` for each).
+    pub async fn leftovers(&self) -> Vec<String> {
+        let mut found = self.stored_keys("").await;
+        match &self.bucket_dir {
+            None => found.extend(files_below(&self.state.config.blob_dir()).into_iter().map(|f| format!("file {f}"))),
+            Some(bucket_dir) => {
+                found.extend(files_below(bucket_dir).into_iter().map(|f| format!("object file {f}")));
+                use base64::Engine;
+                let bucket =
+                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.state.config.storage.s3.bucket);
+                let marker = format!(".bucket-{bucket}.object-");
+                let root = PathBuf::from(env("SATCHEL_TEST_S3_ROOT"));
+                for entry in std::fs::read_dir(root).expect("s3 root").flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    if name.starts_with(&marker) && name.contains(".upload-") {
+                        found.push(format!("unfinished multipart upload {name}"));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// Creates a product through the API and returns its JSON.
+    pub async fn product(&self, merchant: &TestMerchant, name: &str) -> serde_json::Value {
+        let response = self
+            .api(merchant, reqwest::Method::POST, "/products")
+            .json(&serde_json::json!({ "name": name, "price_minor": 1999, "currency": "USD" }))
+            .send()
+            .await
+            .expect("create product");
+        assert_eq!(response.status(), reqwest::StatusCode::CREATED, "creating product {name}");
+        response.json().await.expect("product JSON")
+    }
+
+    /// Uploads `bytes` as a raw body and returns the file's JSON.
+    pub async fn upload(&self, merchant: &TestMerchant, filename: &str, bytes: Vec<u8>) -> serde_json::Value {
+        let response = self
+            .api(merchant, reqwest::Method::POST, "/files")
+            .query(&[("filename", filename)])
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        assert!(response.status().is_success(), "uploading {filename}: {}", response.status());
+        response.json().await.expect("file JSON")
+    }
+
+    /// GET `path` of the API as `merchant`: status and JSON body (Null when there is none).
+    pub async fn get_json(&self, merchant: &TestMerchant, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self.api(merchant, reqwest::Method::GET, path).send().await.expect("GET");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (status, if text.is_empty() { serde_json::Value::Null } else { serde_json::from_str(&text).expect("JSON") })
+    }
 }
 
 impl Drop for TestApp {
@@ -203,14 +263,98 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Deterministic pseudo-random bytes (a different file per seed), cheap to make in bulk.
 pub fn file_bytes(len: usize, seed: u64) -> Vec<u8> {
-    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        out.extend_from_slice(&state.to_le_bytes());
+    FileBytes::new(len as u64, seed).next_chunk(len)
+}
+
+/// The bytes of [`file_bytes`], made a piece at a time: a big file never sits in memory whole.
+/// Chunk sizes must be multiples of 8 (but the last) for the pieces to join up into the same file.
+pub struct FileBytes {
+    state: u64,
+    remaining: u64,
+}
+
+impl FileBytes {
+    /// The file `file_bytes(len, seed)` would make.
+    pub fn new(len: u64, seed: u64) -> FileBytes {
+        FileBytes {
+            state: seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407) | 1,
+            remaining: len,
+        }
     }
-    out.truncate(len);
-    out
+
+    /// The next `max` bytes (fewer at the end, none when done).
+    pub fn next_chunk(&mut self, max: usize) -> Vec<u8> {
+        let len = (max as u64).min(self.remaining) as usize;
+        let mut out = Vec::with_capacity(len + 8);
+        while out.len() < len {
+            self.state ^= self.state << 13;
+            self.state ^= self.state >> 7;
+            self.state ^= self.state << 17;
+            out.extend_from_slice(&self.state.to_le_bytes());
+        }
+        out.truncate(len);
+        self.remaining -= len as u64;
+        out
+    }
+
+    /// The whole file as a stream of 1 MiB chunks, for `reqwest::Body::wrap_stream`.
+    pub fn stream(self) -> impl futures_util::Stream<Item = std::io::Result<bytes::Bytes>> + Send + 'static {
+        futures_util::stream::unfold(self, |mut file| async move {
+            let chunk = file.next_chunk(1 << 20);
+            (!chunk.is_empty()).then(|| (Ok(bytes::Bytes::from(chunk)), file))
+        })
+    }
+
+    /// SHA-256 hex of the whole file, made without holding it.
+    pub fn sha256_hex(mut self) -> String {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        loop {
+            let chunk = self.next_chunk(1 << 20);
+            if chunk.is_empty() {
+                return hex::encode(hasher.finalize());
+            }
+            hasher.update(&chunk);
+        }
+    }
+}
+
+/// The `error.code` of an API error body.
+pub fn error_code(body: &serde_json::Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_else(|| panic!("not an API error: {body}"))
+}
+
+/// Polls `check` until it gives `Some`, for at most `within`; panics with `what` otherwise.
+pub async fn eventually<T, F, Fut>(within: std::time::Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gave up after {within:?} waiting until {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Every regular file below `root`, as paths relative to it (none if `root` is missing).
+pub fn files_below(root: &std::path::Path) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                found.push(path.strip_prefix(root).unwrap_or(&path).display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
 }

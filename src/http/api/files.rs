@@ -1,9 +1,13 @@
 //! `/api/v1/files`: streamed uploads (raw body or multipart), list, get, delete.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -106,15 +110,67 @@ pub async fn upload(
         return Ok((StatusCode::CREATED, Json(FilesOut { files })).into_response());
     }
     if declared.is_some_and(|len| len > limit) {
+        // A client that asked to wait (`Expect: 100-continue`) has sent nothing yet: answer at
+        // once. Any other is sending the body now and only reads the answer once it is done.
+        if !expects_continue(request.headers()) {
+            drain(request.into_body().into_data_stream()).await;
+        }
         return Err(Error::TooLarge { limit });
     }
     let filename = DisplayName::parse("filename", query.filename.as_deref().unwrap_or(""))
         .map_err(|_| Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)"))?;
     let content_type = content_type_of(request.headers())?;
-    let staged = state.blobs.stage(request.into_body().into_data_stream()).await?;
+    let mut body = request.into_body().into_data_stream();
+    let staged = match state.blobs.stage(&mut body).await {
+        Err(UploadError::TooLarge { limit }) => {
+            drain(body).await;
+            return Err(Error::TooLarge { limit });
+        }
+        staged => staged?,
+    };
     let (blob, created) = keep(&state, &merchant, Arrived { staged, filename, content_type }).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(FileOut::from(blob))).into_response())
+}
+
+/// How much of a refused upload is read and thrown away, at most, before answering.
+const DRAIN_BYTES: u64 = 64 * 1024 * 1024;
+/// How long a refused upload is read and thrown away, at most, before answering.
+const DRAIN_TIME: Duration = Duration::from_secs(5);
+
+/// Reads and discards the rest of a refused upload (within [`DRAIN_BYTES`] and [`DRAIN_TIME`]),
+/// so that a client still sending it gets to read the answer. Answering while the client is
+/// still sending and then closing the connection resets it: the client sees a broken pipe
+/// instead of the 413 (a "lingering close", as nginx does it).
+async fn drain<S, E>(body: S)
+where
+    S: Stream<Item = Result<Bytes, E>>,
+{
+    let discard = async {
+        let mut body = std::pin::pin!(body);
+        let mut read = 0u64;
+        while let Some(Ok(chunk)) = body.next().await {
+            read += chunk.len() as u64;
+            if read > DRAIN_BYTES {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_TIME, discard).await;
+}
+
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers.get(header::EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Every answer to an upload but success closes the connection: the upload's body may not have
+/// been read to its end, and the server drops such a connection after answering. Without
+/// `Connection: close` a client would send its next request on it and see it fail.
+pub async fn close_unless_stored(mut response: Response) -> Response {
+    if !response.status().is_success() {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 fn content_type_of(headers: &HeaderMap) -> Result<ContentType, Invalid> {

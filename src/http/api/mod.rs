@@ -23,7 +23,13 @@ pub fn router() -> Router<AppState> {
         .route("/products/{id}/archive", post(products::archive))
         .route("/products/{id}/delivery", put(products::set_delivery).get(products::get_delivery))
         // Uploads stream to the blob store with their own size limit.
-        .route("/files", get(files::list).post(files::upload).layer(DefaultBodyLimit::disable()))
+        .route(
+            "/files",
+            post(files::upload)
+                .layer(axum::middleware::map_response(files::close_unless_stored))
+                .get(files::list)
+                .layer(DefaultBodyLimit::disable()),
+        )
         .route("/files/{id}", get(files::get).delete(files::delete))
         .route("/orders", get(orders::list).post(orders::create))
         .route("/orders/{id}", get(orders::get))

@@ -1,0 +1,213 @@
+//! Digital Product Delivery: up to ten files in order under their own names, or one http(s)
+//! link; anything else is refused whole; a file stays while a product delivers it.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::helpers::{Stack, TestApp, TestMerchant, error_code, file_bytes, on_both_stacks};
+
+on_both_stacks!(
+    ten_files_are_delivered_and_an_eleventh_refused,
+    only_http_links_and_own_files_are_accepted,
+    files_can_be_reordered_and_renamed,
+    a_delivered_file_cannot_be_deleted,
+);
+
+/// PUTs a delivery; returns the status and the JSON answer.
+async fn put_delivery(app: &TestApp, m: &TestMerchant, product_id: &str, body: Value) -> (StatusCode, Value) {
+    let response =
+        app.api(m, Method::PUT, &format!("/products/{product_id}/delivery")).json(&body).send().await.unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+/// Uploads `n` distinct small files named `file-{i}.pdf` and returns their ids.
+async fn upload_files(app: &TestApp, m: &TestMerchant, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let file = app.upload(m, &format!("file-{i}.pdf"), file_bytes(1000 + i, 100 + i as u64)).await;
+        ids.push(file["id"].as_str().unwrap().to_owned());
+    }
+    ids
+}
+
+fn file_list(ids: &[String]) -> Value {
+    ids.iter().map(|id| json!({ "file_id": id })).collect()
+}
+
+/// Asserts a 422 naming `field`.
+fn assert_refused(answer: &(StatusCode, Value), field: &str, what: &str) {
+    assert_eq!(answer.0, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", answer.1);
+    assert_eq!(error_code(&answer.1), "invalid_field", "{what}");
+    assert_eq!(answer.1["error"]["field"], field, "{what}: {}", answer.1);
+    assert!(answer.1["error"]["message"].as_str().unwrap().contains(field), "{what}: {}", answer.1);
+}
+
+async fn ten_files_are_delivered_and_an_eleventh_refused(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let product = app.product(&m, "Box set").await;
+    let id = product["id"].as_str().unwrap();
+    let ids = upload_files(&app, &m, 11).await;
+
+    let (status, saved) =
+        put_delivery(&app, &m, id, json!({ "mode": "files", "files": file_list(&ids[..10]), "instructions": "Enjoy" }))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let files = saved["delivery"]["files"].as_array().unwrap();
+    assert_eq!(files.len(), 10);
+    for (i, file) in files.iter().enumerate() {
+        assert_eq!(file["position"], i + 1);
+        assert_eq!(file["file_id"], ids[i].as_str());
+        assert_eq!(file["display_name"], format!("file-{i}.pdf"), "defaults to the uploaded name");
+        assert_eq!(file["size"], 1000 + i);
+    }
+    assert_eq!(saved["delivery"]["mode"], "files");
+    assert_eq!(saved["delivery"]["instructions"], "Enjoy");
+
+    let before = app.get_json(&m, &format!("/products/{id}")).await;
+    let answer =
+        put_delivery(&app, &m, id, json!({ "mode": "files", "files": file_list(&ids), "instructions": "More!" })).await;
+    assert_refused(&answer, "files", "an 11th file");
+    assert!(answer.1["error"]["message"].as_str().unwrap().contains("10"), "{}", answer.1);
+    assert_eq!(app.get_json(&m, &format!("/products/{id}")).await, before, "nothing of the refused delivery is saved");
+}
+
+async fn only_http_links_and_own_files_are_accepted(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let other = app.merchant("Other Shop").await;
+    let product = app.product(&m, "Course").await;
+    let id = product["id"].as_str().unwrap();
+    let mine = upload_files(&app, &m, 1).await;
+    let theirs = upload_files(&app, &other, 1).await;
+
+    let (status, saved) = put_delivery(
+        &app,
+        &m,
+        id,
+        json!({ "mode": "external_link", "external_url": "https://drive.example.com/course.zip" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    assert_eq!(saved["delivery"]["mode"], "external_link");
+    assert_eq!(saved["delivery"]["external_url"], "https://drive.example.com/course.zip");
+    let before = app.get_json(&m, &format!("/products/{id}")).await;
+
+    for bad in ["javascript:alert(1)", "data:text/html,x", "ftp://x/y", "", "not a url"] {
+        let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": bad })).await;
+        assert_refused(&answer, "external_url", bad);
+    }
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link" })).await;
+    assert_refused(&answer, "external_url", "a link mode without a link");
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "files", "files": [] })).await;
+    assert_refused(&answer, "files", "files mode without files");
+    let answer = put_delivery(
+        &app,
+        &m,
+        id,
+        json!({ "mode": "files", "files": file_list(&[mine[0].clone(), theirs[0].clone()]) }),
+    )
+    .await;
+    assert_refused(&answer, "files", "another merchant's file");
+    let answer =
+        put_delivery(&app, &m, id, json!({ "mode": "files", "files": file_list(&[mine[0].clone(), mine[0].clone()]) }))
+            .await;
+    assert_refused(&answer, "files", "the same file twice");
+    assert_eq!(app.get_json(&m, &format!("/products/{id}")).await, before, "nothing refused was saved");
+    // The other merchant's file is still theirs alone.
+    assert_eq!(app.get_json(&other, &format!("/files/{}", theirs[0])).await.0, StatusCode::OK);
+}
+
+async fn files_can_be_reordered_and_renamed(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let product = app.product(&m, "Novel").await;
+    let id = product["id"].as_str().unwrap();
+    let ids = upload_files(&app, &m, 3).await;
+    let (status, _) = put_delivery(&app, &m, id, json!({ "mode": "files", "files": file_list(&ids) })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let reordered = json!({ "mode": "files", "files": [
+        { "file_id": ids[2], "display_name": "Chapter 1.pdf" },
+        { "file_id": ids[0] },
+        { "file_id": ids[1], "display_name": "  Appendix – maps.pdf " },
+    ]});
+    let (status, saved) = put_delivery(&app, &m, id, reordered).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let expected =
+        [(&ids[2], "Chapter 1.pdf", 1002), (&ids[0], "file-0.pdf", 1000), (&ids[1], "Appendix – maps.pdf", 1001)];
+    let shown = |delivery: &Value| -> Vec<(String, String, i64, i64)> {
+        delivery["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                let text = |k: &str| f[k].as_str().unwrap().to_owned();
+                (text("file_id"), text("display_name"), f["size"].as_i64().unwrap(), f["position"].as_i64().unwrap())
+            })
+            .collect()
+    };
+    let want: Vec<_> = expected
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name, size))| (id.to_string(), name.to_string(), *size, i as i64 + 1))
+        .collect();
+    assert_eq!(shown(&saved["delivery"]), want);
+    let (status, delivery) = app.get_json(&m, &format!("/products/{id}/delivery")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown(&delivery), want, "what is read back is what was saved");
+
+    // Dropping files from the list keeps the others (and the uploads themselves).
+    let (status, saved) =
+        put_delivery(&app, &m, id, json!({ "mode": "files", "files": [{ "file_id": ids[1] }] })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(shown(&saved["delivery"]), [(ids[1].clone(), "file-1.pdf".to_owned(), 1001, 1)]);
+    assert_eq!(app.get_json(&m, "/files").await.1.as_array().unwrap().len(), 3);
+}
+
+async fn a_delivered_file_cannot_be_deleted(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let ids = upload_files(&app, &m, 1).await;
+    let file = &ids[0];
+    let key = format!("m/{}/", m.id);
+    let (first, second) = (app.product(&m, "Ebook").await, app.product(&m, "Bundle").await);
+    for product in [&first, &second] {
+        let (status, _) = put_delivery(
+            &app,
+            &m,
+            product["id"].as_str().unwrap(),
+            json!({ "mode": "files", "files": file_list(&ids) }),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let delete = || app.api(&m, Method::DELETE, &format!("/files/{file}")).send();
+
+    let refused = delete().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(&refused.json().await.unwrap()), "file_in_use");
+
+    // One product still delivers it.
+    let (status, _) = put_delivery(
+        &app,
+        &m,
+        second["id"].as_str().unwrap(),
+        json!({ "mode": "external_link", "external_url": "https://example.com/" }),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = delete().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert_eq!(error_code(&refused.json().await.unwrap()), "file_in_use");
+    assert_eq!(app.get_json(&m, &format!("/files/{file}")).await.0, StatusCode::OK);
+    assert_eq!(app.stored_keys(&key).await.len(), 1);
+
+    // None does.
+    let (status, _) = put_delivery(&app, &m, first["id"].as_str().unwrap(), json!({ "mode": "none" })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(delete().await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get_json(&m, &format!("/files/{file}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.stored_keys(&key).await, Vec::<String>::new(), "its object is gone");
+    assert_eq!(app.leftovers().await, Vec::<String>::new());
+}

@@ -5,10 +5,16 @@ use std::path::Path;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::{buy, delivery_url, flush_download_log, set_delivery, shop, upload};
+use futures_util::future::join_all;
+
+use super::{buy, delivery_url, flush_download_log, order, set_delivery, settings, shop, upload};
 use crate::helpers::{Stack, TestApp, file_bytes, on_both_stacks, sha256_hex};
 
-on_both_stacks!(curl_resume_and_aria2c_split_count_one_download_each, file_answers_like_a_static_file_server);
+on_both_stacks!(
+    curl_resume_and_aria2c_split_count_one_download_each,
+    split_download_opened_at_once_counts_once,
+    file_answers_like_a_static_file_server,
+);
 
 /// Runs a download client, failing the test with its output if it fails.
 async fn run(program: &str, args: &[&str]) {
@@ -78,6 +84,44 @@ async fn curl_resume_and_aria2c_split_count_one_download_each(stack: Stack) {
     let split = aria2_requests.iter().filter(|d| d["range_start"].as_i64().is_some_and(|s| s > 0)).count();
     assert!(split >= 2, "aria2c split the download over several ranges: {aria2_requests:#?}");
     assert_eq!(download_count(&after_aria2), 2, "aria2c's connections are one download: {aria2_requests:#?}");
+}
+
+/// A download manager that knows the size (from an earlier HEAD, or a metalink) opens all its
+/// connections at once: `bytes=0-` and three ranges further on. That is one download, with
+/// or without a download limit, and no connection may be refused.
+async fn split_download_opened_at_once_counts_once(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let size = 4 * 1024 * 1024;
+    let shop = shop(&app, "Split Files", "Dataset.bin", file_bytes(size, 34)).await;
+    let unlimited = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    settings(&app, &shop.m, json!({"max_downloads_per_file": 2})).await;
+    let limited = buy(&app, &shop.m, &shop.product_id, "ada@example.com").await;
+    assert_eq!(limited["max_downloads_per_file"], 2);
+
+    let quarter = size / 4;
+    for order_json in [&unlimited, &limited] {
+        let url = format!("{}/files/1", delivery_url(order_json));
+        let parts = join_all((0..4).map(|i| {
+            let (start, end) = (i * quarter, (i + 1) * quarter - 1);
+            let request = app.client.get(&url).header("range", format!("bytes={start}-{end}"));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "part {i}");
+                response.bytes().await.unwrap()
+            }
+        }))
+        .await;
+        assert_eq!(sha256_hex(&parts.concat()), sha256_hex(&shop.bytes));
+        let id = order_json["id"].as_str().unwrap();
+        let detail = flush_download_log(&app, &shop.m, id, &url).await;
+        assert_eq!(download_count(&detail), 1, "four parts of one download: {:#}", detail["downloads"]);
+    }
+    // The limited order has one download left, then none.
+    let url = format!("{}/files/1", delivery_url(&limited));
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::GONE);
+    let id = limited["id"].as_str().unwrap();
+    assert_eq!(download_count(&order(&app, &shop.m, id).await), 2);
 }
 
 fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {

@@ -1,9 +1,12 @@
 //! The orders API (Idempotency-Key), the test-mode checkout, and the walls between merchants.
 
+use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{buy, delivery_url, dodo_payment, download, get, orders, post_webhook, send_standard, settings, shop};
+use super::{
+    buy, delivery_url, dodo_payment, download, get, orders, payment_events, post_webhook, send_standard, settings, shop,
+};
 use crate::helpers::{Stack, TestApp, file_bytes, on_both_stacks, sha256_hex, sign_standard, unix_now};
 
 on_both_stacks!(
@@ -46,6 +49,22 @@ async fn idempotency_key_replays_the_same_order(stack: Stack) {
     let list = orders(&app, m).await;
     assert_eq!(list.len(), 1, "{list:#?}");
     assert_eq!(list[0]["id"], first["id"]);
+
+    // A client retrying on a timeout while the first request is still running: one order.
+    let retried = join_all((0..10).map(|_| create("order-9d2e", body.clone()))).await;
+    let mut created = 0;
+    let mut ids = vec![];
+    for answer in retried {
+        let answer = answer.unwrap();
+        let status = answer.status();
+        let order: Value = answer.json().await.unwrap();
+        assert!(status == StatusCode::CREATED || status == StatusCode::OK, "{status}: {order}");
+        created += usize::from(status == StatusCode::CREATED);
+        ids.push(order["id"].clone());
+    }
+    assert_eq!(created, 1);
+    assert!(ids.iter().all(|id| *id == ids[0]), "{ids:?}");
+    assert_eq!(orders(&app, m).await.len(), 2);
 }
 
 /// POSTs an HTML form (application/x-www-form-urlencoded).
@@ -125,4 +144,5 @@ async fn merchants_cannot_see_or_change_each_others_orders(stack: Stack) {
     assert_eq!(send_standard(&app, &a.m, "msg_cross", &body).await.status(), StatusCode::OK);
     assert_eq!(orders(&app, &a.m).await.len(), 2);
     assert_eq!(orders(&app, &b.m).await.len(), 1);
+    assert!(payment_events(&app, &b.m, "all").await.is_empty());
 }

@@ -358,3 +358,43 @@ pub fn files_below(root: &std::path::Path) -> Vec<String> {
     found.sort();
     found
 }
+
+/// Seconds since the Unix epoch, as webhook signers use.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_secs() as i64
+}
+
+/// Signs `body` with the payment provider's own published library (tests/support/sign.mjs):
+/// `args` are what follows the script name, e.g. `["standard", secret, msg_id, ts]` or
+/// `["stripe", secret, ts]`. Returns the headers to send.
+pub async fn sign_webhook(args: &[&str], body: &[u8]) -> Vec<(String, String)> {
+    use tokio::io::AsyncWriteExt;
+    let script = PathBuf::from(env("SATCHEL_TEST_NODE_SUPPORT")).join("sign.mjs");
+    let mut child = tokio::process::Command::new("node")
+        .arg(&script)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("node runs (install Node.js, or run ./scripts/test)");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(body).await.expect("body to sign.mjs");
+    drop(stdin);
+    let out = child.wait_with_output().await.expect("sign.mjs finishes");
+    assert!(out.status.success(), "sign.mjs failed: {}", String::from_utf8_lossy(&out.stderr));
+    let headers: std::collections::BTreeMap<String, String> =
+        serde_json::from_slice(&out.stdout).expect("sign.mjs prints a JSON object");
+    headers.into_iter().collect()
+}
+
+/// Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`) for `body`.
+pub async fn sign_standard(secret: &str, msg_id: &str, unix_ts: i64, body: &[u8]) -> Vec<(String, String)> {
+    sign_webhook(&["standard", secret, msg_id, &unix_ts.to_string()], body).await
+}
+
+/// The `Stripe-Signature` header for `body`.
+pub async fn sign_stripe(secret: &str, unix_ts: i64, body: &[u8]) -> Vec<(String, String)> {
+    sign_webhook(&["stripe", secret, &unix_ts.to_string()], body).await
+}

@@ -25,19 +25,13 @@ pub fn client_of(request: &Request) -> (String, String) {
     (ip, agent.chars().take(512).collect())
 }
 
-/// Whether a request for `answer` is a new download. A Range that starts past byte 0 resumes
-/// or splits a download already under way (curl -C -, aria2c -x4), so it is not counted once
-/// the file has been counted at least once (rule 4).
-fn is_new_download(method: &Method, answer: &Answer, already_counted: i64) -> bool {
-    if method != Method::GET {
-        return false;
-    }
-    match answer {
-        Answer::Full => true,
-        Answer::Partial { start: 0, .. } => true,
-        Answer::Partial { .. } => already_counted == 0,
-        Answer::NotModified | Answer::Unsatisfiable => false,
-    }
+/// Whether a request for `answer` is a new download: a GET of the whole file or of its start.
+/// A Range that starts past byte 0 resumes or splits a download already under way (curl -C -,
+/// aria2c -x4), so it is never counted (rule 4). The file's current count cannot decide it:
+/// unlimited counts are written by a background batch, and a split download's connections
+/// arrive together, so each would still see 0 and count itself.
+fn is_new_download(method: &Method, answer: &Answer) -> bool {
+    method == Method::GET && matches!(answer, Answer::Full | Answer::Partial { start: 0, .. })
 }
 
 /// `GET|HEAD /d/{token}/files/{n}`
@@ -54,7 +48,7 @@ pub async fn download(
         return Refusal::NotFound.into_page(&state).await;
     };
     let answer = ranged::decide(request.headers(), &served(file));
-    let counted = is_new_download(request.method(), &answer, file.download_count);
+    let counted = is_new_download(request.method(), &answer);
     let limit = detail.order.max_downloads_per_file;
     if counted && limit.is_some() {
         match orders::count_download(&state.db, &detail.order.id, file.position, limit).await {

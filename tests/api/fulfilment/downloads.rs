@@ -1,0 +1,197 @@
+//! `/d/{token}/files/{n}`: real download clients resuming and splitting, and HTTP semantics.
+
+use std::path::Path;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use futures_util::future::join_all;
+
+use super::{buy, delivery_url, flush_download_log, order, set_delivery, settings, shop, upload};
+use crate::helpers::{Stack, TestApp, file_bytes, on_both_stacks, sha256_hex};
+
+on_both_stacks!(
+    curl_resume_and_aria2c_split_count_one_download_each,
+    split_download_opened_at_once_counts_once,
+    file_answers_like_a_static_file_server,
+);
+
+/// Runs a download client, failing the test with its output if it fails.
+async fn run(program: &str, args: &[&str]) {
+    let out = tokio::process::Command::new(program)
+        .args(args)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("{program} runs (./scripts/test installs it): {e}"));
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{program} {args:?} failed: {}\n{stdout}\n{stderr}", out.status);
+}
+
+fn sha256_of(path: &Path) -> String {
+    sha256_hex(&std::fs::read(path).expect("downloaded file"))
+}
+
+fn download_count(order: &Value) -> i64 {
+    order["files"][0]["download_count"].as_i64().unwrap()
+}
+
+async fn curl_resume_and_aria2c_split_count_one_download_each(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let size = 50 * 1024 * 1024 + 12_345;
+    let shop = shop(&app, "Big Files", "Dataset.bin", file_bytes(size, 31)).await;
+    let order = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    let id = order["id"].as_str().unwrap();
+    let url = format!("{}/files/1", delivery_url(&order));
+    let want = sha256_hex(&shop.bytes);
+    let dir = tempfile::tempdir().unwrap();
+
+    // curl: the first 16 MiB, then `-C -` resumes from the size of the file on disk.
+    let out = dir.path().join("curl.bin");
+    let out_arg = out.to_str().unwrap();
+    run("curl", &["-sS", "-f", "-r", "0-16777215", "-o", out_arg, &url]).await;
+    assert_eq!(std::fs::metadata(&out).unwrap().len(), 16 * 1024 * 1024, "the first part only");
+    run("curl", &["-sS", "-f", "-C", "-", "-o", out_arg, &url]).await;
+    assert_eq!(sha256_of(&out), want);
+    let after_curl = flush_download_log(&app, &shop.m, id, &url).await;
+    let resumed = after_curl["downloads"].as_array().unwrap().iter().filter(|d| d["range_start"] == 16 * 1024 * 1024);
+    assert_eq!(resumed.count(), 1, "curl resumed with a Range: {after_curl:#}");
+    assert_eq!(download_count(&after_curl), 1, "curl's two requests are one download: {after_curl:#}");
+
+    // aria2c: four connections, each fetching ranges of the same file.
+    let dir_arg = dir.path().to_str().unwrap();
+    let aria2 = [
+        "-x4",
+        "-s4",
+        "-k1M",
+        "-q",
+        "--file-allocation=none",
+        "--allow-overwrite=true",
+        "--auto-file-renaming=false",
+        "--max-tries=1",
+        "-d",
+        dir_arg,
+        "-o",
+        "aria2.bin",
+        &url,
+    ];
+    run("aria2c", &aria2).await;
+    assert_eq!(sha256_of(&dir.path().join("aria2.bin")), want);
+    let after_aria2 = flush_download_log(&app, &shop.m, id, &url).await;
+    let downloads = after_aria2["downloads"].as_array().unwrap();
+    let aria2_requests: Vec<&Value> =
+        downloads.iter().filter(|d| d["user_agent"].as_str().unwrap().starts_with("aria2")).collect();
+    let split = aria2_requests.iter().filter(|d| d["range_start"].as_i64().is_some_and(|s| s > 0)).count();
+    assert!(split >= 2, "aria2c split the download over several ranges: {aria2_requests:#?}");
+    assert_eq!(download_count(&after_aria2), 2, "aria2c's connections are one download: {aria2_requests:#?}");
+}
+
+/// A download manager that knows the size (from an earlier HEAD, or a metalink) opens all its
+/// connections at once: `bytes=0-` and three ranges further on. That is one download, with
+/// or without a download limit, and no connection may be refused.
+async fn split_download_opened_at_once_counts_once(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let size = 4 * 1024 * 1024;
+    let shop = shop(&app, "Split Files", "Dataset.bin", file_bytes(size, 34)).await;
+    let unlimited = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    settings(&app, &shop.m, json!({"max_downloads_per_file": 2})).await;
+    let limited = buy(&app, &shop.m, &shop.product_id, "ada@example.com").await;
+    assert_eq!(limited["max_downloads_per_file"], 2);
+
+    let quarter = size / 4;
+    for order_json in [&unlimited, &limited] {
+        let url = format!("{}/files/1", delivery_url(order_json));
+        let parts = join_all((0..4).map(|i| {
+            let (start, end) = (i * quarter, (i + 1) * quarter - 1);
+            let request = app.client.get(&url).header("range", format!("bytes={start}-{end}"));
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT, "part {i}");
+                response.bytes().await.unwrap()
+            }
+        }))
+        .await;
+        assert_eq!(sha256_hex(&parts.concat()), sha256_hex(&shop.bytes));
+        let id = order_json["id"].as_str().unwrap();
+        let detail = flush_download_log(&app, &shop.m, id, &url).await;
+        assert_eq!(download_count(&detail), 1, "four parts of one download: {:#}", detail["downloads"]);
+    }
+    // The limited order has one download left, then none.
+    let url = format!("{}/files/1", delivery_url(&limited));
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.client.get(&url).send().await.unwrap().status(), StatusCode::GONE);
+    let id = limited["id"].as_str().unwrap();
+    assert_eq!(download_count(&order(&app, &shop.m, id).await), 2);
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response.headers().get(name).unwrap_or_else(|| panic!("{name} is missing")).to_str().unwrap()
+}
+
+async fn file_answers_like_a_static_file_server(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let bytes = file_bytes(100_000, 32);
+    let shop = shop(&app, "Semantic Web", "first-draft.bin", file_bytes(1_000, 33)).await;
+    let m = &shop.m;
+    let file = upload(&app, m, "menu.pdf", "application/pdf", &bytes).await;
+    let named = json!([{"file_id": file["id"], "display_name": "Café – menu.pdf"}]);
+    set_delivery(&app, m, &shop.product_id, json!({"mode": "files", "files": named})).await;
+    let order = buy(&app, m, &shop.product_id, "grace@example.com").await;
+    let url = format!("{}/files/1", delivery_url(&order));
+    let size = bytes.len().to_string();
+    let etag = format!("\"{}\"", sha256_hex(&bytes));
+
+    let whole = app.client.get(&url).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(header(&whole, "content-length"), size);
+    assert_eq!(header(&whole, "content-type"), "application/pdf");
+    assert_eq!(header(&whole, "accept-ranges"), "bytes");
+    assert_eq!(header(&whole, "etag"), etag);
+    assert_eq!(header(&whole, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&whole, "cache-control"), "private");
+    let disposition = header(&whole, "content-disposition");
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert!(disposition.contains("filename*=UTF-8''Caf%C3%A9%20%E2%80%93%20menu.pdf"), "{disposition}");
+    assert_eq!(whole.bytes().await.unwrap(), bytes);
+
+    let head = app.client.head(&url).send().await.unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(header(&head, "content-length"), size);
+    assert_eq!(header(&head, "etag"), etag);
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    let part = app.client.get(&url).header("range", "bytes=1000-1999").send().await.unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(header(&part, "content-range"), format!("bytes 1000-1999/{size}"));
+    assert_eq!(header(&part, "content-length"), "1000");
+    assert_eq!(part.bytes().await.unwrap(), bytes[1000..2000]);
+
+    let tail = app.client.get(&url).header("range", "bytes=-100").send().await.unwrap();
+    assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(tail.bytes().await.unwrap(), bytes[bytes.len() - 100..]);
+
+    let beyond = app.client.get(&url).header("range", "bytes=999999999-").send().await.unwrap();
+    assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    assert_eq!(header(&beyond, "content-range"), format!("bytes */{size}"));
+
+    for malformed in ["bytes=abc", "bytes=5-3", "pages=1-2", "bytes 0-10"] {
+        let answer = app.client.get(&url).header("range", malformed).send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::OK, "Range: {malformed}");
+        assert!(answer.headers().get("content-range").is_none());
+        assert_eq!(answer.bytes().await.unwrap(), bytes, "Range: {malformed}");
+    }
+
+    let cached = app.client.get(&url).header("if-none-match", &etag).send().await.unwrap();
+    assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(header(&cached, "etag"), etag);
+    assert!(cached.bytes().await.unwrap().is_empty());
+    let other = app.client.get(&url).header("if-none-match", "\"something-else\"").send().await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+
+    let stale = app.client.get(&url).header("range", "bytes=500-").header("if-range", "\"0ld\"").send().await.unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+    assert_eq!(stale.bytes().await.unwrap(), bytes);
+    let fresh = app.client.get(&url).header("range", "bytes=500-").header("if-range", &etag).send().await.unwrap();
+    assert_eq!(fresh.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(fresh.bytes().await.unwrap(), bytes[500..]);
+}

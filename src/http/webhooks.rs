@@ -113,6 +113,7 @@ async fn handle(
             if first_time && order.is_some() {
                 orders::refund(&state.db, &merchant.id, provider.as_str(), &payment_id, merchant.revoke_on_refund)
                     .await?;
+                state.order_cache.forget_all();
             }
         }
         EventKind::Other { event_type } => {

@@ -79,6 +79,9 @@ async fn test_checkout_pays_and_redirects_to_the_delivery_page(stack: Stack) {
     let shop = shop(&app, "Demo Shop", "Field Guide.pdf", file_bytes(25_000, 52)).await;
     let buy_url = app.url(&format!("/buy/{}", shop.product_id));
 
+    // Test mode is off for a new merchant: nothing can be had for free by accident.
+    assert_eq!(get(&app, &buy_url).await.status(), StatusCode::NOT_FOUND);
+    settings(&app, &shop.m, json!({"test_mode": true})).await;
     let form = get(&app, &buy_url).await;
     assert_eq!(form.status(), StatusCode::OK);
     let html = form.text().await.unwrap();

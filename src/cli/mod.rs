@@ -115,11 +115,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => crate::App::build(config).await?.run_until_stopped().await?,
         Command::Migrate => {
-            crate::app::connect(&config).await?;
+            crate::app::connect_db(&config).await?;
             println!("database is up to date");
         }
         Command::Merchant { command: MerchantCommand::Create { name, email, slug, password, test_mode } } => {
-            let (db, _) = crate::app::connect(&config).await?;
+            let db = crate::app::connect_db(&config).await?;
             let email = Email::parse("--email", &email)?;
             let slug = match slug {
                 Some(slug) => Slug::parse("--slug", &slug)?,
@@ -152,7 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::ApiKey { command: ApiKeyCommand::Create { merchant, name } } => {
-            let (db, _) = crate::app::connect(&config).await?;
+            let db = crate::app::connect_db(&config).await?;
             let merchant =
                 crate::db::merchants::find(&db, &merchant).await.with_context(|| format!("no merchant {merchant}"))?;
             let (key, info) = crate::db::api_keys::create(&db, &merchant.id, &name).await?;

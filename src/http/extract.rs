@@ -17,7 +17,12 @@ impl FromRequestParts<AppState> for ApiMerchant {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Error> {
         let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let key = header.and_then(|h| h.strip_prefix("Bearer ")).map(str::trim).ok_or(Error::Unauthorized)?;
+        // The scheme name is case-insensitive (RFC 9110 §11.1).
+        let key = header
+            .and_then(|h| h.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, key)| key.trim())
+            .ok_or(Error::Unauthorized)?;
         match crate::db::api_keys::authenticate(&state.db, key).await? {
             Some(merchant_id) => Ok(ApiMerchant(merchant_id)),
             None => Err(Error::Unauthorized),

@@ -49,8 +49,27 @@ pub async fn receive(
         return plain(StatusCode::UNAUTHORIZED, "no signing secret is configured for this provider");
     };
     let now = crate::domain::now_millis() / 1000;
-    let event = match payments::verify_and_parse(provider, secret, &Headers(&headers), &body, now) {
-        Ok(event) => event,
+    let event = match payments::verify_then_parse(provider, secret, &Headers(&headers), &body, now) {
+        Ok(Ok(event)) => event,
+        Ok(Err(unreadable)) => {
+            tracing::warn!(merchant = %merchant.slug, reason = %unreadable.reason, "signed webhook kept as unmatched");
+            let payload = String::from_utf8_lossy(&body);
+            let record = EventRecord { event_id: &unreadable.event_id, event_type: "unreadable", payload: &payload };
+            let stored = orders::record_event(
+                &state.db,
+                &merchant.id,
+                provider.as_str(),
+                record,
+                None,
+                "unmatched",
+                &unreadable.reason,
+            )
+            .await;
+            return match stored {
+                Ok(_) => plain(StatusCode::OK, "ok"),
+                Err(e) => crate::http::Error::from(e).into_response(),
+            };
+        }
         Err(e) => {
             tracing::warn!(merchant = %merchant.slug, provider = provider.as_str(), error = %e, "webhook refused");
             return plain(StatusCode::UNAUTHORIZED, "signature verification failed");

@@ -122,25 +122,46 @@ pub trait HeaderLookup {
     fn header(&self, name: &str) -> Option<&str>;
 }
 
-/// Verifies a webhook from `provider` and parses it; nothing is parsed unless the signature holds.
-pub fn verify_and_parse(
+/// A signed event whose body could not be read as the event it claims to be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// The event id (header or body), or the body's SHA-256 when there is none.
+    pub event_id: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Verifies a webhook, then parses it. A bad signature is an `Err`; a genuine event that cannot
+/// be read is `Ok(Err(Unreadable))`, so the caller can keep it for the merchant instead of
+/// refusing it forever (the provider would retry a refusal for days).
+pub fn verify_then_parse(
     provider: Provider,
     secret: &str,
     headers: &impl HeaderLookup,
     body: &[u8],
     now_unix: i64,
-) -> Result<PaymentEvent, WebhookError> {
-    match provider {
+) -> Result<Result<PaymentEvent, Unreadable>, WebhookError> {
+    let event_id = match provider {
         Provider::Standard => {
             standard::verify(secret, headers, body, now_unix)?;
-            let id = require_header(headers, standard::ID_HEADER)?;
-            standard::parse(id, body)
+            require_header(headers, standard::ID_HEADER)?.to_owned()
         }
         Provider::Stripe => {
             stripe::verify(secret, headers, body, now_unix)?;
-            stripe::parse(body)
+            serde_json::from_slice::<serde_json::Value>(body)
+                .ok()
+                .and_then(|v| v.get("id").and_then(|id| id.as_str()).map(str::to_owned))
+                .unwrap_or_else(|| {
+                    use sha2::Digest;
+                    hex::encode(sha2::Sha256::digest(body))
+                })
         }
-    }
+    };
+    let parsed = match provider {
+        Provider::Standard => standard::parse(&event_id, body),
+        Provider::Stripe => stripe::parse(body),
+    };
+    Ok(parsed.map_err(|e| Unreadable { event_id, reason: e.to_string() }))
 }
 
 fn require_header<'a>(headers: &'a impl HeaderLookup, name: &'static str) -> Result<&'a str, WebhookError> {
@@ -263,7 +284,7 @@ mod tests {
     }
 
     #[test]
-    fn verify_and_parse_checks_before_parsing() {
+    fn verify_then_parse_checks_before_parsing() {
         // The Standard Webhooks spec vector: genuine, but its body is no payment event.
         let sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
         let headers = [
@@ -273,9 +294,13 @@ mod tests {
         ];
         let headers: HashMap<String, String> = headers.map(|(k, v)| (k.into(), v.into())).into();
         let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-        let run = |p, body: &[u8]| verify_and_parse(p, secret, &headers, body, 1614265330);
+        let run = |p, body: &[u8]| verify_then_parse(p, secret, &headers, body, 1614265330);
         let body = br#"{"test": 2432232314}"#;
-        assert_eq!(run(Provider::Standard, body), Err(malformed("type is missing")));
+        let unreadable = Unreadable {
+            event_id: "msg_p5jXN8AQM9LWM0D4loKWxJek".into(),
+            reason: malformed("type is missing").to_string(),
+        };
+        assert_eq!(run(Provider::Standard, body), Ok(Err(unreadable)));
         let forged = br#"{"type":"payment.succeeded"}"#;
         assert_eq!(run(Provider::Standard, forged), Err(WebhookError::BadSignature));
         let missing = WebhookError::MissingHeader("stripe-signature");

@@ -17,6 +17,7 @@ on_both_stacks!(
     fifty_concurrent_deliveries_make_one_order,
     unknown_product_is_kept_as_unmatched,
     refunds_keep_access_unless_the_merchant_revokes,
+    signed_but_unreadable_payment_is_kept_not_refused,
 );
 
 const STRIPE_SECRET: &str = "whsec_stripeTestSecret0123456789abcdef";
@@ -213,4 +214,25 @@ async fn refunds_keep_access_unless_the_merchant_revokes(stack: Stack) {
     assert_eq!(sha256_hex(&got), sha256_hex(&shop.bytes));
     // The first order was refunded before the setting changed and keeps its access.
     assert_eq!(order_of("pay_r1").await["status"], "refunded");
+}
+
+async fn signed_but_unreadable_payment_is_kept_not_refused(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Odd Payloads", "Guide.pdf", file_bytes(10_000, 71)).await;
+    // A genuine event without the customer's email: refusing it would make the provider retry
+    // it for days while the merchant never hears of the payment.
+    let mut body: Value =
+        serde_json::from_str(&dodo_payment("pay_noemail", &shop.product_id, "x@example.com")).unwrap();
+    body["data"]["customer"].as_object_mut().unwrap().remove("email");
+    let body = body.to_string();
+    assert_eq!(send_standard(&app, &shop.m, "msg_noemail", &body).await.status(), StatusCode::OK);
+    assert!(orders(&app, &shop.m).await.is_empty());
+    let unmatched = payment_events(&app, &shop.m, "unmatched").await;
+    assert_eq!(unmatched.len(), 1, "{unmatched:#?}");
+    assert_eq!(unmatched[0]["event_id"], "msg_noemail");
+    assert!(unmatched[0]["detail"].as_str().unwrap().contains("data.customer.email"), "{:#}", unmatched[0]);
+    assert_eq!(unmatched[0]["payload"], body.as_str());
+    // The retry is recognised: still one event.
+    assert_eq!(send_standard(&app, &shop.m, "msg_noemail", &body).await.status(), StatusCode::OK);
+    assert_eq!(payment_events(&app, &shop.m, "unmatched").await.len(), 1);
 }

@@ -113,7 +113,16 @@ impl App {
     /// Connects everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<App> {
         let (db, blobs) = connect(&config).await?;
-        let secrets = Secrets::load_or_create(&config.data_dir)?;
+        let secrets = match &config.signing_key {
+            Some(key) => {
+                anyhow::ensure!(
+                    key.expose().len() >= 32 && hex::decode(key.expose()).is_ok(),
+                    "signing_key must be at least 32 hex characters (e.g. `openssl rand -hex 32`)"
+                );
+                Secrets { signing_key: key.expose().to_owned() }
+            }
+            None => Secrets::load_or_create(&config.data_dir)?,
+        };
         let address = format!("{}:{}", config.server.host, config.server.port);
         let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
         let port = listener.local_addr()?.port();

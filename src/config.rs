@@ -22,6 +22,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Where uploaded files are kept.
     pub storage: StorageConfig,
+    /// Key that download links and signed URLs are derived from (64 hex characters). When
+    /// unset, one is generated once into `data_dir/secrets.json`; set it (the same on every
+    /// process) when several processes serve one database.
+    pub signing_key: Option<Secret>,
 }
 
 /// HTTP listener settings.
@@ -116,6 +120,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./satchel-data"),
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
+            signing_key: None,
         }
     }
 }

@@ -26,6 +26,15 @@ pub fn human_date(millis: Millis) -> String {
         .unwrap_or_default()
 }
 
+/// `24 November 2026, 16:45 UTC`: for moments that matter to the minute (link expiry).
+pub fn human_date_time(millis: Millis) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:long] [year], [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
 /// `1999`, `USD` → `19.99 USD` (zero-decimal currencies like JPY print whole).
 pub fn human_price(amount_minor: i64, currency: &str) -> String {
     const ZERO_DECIMAL: [&str; 8] = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"];
@@ -45,6 +54,7 @@ mod tests {
         assert_eq!(human_size(1536), "1.5 KB");
         assert_eq!(human_size(52_428_800), "52 MB");
         assert_eq!(human_date(1_795_000_000_000), "18 November 2026");
+        assert_eq!(human_date_time(1_795_000_000_000), "18 November 2026, 11:06 UTC");
         assert_eq!(human_price(1999, "USD"), "19.99 USD");
         assert_eq!(human_price(500, "JPY"), "500 JPY");
     }

@@ -10,7 +10,7 @@ mod price;
 mod secrets;
 
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
-pub use format::{human_date, human_price, human_size};
+pub use format::{human_date, human_date_time, human_price, human_size};
 pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
 pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};

@@ -13,7 +13,7 @@ use crate::db::merchants;
 use std::sync::Arc;
 
 use crate::db::orders::OrderDetail;
-use crate::domain::{OrderStatus, SecretHash, human_date, human_size, now_millis};
+use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, human_size, now_millis};
 use crate::http::pages::render;
 
 mod download;
@@ -158,7 +158,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
     let page = DeliveryPage {
         merchant: merchant.name,
         paid_on: human_date(detail.order.created_at),
-        expires_on: detail.order.link_expires_at.map(human_date),
+        expires_on: detail.order.link_expires_at.map(human_date_time),
         items,
         portal_href: format!("/portal/{}", merchant.slug),
     };

@@ -14,6 +14,7 @@ use crate::db::products::{self, Product};
 use crate::db::{DbError, with_pool};
 use crate::domain::{Email, human_price};
 use crate::fulfilment::{self, Outcome, Payment};
+use crate::http::delivery::NotFoundPage;
 use crate::http::pages::render;
 
 #[derive(Template)]
@@ -27,10 +28,6 @@ struct CheckoutPage {
     email: String,
     error: String,
 }
-
-#[derive(Template)]
-#[template(path = "delivery/not_found.html")]
-struct NotFoundPage;
 
 /// The form fields.
 #[derive(Deserialize)]

@@ -43,9 +43,10 @@ struct FileView {
     href: String,
 }
 
+/// The one "this link doesn't work" page (also for products that cannot be bought).
 #[derive(Template)]
 #[template(path = "delivery/not_found.html")]
-struct NotFoundPage;
+pub(crate) struct NotFoundPage;
 
 #[derive(Template)]
 #[template(path = "delivery/gone.html")]

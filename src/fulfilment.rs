@@ -96,6 +96,13 @@ pub async fn record_payment(
     Ok(match orders::create(db, &new).await? {
         Created::New(order_id) => {
             tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
+            // Providers do not promise order: a refund may have come first and waited.
+            if payment.event.is_some()
+                && orders::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?
+            {
+                orders::refund(db, &merchant.id, payment.provider, payment.payment_id, merchant.revoke_on_refund)
+                    .await?;
+            }
             Outcome::Created { order_id, token }
         }
         Created::Duplicate(existing) => Outcome::Duplicate(existing),

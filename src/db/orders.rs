@@ -366,6 +366,20 @@ pub async fn by_payment(
     Ok(row.map(|(id,)| id))
 }
 
+/// Claims a refund that arrived before its payment (kept as unmatched): marks it applied and
+/// says whether there was one.
+pub async fn claim_early_refund(db: &Db, merchant_id: &str, provider: &str, payment_id: &str) -> Result<bool, DbError> {
+    let claimed = with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE payment_events SET status = 'refund', detail = 'arrived before its payment' \
+             WHERE merchant_id = $1 AND provider = $2 AND payment_id = $3 AND status = 'unmatched' \
+             AND event_type = 'refund.succeeded'",
+        )
+        .bind(merchant_id).bind(provider).bind(payment_id).execute(pool).await?.rows_affected()
+    });
+    Ok(claimed > 0)
+}
+
 /// Marks the order of a refunded payment; revokes it too when `revoke` is set. Returns the
 /// order id, or None when no order has that payment id.
 pub async fn refund(

@@ -18,6 +18,7 @@ on_both_stacks!(
     unknown_product_is_kept_as_unmatched,
     refunds_keep_access_unless_the_merchant_revokes,
     signed_but_unreadable_payment_is_kept_not_refused,
+    a_refund_that_comes_first_applies_to_the_order,
 );
 
 const STRIPE_SECRET: &str = "whsec_stripeTestSecret0123456789abcdef";
@@ -235,4 +236,22 @@ async fn signed_but_unreadable_payment_is_kept_not_refused(stack: Stack) {
     // The retry is recognised: still one event.
     assert_eq!(send_standard(&app, &shop.m, "msg_noemail", &body).await.status(), StatusCode::OK);
     assert_eq!(payment_events(&app, &shop.m, "unmatched").await.len(), 1);
+}
+
+async fn a_refund_that_comes_first_applies_to_the_order(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Early Refunds", "Guide.pdf", file_bytes(10_000, 72)).await;
+    let m = &shop.m;
+    settings(&app, m, json!({"revoke_on_refund": true})).await;
+    assert_eq!(send_standard(&app, m, "msg_r0", &dodo_refund("pay_late")).await.status(), StatusCode::OK);
+    assert_eq!(payment_events(&app, m, "unmatched").await.len(), 1);
+    let body = dodo_payment("pay_late", &shop.product_id, "late@example.com");
+    assert_eq!(send_standard(&app, m, "msg_p0", &body).await.status(), StatusCode::OK);
+    let list = orders(&app, m).await;
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["status"], "revoked", "{:#}", list[0]);
+    assert!(list[0]["refunded_at"].is_string());
+    assert!(payment_events(&app, m, "unmatched").await.is_empty());
+    let detail = order(&app, m, list[0]["id"].as_str().unwrap()).await;
+    assert_eq!(get(&app, &delivery_url(&detail)).await.status(), StatusCode::NOT_FOUND);
 }

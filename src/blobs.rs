@@ -27,7 +27,7 @@ const PART_SIZE: usize = 5 * 1024 * 1024;
 /// Parts in flight at once while uploading.
 const PARTS_IN_FLIGHT: usize = 2;
 /// Read size when streaming a local file: big reads are what make file serving fast.
-const READ_CHUNK: usize = 256 * 1024;
+const READ_CHUNK: usize = 128 * 1024;
 
 /// A stream of file bytes on their way to a client.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;

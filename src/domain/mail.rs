@@ -102,7 +102,8 @@ pub fn purchase_subject(merchant: &str, products: &[&str]) -> String {
 mod tests {
     use super::*;
 
-    const POLICY: RetryPolicy = RetryPolicy { base_ms: 60_000, cap_ms: 4 * 3_600_000, give_up_after_ms: 3 * 86_400_000 };
+    const POLICY: RetryPolicy =
+        RetryPolicy { base_ms: 60_000, cap_ms: 4 * 3_600_000, give_up_after_ms: 3 * 86_400_000 };
 
     #[test]
     fn backoff_doubles_to_the_cap_with_jitter_and_gives_up() {

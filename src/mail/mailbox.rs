@@ -63,7 +63,12 @@ impl Mailbox {
             let Some(id) = name.strip_suffix(".eml") else { continue };
             let text = std::fs::read_to_string(file.path())?;
             let header = |name: &str| decode_words(&header(&text, name).unwrap_or_default());
-            entries.push(Entry { id: id.to_owned(), date: header("Date"), to: header("To"), subject: header("Subject") });
+            entries.push(Entry {
+                id: id.to_owned(),
+                date: header("Date"),
+                to: header("To"),
+                subject: header("Subject"),
+            });
         }
         entries.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(entries)
@@ -104,19 +109,16 @@ fn decode_words(value: &str) -> String {
     let mut out = String::new();
     let mut previous_was_word = false;
     for part in value.split(' ') {
-        let decoded = part
-            .strip_prefix("=?")
-            .and_then(|p| p.strip_suffix("?="))
-            .and_then(|p| {
-                let mut fields = p.splitn(3, '?');
-                let (_charset, encoding, text) = (fields.next()?, fields.next()?, fields.next()?);
-                let bytes = match encoding {
-                    "b" | "B" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
-                    "q" | "Q" => decode_q(text)?,
-                    _ => return None,
-                };
-                String::from_utf8(bytes).ok()
-            });
+        let decoded = part.strip_prefix("=?").and_then(|p| p.strip_suffix("?=")).and_then(|p| {
+            let mut fields = p.splitn(3, '?');
+            let (_charset, encoding, text) = (fields.next()?, fields.next()?, fields.next()?);
+            let bytes = match encoding {
+                "b" | "B" => base64::engine::general_purpose::STANDARD.decode(text).ok()?,
+                "q" | "Q" => decode_q(text)?,
+                _ => return None,
+            };
+            String::from_utf8(bytes).ok()
+        });
         match decoded {
             // The space between two encoded words is folding, not text.
             Some(text) => {

@@ -79,7 +79,13 @@ struct TextPart<'a> {
 
 impl PurchaseView {
     /// The view of an order's email, with links under `public_url` carrying `token`.
-    pub fn new(merchant: &Merchant, detail: &OrderDetail, token: &DownloadToken, public_url: &str, resend: bool) -> Self {
+    pub fn new(
+        merchant: &Merchant,
+        detail: &OrderDetail,
+        token: &DownloadToken,
+        public_url: &str,
+        resend: bool,
+    ) -> Self {
         let base = format!("{public_url}/d/{}", token.expose());
         let names: Vec<&str> = detail.items.iter().map(|i| i.product_name.as_str()).collect();
         let order = &detail.order;

@@ -49,7 +49,7 @@ pub(crate) const QUEUE_PURCHASE: &str = "INSERT INTO emails (id, merchant_id, or
 #[derive(Debug)]
 pub enum Resend {
     /// Queued: the new email.
-    Queued(EmailRow),
+    Queued(Box<EmailRow>),
     /// Too many resends of this order lately: the earliest time another is allowed.
     Limited {
         /// When the oldest counted resend leaves the window.
@@ -91,7 +91,7 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
             .bind(&id).bind(merchant_id).bind(order_id).bind(EmailKind::Resend.as_str()).bind(&to_address).bind(now)
             .fetch_one(&mut *tx).await?;
         tx.commit().await?;
-        Ok(Resend::Queued(row))
+        Ok(Resend::Queued(Box::new(row)))
     })
 }
 

@@ -341,7 +341,7 @@ pub async fn resend(
     match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS).await.map_err(not_found)? {
         db_emails::Resend::Queued(email) => {
             state.mail.wake();
-            Ok((StatusCode::ACCEPTED, Json(email.into())))
+            Ok((StatusCode::ACCEPTED, Json((*email).into())))
         }
         db_emails::Resend::Limited { retry_at } => {
             let minutes = ((retry_at - crate::domain::now_millis()) / 60_000).max(0) + 1;

@@ -4,7 +4,8 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -333,7 +334,7 @@ pub async fn resend(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<EmailOut>)> {
+) -> Result<Response> {
     let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(not_found)?;
     if detail.order.status() == OrderStatus::Revoked {
         return Err(Error::conflict("order_revoked", "this order is revoked: restore it before resending its links"));
@@ -341,15 +342,19 @@ pub async fn resend(
     match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS).await.map_err(not_found)? {
         db_emails::Resend::Queued(email) => {
             state.mail.wake();
-            Ok((StatusCode::ACCEPTED, Json((*email).into())))
+            Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response())
         }
         db_emails::Resend::Limited { retry_at } => {
-            let minutes = ((retry_at - crate::domain::now_millis()) / 60_000).max(0) + 1;
-            Err(Error::TooManyRequests(format!(
+            let seconds = ((retry_at - crate::domain::now_millis()) / 1000).max(1);
+            let minutes = (seconds + 59) / 60;
+            let mut response = Error::TooManyRequests(format!(
                 "this order's email was already resent {RESEND_LIMIT} times in the last hour; \
                  try again in {minutes} minute{}",
                 if minutes == 1 { "" } else { "s" }
-            )))
+            ))
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(response)
         }
     }
 }

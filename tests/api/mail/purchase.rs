@@ -125,6 +125,9 @@ async fn resend_sends_a_copy_and_is_rate_limited(stack: Stack) {
         let (n, status, body) = resend(n).await;
         assert_eq!(status, StatusCode::ACCEPTED, "resend {n}: {body}");
     }
+    let limited = app.api(&shop.m, Method::POST, &format!("/orders/{id}/resend")).send().await.unwrap();
+    let retry_after: i64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "Retry-After: {retry_after}");
     let (_, status, body) = resend(4).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the 4th resend in an hour: {body}");
     assert_eq!(error_code(&body), "too_many_requests");

@@ -5,7 +5,7 @@ use super::{OwnMaildev, WITHIN, free_port, send_to, unique_address};
 use crate::fulfilment::{buy, order, shop};
 use crate::helpers::{Stack, TestApp, eventually, on_both_stacks};
 
-on_both_stacks!(email_waits_for_a_server_that_was_down);
+on_both_stacks!(email_waits_for_a_server_that_was_down, an_email_that_keeps_failing_is_marked_failed);
 
 async fn email_waits_for_a_server_that_was_down(stack: Stack) {
     // Nothing listens on this port until our own maildev starts there.
@@ -41,4 +41,25 @@ async fn email_waits_for_a_server_that_was_down(stack: Stack) {
     assert!(sent["attempts"].as_i64().unwrap() > 1, "sent on a later attempt: {sent}");
     assert!(sent["last_error"].is_string(), "the earlier failure stays visible: {sent}");
     assert_eq!(maildev.api.to(&to).await.len(), 1, "sent once");
+}
+
+async fn an_email_that_keeps_failing_is_marked_failed(stack: Stack) {
+    let port = free_port();
+    let app = TestApp::spawn_with(stack, |c| {
+        send_to(c, port);
+        c.mail.give_up_after_seconds = 3;
+    })
+    .await;
+    let shop = shop(&app, "Gone Fishing", "guide.pdf", b"%PDF-1.4 gone".to_vec()).await;
+    let created = buy(&app, &shop.m, &shop.product_id, &unique_address("failed")).await;
+    let id = created["id"].as_str().unwrap();
+    let failed = eventually(WITHIN, "the email is given up on", || async {
+        let detail = order(&app, &shop.m, id).await;
+        let email = detail["emails"][0].clone();
+        (email["status"] == "failed").then_some(email)
+    })
+    .await;
+    assert!(failed["attempts"].as_i64().unwrap() >= 2, "retried before giving up: {failed}");
+    assert!(failed["last_error"].as_str().unwrap().contains(&port.to_string()), "{failed}");
+    assert!(failed["next_attempt_at"].is_null(), "nothing more is scheduled: {failed}");
 }

@@ -179,3 +179,89 @@ pub fn build(
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| format!("building the message: {e}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> PurchaseView {
+        let file = |name: &str, n: i64| FileView {
+            name: name.into(),
+            size: "1.2 MB".into(),
+            url: format!("https://shop.example/d/T/files/{n}"),
+        };
+        PurchaseView {
+            subject: purchase_subject("Acme", &["Atlas", "Maps"]),
+            merchant: "Acme".into(),
+            customer_name: "Ada".into(),
+            order_ref: "ABC123".into(),
+            paid_on: "24 November 2026".into(),
+            total: "19.99 USD".into(),
+            delivery_url: "https://shop.example/d/T".into(),
+            portal_url: "https://shop.example/portal/acme".into(),
+            expires_on: Some("1 December 2026".into()),
+            max_downloads: Some(5),
+            items: vec![
+                ItemView {
+                    name: "Atlas".into(),
+                    quantity: 2,
+                    files: vec![file("atlas.pdf", 1), file("atlas.epub", 2)],
+                    link_url: None,
+                    instructions: vec!["Open the PDF first.".into(), "Enjoy!".into()],
+                },
+                ItemView {
+                    name: "Maps".into(),
+                    quantity: 1,
+                    files: vec![],
+                    link_url: Some("https://shop.example/d/T/link/2".into()),
+                    instructions: vec![],
+                },
+            ],
+            resend: false,
+        }
+    }
+
+    #[test]
+    fn text_part_lists_every_file_link_and_the_portal() {
+        let text = view().text().unwrap();
+        let expected = "Order ABC123 - 24 November 2026 - 19.99 USD\n\
+            \n\
+            Atlas (x 2)\n  \
+            - atlas.pdf (1.2 MB)\n    https://shop.example/d/T/files/1\n  \
+            - atlas.epub (1.2 MB)\n    https://shop.example/d/T/files/2\n  \
+            Open the PDF first.\n  Enjoy!\n\
+            \n\
+            Maps\n  Download link: https://shop.example/d/T/link/2\n\
+            \n\
+            All downloads of this order: https://shop.example/d/T\n\
+            These links work until 1 December 2026.\n\
+            Each file can be downloaded 5 times through these links.\n";
+        assert!(text.contains(expected), "{text}");
+        assert!(text.starts_with("Hello Ada,\n\nThank you for your purchase from Acme."), "{text}");
+        assert!(text.contains("https://shop.example/portal/acme"), "{text}");
+    }
+
+    #[test]
+    fn html_part_links_every_file_and_the_portal() {
+        let html = view().html().unwrap();
+        for link in ["/d/T/files/1", "/d/T/files/2", "/d/T/link/2", "/portal/acme", "https://shop.example/d/T\""] {
+            assert!(html.contains(link), "{link} in {html}");
+        }
+        assert!(html.contains("&times; 2") && html.contains("Open the PDF first.<br>Enjoy!"), "{html}");
+        // `SATCHEL_MAIL_PREVIEW=/tmp/mail.html cargo test --lib mail::` writes the HTML out, to
+        // look at the email in a browser after changing the templates.
+        if let Ok(path) = std::env::var("SATCHEL_MAIL_PREVIEW") {
+            std::fs::write(path, &html).unwrap();
+        }
+    }
+
+    #[test]
+    fn message_has_both_parts_and_a_stable_message_id() {
+        let from = Mailbox::new(Some("Acme".into()), "shop@example.com".parse().unwrap());
+        let message = build(&view(), "0193-abc", from, "ada@example.com", "Ada", "shop.example").unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <0193-abc@shop.example>"), "{raw}");
+        assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(raw.contains("Subject: Your purchase from Acme: Atlas and 1 more"), "{raw}");
+    }
+}

@@ -1,5 +1,5 @@
 //! The purchase email as a customer receives it: both parts, working links, escaped merchant
-//! text, and resends.
+//! text, the sender, and resends.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -11,7 +11,8 @@ use crate::helpers::{Stack, TestApp, error_code, on_both_stacks, sha256_hex};
 on_both_stacks!(
     test_purchase_email_arrives_with_working_links,
     merchant_text_is_escaped_in_html_only,
-    resend_sends_a_copy_and_is_rate_limited
+    resend_sends_a_copy_and_is_rate_limited,
+    merchant_sender_overrides_the_server_default
 );
 
 async fn test_purchase_email_arrives_with_working_links(stack: Stack) {
@@ -141,4 +142,31 @@ async fn resend_sends_a_copy_and_is_rate_limited(stack: Stack) {
     .await;
     let kinds: Vec<&str> = detail["emails"].as_array().unwrap().iter().map(|e| e["kind"].as_str().unwrap()).collect();
     assert_eq!(kinds, ["purchase", "resend", "resend", "resend"]);
+}
+
+async fn merchant_sender_overrides_the_server_default(stack: Stack) {
+    let app = TestApp::spawn_with(stack, |c| send_to(c, smtp_port())).await;
+    let shop = shop(&app, "Plain Sender", "guide.pdf", b"%PDF-1.4 sender".to_vec()).await;
+    let to = unique_address("sender-default");
+    buy(&app, &shop.m, &shop.product_id, &to).await;
+    let email = Maildev::shared().wait_for(&to, 1).await.remove(0);
+    assert_eq!(email["from"][0]["address"], "shop@satchel.test", "the server's address: {}", email["from"]);
+    assert_eq!(email["from"][0]["name"], "Plain Sender", "under the merchant's name");
+
+    // The settings API for these comes with the dashboard; set them as it will.
+    let sql = "UPDATE merchants SET sender_name = $1, sender_email = $2 WHERE id = $3";
+    let (name, address) = ("Ada at Plain Sender", "ada@plain-sender.example");
+    match &app.state.db {
+        satchel::db::Db::Sqlite(pool) => {
+            sqlx::query(sql).bind(name).bind(address).bind(&shop.m.id).execute(pool).await.unwrap();
+        }
+        satchel::db::Db::Postgres(pool) => {
+            sqlx::query(sql).bind(name).bind(address).bind(&shop.m.id).execute(pool).await.unwrap();
+        }
+    }
+    let to = unique_address("sender-own");
+    buy(&app, &shop.m, &shop.product_id, &to).await;
+    let email = Maildev::shared().wait_for(&to, 1).await.remove(0);
+    assert_eq!(email["from"][0]["address"], address, "{}", email["from"]);
+    assert_eq!(email["from"][0]["name"], name);
 }

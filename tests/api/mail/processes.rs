@@ -45,106 +45,177 @@ async fn serve(config: &Path, port: u16) -> Child {
     child
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn killed_right_after_the_webhook_the_email_still_goes_out_once() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let config = dir.path().join("satchel.toml");
-    let toml = format!(
-        "data_dir = {data:?}\n[server]\nport = {port}\n\
-         [mail]\nfrom_address = \"shop@satchel.test\"\nretry_base_seconds = 1\nretry_cap_seconds = 2\n\
-         poll_seconds = 1\nlease_seconds = 3\n\
-         [mail.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n",
-        data = dir.path().join("data").display().to_string(),
-        smtp = smtp_port(),
-    );
-    std::fs::write(&config, toml).unwrap();
-    let created = run(&config, &["merchant", "create", "--name", "Crash Test Press", "--email", "crash@example.com"]);
-    let secret = created
-        .split("(secret ")
-        .nth(1)
-        .and_then(|rest| rest.split(')').next())
-        .unwrap_or_else(|| panic!("the webhook secret is printed: {created}"))
-        .to_owned();
-    let key = run(&config, &["api-key", "create", "--merchant", "crash-test-press"]).trim().to_owned();
+/// `satchel serve` as an operator deploys it: a config file, a SQLite data directory, a
+/// merchant and API key made with the CLI, and a product delivering a link.
+struct Deployment {
+    dir: tempfile::TempDir,
+    config: std::path::PathBuf,
+    port: u16,
+    base: String,
+    key: String,
+    secret: String,
+    product_id: String,
+    client: reqwest::Client,
+}
 
-    let mut server = serve(&config, port).await;
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let product: serde_json::Value = client
-        .post(format!("{base}/api/v1/products"))
-        .bearer_auth(&key)
-        .json(&json!({"name": "Atlas", "price_minor": 900, "currency": "USD"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let product_id = product["id"].as_str().unwrap();
-    let response = client
-        .put(format!("{base}/api/v1/products/{product_id}/delivery"))
-        .bearer_auth(&key)
-        .json(&json!({"mode": "external_link", "external_url": "https://example.com/atlas.zip"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-
-    let to = unique_address("crash");
-    let body = dodo_payment("pay_crash_1", product_id, &to);
-    let headers = sign_standard(&secret, "msg_crash_1", unix_now(), body.as_bytes()).await;
-    let mut request = client.post(format!("{base}/webhooks/crash-test-press/standard")).body(body.clone());
-    for (name, value) in &headers {
-        request = request.header(name, value);
+impl Deployment {
+    /// Sets up the data directory with mail going to `smtp` (the lease is `lease` seconds).
+    async fn new(smtp: u16, lease: u64) -> Deployment {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let config = dir.path().join("satchel.toml");
+        let mut deployment = Deployment {
+            base: format!("http://127.0.0.1:{port}"),
+            config,
+            dir,
+            port,
+            key: String::new(),
+            secret: String::new(),
+            product_id: String::new(),
+            client: reqwest::Client::new(),
+        };
+        deployment.configure(smtp, lease);
+        let config = &deployment.config;
+        let created =
+            run(config, &["merchant", "create", "--name", "Crash Test Press", "--email", "crash@example.com"]);
+        deployment.secret = created
+            .split("(secret ")
+            .nth(1)
+            .and_then(|rest| rest.split(')').next())
+            .unwrap_or_else(|| panic!("the webhook secret is printed: {created}"))
+            .to_owned();
+        deployment.key = run(config, &["api-key", "create", "--merchant", "crash-test-press"]).trim().to_owned();
+        let mut server = serve(config, port).await;
+        let product: serde_json::Value = deployment
+            .api(reqwest::Method::POST, "/products")
+            .json(&json!({"name": "Atlas", "price_minor": 900, "currency": "USD"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        deployment.product_id = product["id"].as_str().unwrap().to_owned();
+        let response = deployment
+            .api(reqwest::Method::PUT, &format!("/products/{}/delivery", deployment.product_id))
+            .json(&json!({"mode": "external_link", "external_url": "https://example.com/atlas.zip"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        server.kill().unwrap();
+        server.wait().unwrap();
+        deployment
     }
-    let response = request.header("content-type", "application/json").send().await.unwrap();
-    assert_eq!(response.status(), StatusCode::OK, "the webhook is accepted");
+
+    /// Writes the config file: mail to `smtp`, retries a second apart, a lease of `lease` s.
+    fn configure(&self, smtp: u16, lease: u64) {
+        let toml = format!(
+            "data_dir = {data:?}\n[server]\nport = {port}\n\
+             [mail]\nfrom_address = \"shop@satchel.test\"\nretry_base_seconds = 1\nretry_cap_seconds = 2\n\
+             poll_seconds = 1\nlease_seconds = {lease}\n\
+             [mail.smtp]\nhost = \"127.0.0.1\"\nport = {smtp}\ntls = \"none\"\n",
+            data = self.dir.path().join("data").display().to_string(),
+            port = self.port,
+        );
+        std::fs::write(&self.config, toml).unwrap();
+    }
+
+    async fn serve(&self) -> Child {
+        serve(&self.config, self.port).await
+    }
+
+    fn api(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}/api/v1{path}", self.base)).bearer_auth(&self.key)
+    }
+
+    /// Sends a signed `payment.succeeded` for the product to `to`; returns its status.
+    async fn pay(&self, payment_id: &str, to: &str) -> StatusCode {
+        let body = dodo_payment(payment_id, &self.product_id, to);
+        let headers = sign_standard(&self.secret, &format!("msg_{payment_id}"), unix_now(), body.as_bytes()).await;
+        let mut request = self.client.post(format!("{}/webhooks/crash-test-press/standard", self.base)).body(body);
+        for (name, value) in &headers {
+            request = request.header(name, value);
+        }
+        request.header("content-type", "application/json").send().await.unwrap().status()
+    }
+
+    /// The emails of the one order made for `to` (None until the order is listed).
+    async fn emails_to(&self, to: &str) -> Option<Vec<serde_json::Value>> {
+        let orders: Vec<serde_json::Value> =
+            self.api(reqwest::Method::GET, &format!("/orders?email={to}")).send().await.ok()?.json().await.ok()?;
+        let id = orders.first()?["id"].as_str()?.to_owned();
+        let detail: serde_json::Value =
+            self.api(reqwest::Method::GET, &format!("/orders/{id}")).send().await.ok()?.json().await.ok()?;
+        let emails = detail["emails"].as_array()?.clone();
+        assert_eq!(emails.len(), 1, "one email row for the order: {detail}");
+        Some(emails)
+    }
+
+    /// Waits until the order's email is marked sent, and returns it.
+    async fn sent_email(&self, to: &str) -> serde_json::Value {
+        eventually(WITHIN, "the email is marked sent", || async {
+            let email = self.emails_to(to).await?.remove(0);
+            (email["status"] == "sent").then_some(email)
+        })
+        .await
+    }
+}
+
+fn kill(server: &mut Child) {
     server.kill().expect("SIGKILL"); // std's kill is SIGKILL on Unix: no shutdown code runs
     server.wait().unwrap();
+}
 
-    let mut server = serve(&config, port).await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_right_after_the_webhook_the_email_still_goes_out_once() {
+    let deployment = Deployment::new(smtp_port(), 3).await;
+    let mut server = deployment.serve().await;
+    let to = unique_address("crash");
+    assert_eq!(deployment.pay("pay_crash_1", &to).await, StatusCode::OK, "the webhook is accepted");
+    kill(&mut server);
+
+    let mut server = deployment.serve().await;
     let maildev = Maildev::shared();
     let received = maildev.wait_for(&to, 1).await;
     assert_eq!(received[0]["subject"], "Your purchase from Crash Test Press: Atlas");
     // Once the outbox says sent, nothing else can be on its way: then count again.
-    eventually(WITHIN, "the email is marked sent", || {
-        let request = client.get(format!("{base}/api/v1/orders?email={to}")).bearer_auth(&key).send();
-        let client = client.clone();
-        let (base, key) = (base.clone(), key.clone());
-        async move {
-            let orders: Vec<serde_json::Value> = request.await.ok()?.json().await.ok()?;
-            let id = orders.first()?["id"].as_str()?.to_owned();
-            let detail: serde_json::Value = client
-                .get(format!("{base}/api/v1/orders/{id}"))
-                .bearer_auth(&key)
-                .send()
-                .await
-                .ok()?
-                .json()
-                .await
-                .ok()?;
-            let emails = detail["emails"].as_array()?;
-            assert_eq!(emails.len(), 1, "one email row for the order: {detail}");
-            (emails[0]["status"] == "sent").then_some(())
-        }
-    })
-    .await;
+    deployment.sent_email(&to).await;
     assert_eq!(maildev.to(&to).await.len(), 1, "exactly one email");
 
     // The webhook retried by the provider after the crash changes nothing either.
-    let response = client
-        .post(format!("{base}/webhooks/crash-test-press/standard"))
-        .headers(headers.iter().map(|(n, v)| (n.parse().unwrap(), v.parse().unwrap())).collect())
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    assert_eq!(deployment.pay("pay_crash_1", &to).await, StatusCode::OK);
+    assert_eq!(deployment.emails_to(&to).await.unwrap().len(), 1);
+    kill(&mut server);
     assert_eq!(maildev.to(&to).await.len(), 1, "still exactly one email");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_while_sending_the_email_is_taken_over_after_the_lease() {
+    // An SMTP server that accepts connections and never says a word: the worker is stuck in
+    // the middle of sending (its timeout is half the 6 s lease) when the process is killed.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let deployment = Deployment::new(silent.local_addr().unwrap().port(), 6).await;
+    let mut server = deployment.serve().await;
+    let to = unique_address("mid-send");
+    assert_eq!(deployment.pay("pay_mid_send", &to).await, StatusCode::OK);
+    let claimed = eventually(WITHIN, "the worker is sending", || async {
+        let email = deployment.emails_to(&to).await?.remove(0);
+        (email["status"] == "sending").then_some(email)
+    })
+    .await;
+    kill(&mut server);
+    let attempts = claimed["attempts"].as_i64().unwrap();
+
+    // Back with a working server: the email, still `sending` under the dead process's lease,
+    // is taken over once the lease ends, and sent once.
+    deployment.configure(smtp_port(), 6);
+    let mut server = deployment.serve().await;
+    let email = deployment.sent_email(&to).await;
+    assert_eq!(email["attempts"], attempts + 1, "the interrupted attempt counts: {email}");
+    assert_eq!(Maildev::shared().wait_for(&to, 1).await.len(), 1);
+    kill(&mut server);
+    drop(silent);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -32,6 +32,8 @@ pub struct Inner {
     pub downloads: crate::download_log::DownloadLog,
     /// Orders behind download tokens, kept briefly in memory.
     pub order_cache: crate::order_cache::OrderCache,
+    /// The email outbox: wake it after queueing mail.
+    pub mail: crate::mail::Outbox,
 }
 
 impl Deref for AppState {
@@ -133,6 +135,7 @@ impl App {
             Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
         }
         let downloads = crate::download_log::DownloadLog::start(db.clone());
+        let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
         let state = AppState(Arc::new(Inner {
             db,
             blobs,
@@ -141,6 +144,7 @@ impl App {
             secrets,
             downloads,
             order_cache: Default::default(),
+            mail,
         }));
         Ok(App { listener, state })
     }
@@ -163,6 +167,8 @@ impl App {
     /// Serves until `stop` completes; requests in flight finish first.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
+        let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
+        let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), mail_stopped);
         let router = crate::http::router(self.state);
         tracing::info!(
             address = %self.listener.local_addr()?, public_url = %state.public_url,
@@ -171,6 +177,10 @@ impl App {
         let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
             .with_graceful_shutdown(stop)
             .await;
+        // The worker finishes the emails it is sending; anything still queued waits in the
+        // database for the next start.
+        let _ = stop_mail.send(true);
+        let _ = mail_worker.await;
         state.db.close().await;
         result
     }

@@ -26,6 +26,8 @@ pub struct Config {
     /// unset, one is generated once into `data_dir/secrets.json`; set it (the same on every
     /// process) when several processes serve one database.
     pub signing_key: Option<Secret>,
+    /// How email goes out.
+    pub mail: MailConfig,
 }
 
 /// HTTP listener settings.
@@ -95,6 +97,93 @@ pub struct S3Config {
     pub allow_http: bool,
 }
 
+/// Email settings. With no `[mail.smtp]` section, mail is written as `.eml` files into
+/// `data_dir/mailbox/` (the embedded default: nothing is sent anywhere).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MailConfig {
+    /// Sender address when the merchant has not set one.
+    pub from_address: String,
+    /// Sender name when the merchant has not set one (default: the merchant's name).
+    pub from_name: Option<String>,
+    /// The SMTP server; none means the file mailbox.
+    pub smtp: Option<SmtpConfig>,
+    /// Delay after the first failed attempt, seconds; it doubles after each failure.
+    pub retry_base_seconds: u64,
+    /// Longest delay between two attempts, seconds.
+    pub retry_cap_seconds: u64,
+    /// Time after which an email that keeps failing is marked failed, seconds.
+    pub give_up_after_seconds: u64,
+    /// How often the outbox is checked for due emails besides being woken by new orders, seconds.
+    pub poll_seconds: u64,
+    /// How long a worker owns an email it is sending, seconds; after that (a crashed process)
+    /// another worker takes it over. Must be longer than one SMTP exchange can take.
+    pub lease_seconds: u64,
+    /// Emails sent at the same time by one process.
+    pub concurrency: usize,
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same host, or a test server).
+    None,
+    /// Plain connection upgraded with STARTTLS, which is required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+/// An SMTP server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SmtpConfig {
+    /// Host name (also the name its TLS certificate must carry).
+    pub host: String,
+    /// Port; defaults to 25, 587 or 465 after `tls`.
+    pub port: Option<u16>,
+    /// `none`, `starttls` (default) or `tls`.
+    pub tls: SmtpTls,
+    /// User name, when the server wants one.
+    pub user: Option<String>,
+    /// Password (never printed).
+    pub password: Option<Secret>,
+}
+
+impl SmtpConfig {
+    /// The port in force.
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.tls {
+            SmtpTls::None => 25,
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+        })
+    }
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        SmtpConfig { host: "localhost".into(), port: None, tls: SmtpTls::Starttls, user: None, password: None }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        MailConfig {
+            from_address: "satchel@localhost".into(),
+            from_name: None,
+            smtp: None,
+            retry_base_seconds: 60,
+            retry_cap_seconds: 4 * 3600,
+            give_up_after_seconds: 3 * 86_400,
+            poll_seconds: 15,
+            lease_seconds: 300,
+            concurrency: 4,
+        }
+    }
+}
+
 /// A value that must never reach a log line or a terminal.
 #[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
@@ -121,6 +210,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
             signing_key: None,
+            mail: MailConfig::default(),
         }
     }
 }
@@ -172,6 +262,11 @@ impl Config {
         self.storage.path.clone().unwrap_or_else(|| self.data_dir.join("blobs"))
     }
 
+    /// The folder of the file mailbox.
+    pub fn mailbox_dir(&self) -> PathBuf {
+        self.data_dir.join("mailbox")
+    }
+
     /// The base URL customers reach, without a trailing slash.
     pub fn public_url(&self, bound_port: u16) -> String {
         match &self.server.public_url {
@@ -190,9 +285,11 @@ mod tests {
         let mut config = Config::default();
         config.storage.s3.secret_access_key = Secret("hunter2".into());
         config.database.url = Some(Secret("postgres://u:pw@h/db".into()));
+        config.mail.smtp = Some(SmtpConfig { password: Some(Secret("smtp-pass".into())), ..Default::default() });
         let printed = format!("{config:?}");
         assert!(!printed.contains("hunter2"));
         assert!(!printed.contains("pw@h"));
+        assert!(!printed.contains("smtp-pass"));
     }
 
     #[test]
@@ -202,11 +299,15 @@ mod tests {
             jail.create_file("satchel.toml", "[server]\nport = 9000\nhost = \"0.0.0.0\"\n")?;
             jail.set_env("SATCHEL__SERVER__PORT", "9100");
             jail.set_env("SATCHEL__STORAGE__MAX_UPLOAD_BYTES", "1024");
+            jail.set_env("SATCHEL__MAIL__SMTP__HOST", "smtp.example.com");
+            jail.set_env("SATCHEL__MAIL__SMTP__TLS", "tls");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");
             assert_eq!(config.server.port, 9100);
             assert_eq!(config.server.host, "0.0.0.0");
             assert_eq!(config.storage.max_upload_bytes, 1024);
             assert_eq!(config.storage.backend, StorageBackend::Local);
+            let smtp = config.mail.smtp.expect("an SMTP section from the environment alone");
+            assert_eq!((smtp.host.as_str(), smtp.port()), ("smtp.example.com", 465));
             Ok(())
         });
     }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod download_log;
 pub mod fulfilment;
 pub mod http;
+pub mod mail;
 pub mod order_cache;
 pub mod payments;
 

@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `merchant create`, `api-key create`.
+//! The command line: `serve`, `migrate`, `merchant create`, `api-key create`, `mail list|show`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,6 +42,24 @@ pub enum Command {
         /// What to do with API keys.
         #[command(subcommand)]
         command: ApiKeyCommand,
+    },
+    /// Read the file mailbox (mail written to `data_dir/mailbox/` when no SMTP server is set).
+    Mail {
+        /// What to do with the mailbox.
+        #[command(subcommand)]
+        command: MailCommand,
+    },
+}
+
+/// `satchel mail …`
+#[derive(Subcommand, Debug)]
+pub enum MailCommand {
+    /// List the emails in the mailbox, oldest first: id, date, recipient, subject.
+    List,
+    /// Print one email as written (RFC 5322).
+    Show {
+        /// The email's id, or the start of it.
+        id: String,
     },
 }
 
@@ -150,6 +168,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  webhooks:  {url}/webhooks/{}/standard  (secret {})",
                 merchant.slug, merchant.standard_webhook_secret
             );
+        }
+        Command::Mail { command } => {
+            let mailbox = crate::mail::Mailbox::new(config.mailbox_dir());
+            if config.mail.smtp.is_some() {
+                eprintln!("note: mail goes to an SMTP server; the mailbox only holds mail from before that");
+            }
+            match command {
+                MailCommand::List => {
+                    let entries = mailbox.list().with_context(|| format!("reading {}", mailbox.dir().display()))?;
+                    if entries.is_empty() {
+                        eprintln!("no mail in {}", mailbox.dir().display());
+                    }
+                    for e in entries {
+                        println!("{}  {}  {}  {}", e.id, e.date, e.to, e.subject);
+                    }
+                }
+                MailCommand::Show { id } => {
+                    let message = mailbox.read(&id).with_context(|| format!("reading {}", mailbox.dir().display()))?;
+                    let message = message.with_context(|| format!("no single email in the mailbox matches {id}"))?;
+                    print!("{message}");
+                }
+            }
         }
         Command::ApiKey { command: ApiKeyCommand::Create { merchant, name } } => {
             let db = crate::app::connect_db(&config).await?;

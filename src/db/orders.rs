@@ -237,6 +237,11 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
             .bind(new.payment_id).bind(event.payload).bind(&order_id).bind(now)
             .execute(&mut *tx).await?;
         }
+        // Rule 7: the purchase email is queued with the order, in the same transaction, so a
+        // crash after the commit cannot lose it and a retried payment cannot add another.
+        sqlx::query(super::emails::QUEUE_PURCHASE)
+            .bind(new_id()).bind(new.merchant_id).bind(&order_id).bind(new.customer_email.as_str()).bind(now)
+            .execute(&mut *tx).await?;
         if let Some((key, request_hash)) = new.idempotency {
             sqlx::query(
                 "INSERT INTO idempotency_keys (merchant_id, idempotency_key, request_hash, order_id, created_at) \

@@ -3,6 +3,7 @@
 
 mod delivery;
 mod format;
+mod mail;
 mod names;
 mod order;
 mod password;
@@ -11,6 +12,7 @@ mod secrets;
 
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
 pub use format::{human_date, human_date_time, human_price, human_size};
+pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
 pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
 pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};

@@ -105,6 +105,7 @@ pub async fn pay(
     };
     match fulfilment::record_payment(&state.db, &state.secrets.key(), &merchant, &payment).await {
         Ok(Outcome::Created { token, .. }) => {
+            state.mail.wake();
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/d/{}", token.expose()))]).into_response()
         }
         Ok(Outcome::Unmatched(invalid)) => {

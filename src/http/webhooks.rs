@@ -107,7 +107,8 @@ async fn handle(
                 Outcome::Unmatched(why) => {
                     tracing::warn!(merchant = %merchant.slug, payment = %paid.payment_id, reason = %why, "payment kept as unmatched");
                 }
-                Outcome::Duplicate(_) | Outcome::Created { .. } => {}
+                Outcome::Created { .. } => state.mail.wake(),
+                Outcome::Duplicate(_) => {}
             }
         }
         EventKind::Refunded { payment_id } => {

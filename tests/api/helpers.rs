@@ -110,6 +110,25 @@ impl TestApp {
             }
         }
         adjust(&mut config);
+        Self::start(stack, config, dir, bucket_dir, postgres_db).await
+    }
+
+    /// A second process on this app's database, store and secrets (as behind a load balancer),
+    /// after `adjust` changed its copy of the configuration. This app keeps owning (and drops)
+    /// the database and bucket, so drop the second one first.
+    pub async fn spawn_alongside(&self, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let mut config = self.state.config.clone();
+        adjust(&mut config);
+        Self::start(self.stack, config, tempfile::tempdir().expect("temp dir"), None, None).await
+    }
+
+    async fn start(
+        stack: Stack,
+        config: Config,
+        dir: tempfile::TempDir,
+        bucket_dir: Option<PathBuf>,
+        postgres_db: Option<String>,
+    ) -> TestApp {
         let app = satchel::App::build(config).await.expect("app builds");
         let address = format!("http://127.0.0.1:{}", app.port());
         let state = app.state();

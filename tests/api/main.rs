@@ -6,3 +6,4 @@ mod helpers;
 
 mod core;
 mod fulfilment;
+mod mail;

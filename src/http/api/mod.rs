@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/revoke", post(orders::revoke))
         .route("/orders/{id}/restore", post(orders::restore))
+        .route("/orders/{id}/resend", post(orders::resend))
         .route("/payment-events", get(orders::events))
         .route("/settings", get(settings::get).patch(settings::update))
 }
@@ -46,7 +47,8 @@ pub fn router() -> Router<AppState> {
         products::list, products::create, products::get, products::update, products::archive,
         products::set_delivery, products::get_delivery,
         files::upload, files::list, files::get, files::delete,
-        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::events,
+        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::resend,
+        orders::events,
         settings::get, settings::update,
     ),
     modifiers(&BearerAuth),

@@ -4,12 +4,14 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::time::rfc3339;
 use crate::app::AppState;
+use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
 use crate::db::{DbError, merchants};
 use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
@@ -48,6 +50,47 @@ pub struct OrderDetailOut {
     files: Vec<FileOut>,
     payment_events: Vec<EventOut>,
     downloads: Vec<DownloadOut>,
+    /// The order's emails (the purchase email, then any resends), oldest first.
+    emails: Vec<EmailOut>,
+}
+
+/// An email of an order and where it stands.
+#[derive(Serialize, ToSchema)]
+pub struct EmailOut {
+    id: String,
+    /// `purchase` or `resend`.
+    kind: String,
+    to: String,
+    /// Empty until the first attempt renders it.
+    subject: String,
+    /// `queued`, `sending`, `sent`, `retrying` or `failed`.
+    status: String,
+    /// Attempts made so far.
+    attempts: i64,
+    /// Why the last failed attempt failed (kept after a later success).
+    last_error: Option<String>,
+    /// When the next attempt is due, while queued or retrying.
+    next_attempt_at: Option<String>,
+    sent_at: Option<String>,
+    created_at: String,
+}
+
+impl From<EmailRow> for EmailOut {
+    fn from(e: EmailRow) -> EmailOut {
+        let pending = e.status == "queued" || e.status == "retrying";
+        EmailOut {
+            id: e.id,
+            kind: e.kind,
+            to: e.to_address,
+            subject: e.subject,
+            status: e.status,
+            attempts: e.attempts,
+            last_error: e.last_error,
+            next_attempt_at: pending.then(|| rfc3339(e.next_attempt_at)),
+            sent_at: e.sent_at.map(rfc3339),
+            created_at: rfc3339(e.created_at),
+        }
+    }
 }
 
 /// A product as frozen into the order.
@@ -184,7 +227,9 @@ async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Re
     let token = fulfilment::token_of(&state.secrets.key(), &detail.order);
     let events = db_orders::events_of_order(&state.db, merchant, &detail.order.id).await?;
     let downloads = crate::download_log::of_order(&state.db, &detail.order.id, 100).await?;
+    let emails = db_emails::of_order(&state.db, &detail.order.id).await?;
     Ok(OrderDetailOut {
+        emails: emails.into_iter().map(EmailOut::from).collect(),
         delivery_url: format!("{}/d/{}", state.public_url, token.expose()),
         items: detail
             .items
@@ -273,6 +318,45 @@ pub async fn restore(
     db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(not_found)?;
     state.order_cache.forget_all();
     get(State(state), ApiMerchant(merchant), Path(id)).await
+}
+
+/// Resends allowed per order within [`RESEND_WINDOW_MS`].
+pub const RESEND_LIMIT: i64 = 3;
+/// The window of [`RESEND_LIMIT`]: one hour.
+pub const RESEND_WINDOW_MS: i64 = 3_600_000;
+
+/// Send the purchase email again (same links) to the order's customer. At most 3 resends per
+/// order per hour: a 4th is answered 429, so a stuck button cannot flood a customer's inbox.
+#[utoipa::path(post, path = "/api/v1/orders/{id}/resend",
+    responses((status = 202, body = EmailOut, description = "queued"), (status = 404),
+              (status = 409, description = "the order is revoked"), (status = 429, description = "resent too often")))]
+pub async fn resend(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Response> {
+    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    if detail.order.status() == OrderStatus::Revoked {
+        return Err(Error::conflict("order_revoked", "this order is revoked: restore it before resending its links"));
+    }
+    match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS).await.map_err(not_found)? {
+        db_emails::Resend::Queued(email) => {
+            state.mail.wake();
+            Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response())
+        }
+        db_emails::Resend::Limited { retry_at } => {
+            let seconds = ((retry_at - crate::domain::now_millis()) / 1000).max(1);
+            let minutes = (seconds + 59) / 60;
+            let mut response = Error::TooManyRequests(format!(
+                "this order's email was already resent {RESEND_LIMIT} times in the last hour; \
+                 try again in {minutes} minute{}",
+                if minutes == 1 { "" } else { "s" }
+            ))
+            .into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            Ok(response)
+        }
+    }
 }
 
 /// Body of `POST /api/v1/orders`.
@@ -374,6 +458,7 @@ pub async fn create(
     };
     match fulfilment::record_payment(&state.db, &state.secrets.key(), &merchant, &payment).await? {
         Outcome::Created { order_id, .. } => {
+            state.mail.wake();
             let detail = db_orders::get(&state.db, &merchant_id, &order_id).await?;
             Ok((StatusCode::CREATED, Json(detail_out(&state, &merchant_id, detail).await?)))
         }

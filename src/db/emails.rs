@@ -1,0 +1,170 @@
+//! The email outbox: rows queued with their order, claimed by workers, marked sent or retried.
+//!
+//! The purchase email's row is inserted by [`super::orders::create`] in the order's own
+//! transaction, so an order never exists without its email, and never has two.
+
+use super::{Db, DbError, new_id, with_pool};
+use crate::domain::{EmailKind, Millis, now_millis};
+
+/// An email as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EmailRow {
+    /// Id (also the file name in the mailbox and the local part of the Message-ID).
+    pub id: String,
+    /// Merchant.
+    pub merchant_id: String,
+    /// The order it delivers.
+    pub order_id: String,
+    /// `purchase` or `resend`.
+    pub kind: String,
+    /// Recipient.
+    pub to_address: String,
+    /// Subject as last rendered ("" before the first attempt).
+    pub subject: String,
+    /// `queued`, `sending`, `sent`, `retrying` or `failed`.
+    pub status: String,
+    /// Attempts started so far.
+    pub attempts: i64,
+    /// When it is due (again).
+    pub next_attempt_at: Millis,
+    /// End of the sending worker's lease.
+    pub locked_until: Option<Millis>,
+    /// Why the last failed attempt failed (kept after a later success, as history).
+    pub last_error: Option<String>,
+    /// When the server accepted it.
+    pub sent_at: Option<Millis>,
+    /// When it was queued.
+    pub created_at: Millis,
+}
+
+const COLUMNS: &str = "id, merchant_id, order_id, kind, to_address, subject, status, attempts, next_attempt_at, \
+     locked_until, last_error, sent_at, created_at";
+
+/// The statement that queues the purchase email of a new order; run inside the order's
+/// transaction with `$1` email id, `$2` merchant, `$3` order, `$4` recipient, `$5` now.
+pub(crate) const QUEUE_PURCHASE: &str = "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, \
+     attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, 'purchase', $4, 'queued', 0, $5, $5)";
+
+/// What asking for a resend did.
+#[derive(Debug)]
+pub enum Resend {
+    /// Queued: the new email.
+    Queued(Box<EmailRow>),
+    /// Too many resends of this order lately: the earliest time another is allowed.
+    Limited {
+        /// When the oldest counted resend leaves the window.
+        retry_at: Millis,
+    },
+}
+
+/// Queues another copy of an order's email to its customer, unless `limit` copies were already
+/// queued in the last `window_ms`. The order's row is locked first (a no-op update), so two
+/// concurrent requests cannot both see room for one more.
+pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, window_ms: i64) -> Result<Resend, DbError> {
+    let now = now_millis();
+    let id = new_id();
+    with_pool!(db, pool, begin => {
+        let mut tx = pool.begin_with(begin).await?;
+        let locked = sqlx::query("UPDATE orders SET status = status WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id).bind(order_id).execute(&mut *tx).await?.rows_affected();
+        if locked == 0 {
+            return Err(DbError::NotFound);
+        }
+        let (to_address,): (String,) = sqlx::query_as(
+            "SELECT c.email FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1",
+        )
+        .bind(order_id).fetch_one(&mut *tx).await?;
+        let recent: Vec<(Millis,)> = sqlx::query_as(
+            "SELECT created_at FROM emails WHERE order_id = $1 AND kind = 'resend' AND created_at > $2 \
+             ORDER BY created_at",
+        )
+        .bind(order_id).bind(now - window_ms).fetch_all(&mut *tx).await?;
+        if recent.len() as i64 >= limit {
+            let oldest = recent.first().map_or(now, |(at,)| *at);
+            return Ok(Resend::Limited { retry_at: oldest + window_ms });
+        }
+        let sql = sqlx::AssertSqlSafe(format!(
+            "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, attempts, next_attempt_at, \
+             created_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6) RETURNING {COLUMNS}"
+        ));
+        let row: EmailRow = sqlx::query_as(sql)
+            .bind(&id).bind(merchant_id).bind(order_id).bind(EmailKind::Resend.as_str()).bind(&to_address).bind(now)
+            .fetch_one(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(Resend::Queued(Box::new(row)))
+    })
+}
+
+/// The emails of an order, oldest first.
+pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<EmailRow>, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM emails WHERE order_id = $1 ORDER BY created_at, id"));
+    Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(order_id).fetch_all(pool).await?))
+}
+
+/// Claims up to `limit` due emails for this worker until `now + lease_ms`, counting the attempt.
+/// Due: queued or retrying and past their time, or left `sending` by a worker whose lease ran
+/// out (it crashed). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim side
+/// by side without ever taking the same row; SQLite has one writer, so a plain update is enough.
+pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<EmailRow>, DbError> {
+    const DUE: &str = "(status IN ('queued', 'retrying') AND next_attempt_at <= $1) \
+                       OR (status = 'sending' AND locked_until <= $1)";
+    Ok(match db {
+        Db::Postgres(pool) => {
+            let sql = sqlx::AssertSqlSafe(format!(
+                "UPDATE emails SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id IN \
+                 (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
+                 RETURNING {COLUMNS}"
+            ));
+            sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(pool).await?
+        }
+        Db::Sqlite(pool) => {
+            let _writer = sqlite_writer(db).await;
+            let sql = sqlx::AssertSqlSafe(format!(
+                "UPDATE emails SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id IN \
+                 (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3) RETURNING {COLUMNS}"
+            ));
+            sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(pool).await?
+        }
+    })
+}
+
+/// Holds this process's SQLite writer queue for a single-statement write (see `with_pool!`).
+async fn sqlite_writer(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
+    match db {
+        Db::Sqlite(_) => Some(super::SQLITE_WRITER.lock().await),
+        Db::Postgres(_) => None,
+    }
+}
+
+/// Records that the server accepted the email.
+pub async fn mark_sent(db: &Db, id: &str, subject: &str) -> Result<(), DbError> {
+    let _writer = sqlite_writer(db).await;
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE emails SET status = 'sent', sent_at = $2, subject = $3, locked_until = NULL WHERE id = $1",
+        )
+        .bind(id).bind(now_millis()).bind(subject).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `next` (`retrying`), or given up when `next` is None
+/// (`failed`).
+pub async fn mark_failed_attempt(
+    db: &Db,
+    id: &str,
+    subject: &str,
+    error: &str,
+    next: Option<Millis>,
+) -> Result<(), DbError> {
+    let status = if next.is_some() { "retrying" } else { "failed" };
+    let _writer = sqlite_writer(db).await;
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE emails SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, \
+             subject = CASE WHEN $5 = '' THEN subject ELSE $5 END, locked_until = NULL WHERE id = $1",
+        )
+        .bind(id).bind(status).bind(next).bind(error).bind(subject).execute(pool).await?;
+    });
+    Ok(())
+}

@@ -1,0 +1,267 @@
+//! The purchase email: what it says (askama templates under `templates/mail/`) and the
+//! RFC 5322 message lettre makes of it (plain text and HTML alternatives).
+
+use askama::Template;
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+
+use crate::config::MailConfig;
+use crate::db::merchants::Merchant;
+use crate::db::orders::OrderDetail;
+use crate::domain::{DownloadToken, human_date, human_price, human_size, purchase_subject};
+
+/// Everything the templates show, with the links already made.
+#[derive(Debug, Clone)]
+pub struct PurchaseView {
+    /// Subject line.
+    pub subject: String,
+    /// Merchant's display name (escaped by the HTML template, as is all merchant text).
+    pub merchant: String,
+    /// Customer's name ("" when unknown).
+    pub customer_name: String,
+    /// Short order reference.
+    pub order_ref: String,
+    /// Payment date.
+    pub paid_on: String,
+    /// Amount paid.
+    pub total: String,
+    /// `/d/{token}`.
+    pub delivery_url: String,
+    /// `/portal/{merchant}`.
+    pub portal_url: String,
+    /// When the links expire, if they do.
+    pub expires_on: Option<String>,
+    /// Downloads allowed per file, if limited.
+    pub max_downloads: Option<i64>,
+    /// The products.
+    pub items: Vec<ItemView>,
+    /// A copy asked for by the merchant.
+    pub resend: bool,
+}
+
+/// A product in the email.
+#[derive(Debug, Clone)]
+pub struct ItemView {
+    /// Product name at payment.
+    pub name: String,
+    /// Quantity.
+    pub quantity: i64,
+    /// Its files with their links.
+    pub files: Vec<FileView>,
+    /// `/d/{token}/link/{n}` for an external link.
+    pub link_url: Option<String>,
+    /// Instructions, line by line.
+    pub instructions: Vec<String>,
+}
+
+/// A file in the email.
+#[derive(Debug, Clone)]
+pub struct FileView {
+    /// Display name.
+    pub name: String,
+    /// Human size.
+    pub size: String,
+    /// `/d/{token}/files/{n}`.
+    pub url: String,
+}
+
+#[derive(Template)]
+#[template(path = "mail/purchase.html")]
+struct HtmlPart<'a> {
+    v: &'a PurchaseView,
+}
+
+#[derive(Template)]
+#[template(path = "mail/purchase.txt", escape = "none")]
+struct TextPart<'a> {
+    v: &'a PurchaseView,
+}
+
+impl PurchaseView {
+    /// The view of an order's email, with links under `public_url` carrying `token`.
+    pub fn new(
+        merchant: &Merchant,
+        detail: &OrderDetail,
+        token: &DownloadToken,
+        public_url: &str,
+        resend: bool,
+    ) -> Self {
+        let base = format!("{public_url}/d/{}", token.expose());
+        let names: Vec<&str> = detail.items.iter().map(|i| i.product_name.as_str()).collect();
+        let order = &detail.order;
+        PurchaseView {
+            subject: purchase_subject(&merchant.name, &names),
+            merchant: merchant.name.clone(),
+            customer_name: order.customer_name.clone(),
+            // The id is a UUIDv7 whose first characters are a timestamp: its end tells orders apart.
+            order_ref: order.id.rsplit('-').next().unwrap_or(&order.id).to_uppercase(),
+            paid_on: human_date(order.created_at),
+            total: human_price(order.amount_minor, &order.currency),
+            portal_url: format!("{public_url}/portal/{}", merchant.slug),
+            expires_on: order.link_expires_at.map(human_date),
+            max_downloads: order.max_downloads_per_file,
+            items: detail
+                .items
+                .iter()
+                .map(|item| ItemView {
+                    name: item.product_name.clone(),
+                    quantity: item.quantity,
+                    files: detail
+                        .files
+                        .iter()
+                        .filter(|f| f.item_position == item.position)
+                        .map(|f| FileView {
+                            name: f.display_name.clone(),
+                            size: human_size(f.size),
+                            url: format!("{base}/files/{}", f.position),
+                        })
+                        .collect(),
+                    link_url: (item.delivery_mode == "external_link" && item.external_url.is_some())
+                        .then(|| format!("{base}/link/{}", item.position)),
+                    instructions: item
+                        .instructions
+                        .lines()
+                        .map(str::trim_end)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+                .collect(),
+            delivery_url: base,
+            resend,
+        }
+    }
+
+    /// The HTML part.
+    pub fn html(&self) -> Result<String, askama::Error> {
+        HtmlPart { v: self }.render()
+    }
+
+    /// The plain text part.
+    pub fn text(&self) -> Result<String, askama::Error> {
+        TextPart { v: self }.render()
+    }
+}
+
+/// Who an email is from: the merchant's sender settings, else the server's address under the
+/// merchant's name (customers recognise the shop, not the delivery service).
+pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, String> {
+    let address = merchant.sender_email.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&config.from_address);
+    let name = merchant
+        .sender_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .or_else(|| config.from_name.clone())
+        .unwrap_or_else(|| merchant.name.clone());
+    let address = address.trim().parse().map_err(|e| format!("sender address {address:?}: {e}"))?;
+    Ok(Mailbox::new(Some(name), address))
+}
+
+/// The message as sent: `Message-ID` is `<{email id}@{host}>`, so a copy sent again after a
+/// crash carries the same id and receiving systems can recognise it.
+pub fn build(
+    view: &PurchaseView,
+    email_id: &str,
+    from: Mailbox,
+    to_address: &str,
+    to_name: &str,
+    host: &str,
+) -> Result<Message, String> {
+    let to_address = to_address.parse().map_err(|e| format!("recipient {to_address:?}: {e}"))?;
+    let to_name = Some(to_name.to_owned()).filter(|n| !n.trim().is_empty());
+    let text = view.text().map_err(|e| format!("rendering the text part: {e}"))?;
+    let html = view.html().map_err(|e| format!("rendering the HTML part: {e}"))?;
+    Message::builder()
+        .from(from)
+        .to(Mailbox::new(to_name, to_address))
+        .subject(view.subject.clone())
+        .message_id(Some(format!("<{email_id}@{host}>")))
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(|e| format!("building the message: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> PurchaseView {
+        let file = |name: &str, n: i64| FileView {
+            name: name.into(),
+            size: "1.2 MB".into(),
+            url: format!("https://shop.example/d/T/files/{n}"),
+        };
+        PurchaseView {
+            subject: purchase_subject("Acme", &["Atlas", "Maps"]),
+            merchant: "Acme".into(),
+            customer_name: "Ada".into(),
+            order_ref: "ABC123".into(),
+            paid_on: "24 November 2026".into(),
+            total: "19.99 USD".into(),
+            delivery_url: "https://shop.example/d/T".into(),
+            portal_url: "https://shop.example/portal/acme".into(),
+            expires_on: Some("1 December 2026".into()),
+            max_downloads: Some(5),
+            items: vec![
+                ItemView {
+                    name: "Atlas".into(),
+                    quantity: 2,
+                    files: vec![file("atlas.pdf", 1), file("atlas.epub", 2)],
+                    link_url: None,
+                    instructions: vec!["Open the PDF first.".into(), "Enjoy!".into()],
+                },
+                ItemView {
+                    name: "Maps".into(),
+                    quantity: 1,
+                    files: vec![],
+                    link_url: Some("https://shop.example/d/T/link/2".into()),
+                    instructions: vec![],
+                },
+            ],
+            resend: false,
+        }
+    }
+
+    #[test]
+    fn text_part_lists_every_file_link_and_the_portal() {
+        let text = view().text().unwrap();
+        let expected = "Order ABC123 - 24 November 2026 - 19.99 USD\n\
+            \n\
+            Atlas (x 2)\n  \
+            - atlas.pdf (1.2 MB)\n    https://shop.example/d/T/files/1\n  \
+            - atlas.epub (1.2 MB)\n    https://shop.example/d/T/files/2\n  \
+            Open the PDF first.\n  Enjoy!\n\
+            \n\
+            Maps\n  Download link: https://shop.example/d/T/link/2\n\
+            \n\
+            All downloads of this order: https://shop.example/d/T\n\
+            These links work until 1 December 2026.\n\
+            Each file can be downloaded 5 times through these links.\n";
+        assert!(text.contains(expected), "{text}");
+        assert!(text.starts_with("Hello Ada,\n\nThank you for your purchase from Acme."), "{text}");
+        assert!(text.contains("https://shop.example/portal/acme"), "{text}");
+    }
+
+    #[test]
+    fn html_part_links_every_file_and_the_portal() {
+        let html = view().html().unwrap();
+        for link in ["/d/T/files/1", "/d/T/files/2", "/d/T/link/2", "/portal/acme", "https://shop.example/d/T\""] {
+            assert!(html.contains(link), "{link} in {html}");
+        }
+        assert!(html.contains("&times; 2") && html.contains("Open the PDF first.<br>Enjoy!"), "{html}");
+        // `SATCHEL_MAIL_PREVIEW=/tmp/mail.html cargo test --lib mail::` writes the HTML out, to
+        // look at the email in a browser after changing the templates.
+        if let Ok(path) = std::env::var("SATCHEL_MAIL_PREVIEW") {
+            std::fs::write(path, &html).unwrap();
+        }
+    }
+
+    #[test]
+    fn message_has_both_parts_and_a_stable_message_id() {
+        let from = Mailbox::new(Some("Acme".into()), "shop@example.com".parse().unwrap());
+        let message = build(&view(), "0193-abc", from, "ada@example.com", "Ada", "shop.example").unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        assert!(raw.contains("Message-ID: <0193-abc@shop.example>"), "{raw}");
+        assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"));
+        assert!(raw.contains("Subject: Your purchase from Acme: Atlas and 1 more"), "{raw}");
+    }
+}

@@ -53,6 +53,10 @@ pub struct SettingsChange {
     pub revoke_on_refund: Option<bool>,
     /// Stripe's endpoint secret (Some(None) clears it).
     pub stripe_webhook_secret: Option<Option<String>>,
+    /// Name on outgoing mail (Some(None) falls back to the server default).
+    pub sender_name: Option<Option<String>>,
+    /// Address on outgoing mail (Some(None) falls back to the server default).
+    pub sender_email: Option<Option<String>>,
 }
 
 const COLUMNS: &str = "id, slug, name, test_mode, link_expiry_seconds, max_downloads_per_file, revoke_on_refund, \
@@ -110,10 +114,12 @@ pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Resu
     let current = get(db, id).await?;
     let policy = change.download_policy.unwrap_or_else(|| current.download_policy());
     let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret);
+    let sender_name = change.sender_name.clone().unwrap_or(current.sender_name);
+    let sender_email = change.sender_email.clone().unwrap_or(current.sender_email);
     with_pool!(db, pool => {
         sqlx::query(
             "UPDATE merchants SET test_mode = $2, link_expiry_seconds = $3, max_downloads_per_file = $4, \
-             revoke_on_refund = $5, stripe_webhook_secret = $6 WHERE id = $1",
+             revoke_on_refund = $5, stripe_webhook_secret = $6, sender_name = $7, sender_email = $8 WHERE id = $1",
         )
         .bind(id)
         .bind(change.test_mode.unwrap_or(current.test_mode))
@@ -121,6 +127,8 @@ pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Resu
         .bind(policy.max_downloads_per_file)
         .bind(change.revoke_on_refund.unwrap_or(current.revoke_on_refund))
         .bind(stripe)
+        .bind(sender_name)
+        .bind(sender_email)
         .execute(pool)
         .await?;
     });

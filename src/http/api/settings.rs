@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DownloadPolicy, Invalid};
+use crate::domain::{DisplayName, DownloadPolicy, Email, Invalid};
 use crate::http::{ApiJson, ApiMerchant};
 
 type Result<T> = crate::http::Result<T>;
@@ -26,6 +26,10 @@ pub struct SettingsOut {
     max_downloads_per_file: Option<i64>,
     /// A refund also revokes access.
     revoke_on_refund: bool,
+    /// Name purchase emails come from (null: the server's default, else the shop's name).
+    sender_name: Option<String>,
+    /// Address purchase emails come from (null: the server's default).
+    sender_email: Option<String>,
     /// Where to point each provider's webhooks.
     webhooks: WebhooksOut,
 }
@@ -54,6 +58,12 @@ pub struct UpdateSettings {
     /// Stripe's endpoint signing secret (`whsec_…`); null removes it.
     #[serde(default, deserialize_with = "present")]
     stripe_webhook_secret: Option<Option<String>>,
+    /// Name purchase emails come from; null returns to the default.
+    #[serde(default, deserialize_with = "present")]
+    sender_name: Option<Option<String>>,
+    /// Address purchase emails come from; null returns to the default.
+    #[serde(default, deserialize_with = "present")]
+    sender_email: Option<Option<String>>,
 }
 
 /// Tells a field sent as `null` (Some(None)) from an absent one (None).
@@ -78,6 +88,8 @@ fn out(state: &AppState, m: Merchant) -> SettingsOut {
         link_expiry_seconds: m.link_expiry_seconds,
         max_downloads_per_file: m.max_downloads_per_file,
         revoke_on_refund: m.revoke_on_refund,
+        sender_name: m.sender_name,
+        sender_email: m.sender_email,
     }
 }
 
@@ -116,7 +128,17 @@ pub async fn update(
         }
         other => other,
     };
+    let sender_name = match body.sender_name {
+        Some(Some(name)) => Some(Some(DisplayName::parse("sender_name", &name)?.as_str().to_owned())),
+        other => other,
+    };
+    let sender_email = match body.sender_email {
+        Some(Some(email)) => Some(Some(Email::parse("sender_email", &email)?.as_str().to_owned())),
+        other => other,
+    };
     let change = SettingsChange {
+        sender_name,
+        sender_email,
         test_mode: body.test_mode,
         download_policy: policy,
         revoke_on_refund: body.revoke_on_refund,

@@ -153,17 +153,17 @@ async fn merchant_sender_overrides_the_server_default(stack: Stack) {
     assert_eq!(email["from"][0]["address"], "shop@satchel.test", "the server's address: {}", email["from"]);
     assert_eq!(email["from"][0]["name"], "Plain Sender", "under the merchant's name");
 
-    // The settings API for these comes with the dashboard; set them as it will.
-    let sql = "UPDATE merchants SET sender_name = $1, sender_email = $2 WHERE id = $3";
     let (name, address) = ("Ada at Plain Sender", "ada@plain-sender.example");
-    match &app.state.db {
-        satchel::db::Db::Sqlite(pool) => {
-            sqlx::query(sql).bind(name).bind(address).bind(&shop.m.id).execute(pool).await.unwrap();
-        }
-        satchel::db::Db::Postgres(pool) => {
-            sqlx::query(sql).bind(name).bind(address).bind(&shop.m.id).execute(pool).await.unwrap();
-        }
-    }
+    let refused = app
+        .api(&shop.m, Method::PATCH, "/settings")
+        .json(&json!({"sender_email": "not an address"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("sender_email"));
+    let saved = settings(&app, &shop.m, json!({"sender_name": name, "sender_email": address})).await;
+    assert_eq!((saved["sender_name"].as_str(), saved["sender_email"].as_str()), (Some(name), Some(address)));
     let to = unique_address("sender-own");
     buy(&app, &shop.m, &shop.product_id, &to).await;
     let email = Maildev::shared().wait_for(&to, 1).await.remove(0);

@@ -11,6 +11,7 @@ pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod delivered;
 pub mod domain;
 pub mod download_log;
 pub mod fulfilment;

@@ -8,7 +8,8 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
-use crate::domain::{DownloadToken, human_date, human_price, human_size, purchase_subject};
+use crate::delivered::{DeliveredItem, delivered_items};
+use crate::domain::{DownloadToken, human_date, human_price, purchase_subject};
 
 /// Everything the templates show, with the links already made.
 #[derive(Debug, Clone)]
@@ -34,35 +35,9 @@ pub struct PurchaseView {
     /// Downloads allowed per file, if limited.
     pub max_downloads: Option<i64>,
     /// The products.
-    pub items: Vec<ItemView>,
+    pub items: Vec<DeliveredItem>,
     /// A copy asked for by the merchant.
     pub resend: bool,
-}
-
-/// A product in the email.
-#[derive(Debug, Clone)]
-pub struct ItemView {
-    /// Product name at payment.
-    pub name: String,
-    /// Quantity.
-    pub quantity: i64,
-    /// Its files with their links.
-    pub files: Vec<FileView>,
-    /// `/d/{token}/link/{n}` for an external link.
-    pub link_url: Option<String>,
-    /// Instructions, line by line.
-    pub instructions: Vec<String>,
-}
-
-/// A file in the email.
-#[derive(Debug, Clone)]
-pub struct FileView {
-    /// Display name.
-    pub name: String,
-    /// Human size.
-    pub size: String,
-    /// `/d/{token}/files/{n}`.
-    pub url: String,
 }
 
 #[derive(Template)]
@@ -100,33 +75,7 @@ impl PurchaseView {
             portal_url: format!("{public_url}/portal/{}", merchant.slug),
             expires_on: order.link_expires_at.map(human_date),
             max_downloads: order.max_downloads_per_file,
-            items: detail
-                .items
-                .iter()
-                .map(|item| ItemView {
-                    name: item.product_name.clone(),
-                    quantity: item.quantity,
-                    files: detail
-                        .files
-                        .iter()
-                        .filter(|f| f.item_position == item.position)
-                        .map(|f| FileView {
-                            name: f.display_name.clone(),
-                            size: human_size(f.size),
-                            url: format!("{base}/files/{}", f.position),
-                        })
-                        .collect(),
-                    link_url: (item.delivery_mode == "external_link" && item.external_url.is_some())
-                        .then(|| format!("{base}/link/{}", item.position)),
-                    instructions: item
-                        .instructions
-                        .lines()
-                        .map(str::trim_end)
-                        .filter(|l| !l.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                })
-                .collect(),
+            items: delivered_items(detail, &base),
             delivery_url: base,
             resend,
         }
@@ -185,7 +134,7 @@ mod tests {
     use super::*;
 
     fn view() -> PurchaseView {
-        let file = |name: &str, n: i64| FileView {
+        let file = |name: &str, n: i64| crate::delivered::DeliveredFile {
             name: name.into(),
             size: "1.2 MB".into(),
             url: format!("https://shop.example/d/T/files/{n}"),
@@ -202,19 +151,19 @@ mod tests {
             expires_on: Some("1 December 2026".into()),
             max_downloads: Some(5),
             items: vec![
-                ItemView {
+                DeliveredItem {
                     name: "Atlas".into(),
                     quantity: 2,
                     files: vec![file("atlas.pdf", 1), file("atlas.epub", 2)],
                     link_url: None,
-                    instructions: vec!["Open the PDF first.".into(), "Enjoy!".into()],
+                    instructions: "Open the PDF first.\n\nEnjoy!".into(),
                 },
-                ItemView {
+                DeliveredItem {
                     name: "Maps".into(),
                     quantity: 1,
                     files: vec![],
                     link_url: Some("https://shop.example/d/T/link/2".into()),
-                    instructions: vec![],
+                    instructions: String::new(),
                 },
             ],
             resend: false,

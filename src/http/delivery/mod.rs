@@ -13,7 +13,8 @@ use crate::db::merchants;
 use std::sync::Arc;
 
 use crate::db::orders::OrderDetail;
-use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, human_size, now_millis};
+use crate::delivered::{DeliveredItem, delivered_items};
+use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::http::pages::render;
 
 mod download;
@@ -25,25 +26,10 @@ struct DeliveryPage {
     merchant: String,
     paid_on: String,
     expires_on: Option<String>,
-    items: Vec<ItemView>,
+    items: Vec<DeliveredItem>,
     portal_href: String,
 }
 
-struct ItemView {
-    name: String,
-    quantity: i64,
-    files: Vec<FileView>,
-    link_href: Option<String>,
-    instructions: String,
-}
-
-struct FileView {
-    name: String,
-    size: String,
-    href: String,
-}
-
-/// The one "this link doesn't work" page (also for products that cannot be bought).
 #[derive(Template)]
 #[template(path = "delivery/not_found.html")]
 pub(crate) struct NotFoundPage;
@@ -135,32 +121,11 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> R
         Ok(m) => m,
         Err(e) => return Refusal::from(e).into_page(&state).await,
     };
-    let items = detail
-        .items
-        .iter()
-        .map(|item| ItemView {
-            name: item.product_name.clone(),
-            quantity: item.quantity,
-            files: detail
-                .files
-                .iter()
-                .filter(|f| f.item_position == item.position)
-                .map(|f| FileView {
-                    name: f.display_name.clone(),
-                    size: human_size(f.size),
-                    href: format!("/d/{token}/files/{}", f.position),
-                })
-                .collect(),
-            link_href: (item.delivery_mode == "external_link" && item.external_url.is_some())
-                .then(|| format!("/d/{token}/link/{}", item.position)),
-            instructions: item.instructions.clone(),
-        })
-        .collect();
     let page = DeliveryPage {
         merchant: merchant.name,
         paid_on: human_date(detail.order.created_at),
         expires_on: detail.order.link_expires_at.map(human_date_time),
-        items,
+        items: delivered_items(&detail, &format!("/d/{token}")),
         portal_href: format!("/portal/{}", merchant.slug),
     };
     render(StatusCode::OK, &page)

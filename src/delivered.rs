@@ -1,0 +1,63 @@
+//! What an order delivers, product by product, with the links to each file and external link:
+//! one view for the delivery page and the purchase email (and, later, the portal).
+
+use crate::db::orders::OrderDetail;
+use crate::domain::human_size;
+
+/// A product of an order as the customer sees it.
+#[derive(Debug, Clone)]
+pub struct DeliveredItem {
+    /// Product name at payment.
+    pub name: String,
+    /// Quantity.
+    pub quantity: i64,
+    /// Its files with their links.
+    pub files: Vec<DeliveredFile>,
+    /// `{base}/link/{n}` for an external link.
+    pub link_url: Option<String>,
+    /// Instructions as the merchant wrote them.
+    pub instructions: String,
+}
+
+/// A file of an order as the customer sees it.
+#[derive(Debug, Clone)]
+pub struct DeliveredFile {
+    /// Display name.
+    pub name: String,
+    /// Human size.
+    pub size: String,
+    /// `{base}/files/{n}`.
+    pub url: String,
+}
+
+impl DeliveredItem {
+    /// The instructions' non-empty lines (for email clients, which do not keep white space).
+    pub fn instruction_lines(&self) -> Vec<&str> {
+        self.instructions.lines().map(str::trim_end).filter(|l| !l.is_empty()).collect()
+    }
+}
+
+/// The products of `detail`, with links under `base` (`/d/{token}`, relative or absolute).
+pub fn delivered_items(detail: &OrderDetail, base: &str) -> Vec<DeliveredItem> {
+    detail
+        .items
+        .iter()
+        .map(|item| DeliveredItem {
+            name: item.product_name.clone(),
+            quantity: item.quantity,
+            files: detail
+                .files
+                .iter()
+                .filter(|f| f.item_position == item.position)
+                .map(|f| DeliveredFile {
+                    name: f.display_name.clone(),
+                    size: human_size(f.size),
+                    url: format!("{base}/files/{}", f.position),
+                })
+                .collect(),
+            link_url: (item.delivery_mode == "external_link" && item.external_url.is_some())
+                .then(|| format!("{base}/link/{}", item.position)),
+            instructions: item.instructions.clone(),
+        })
+        .collect()
+}

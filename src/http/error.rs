@@ -77,6 +77,14 @@ impl Error {
         Error::Internal(e.into())
     }
 
+    /// Maps a data-layer error, naming `what` when the row is missing (or another merchant's).
+    pub fn missing(what: &'static str) -> impl Fn(DbError) -> Error {
+        move |e| match e {
+            DbError::NotFound => Error::NotFound(what),
+            e => e.into(),
+        }
+    }
+
     /// 409 with a code.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Error {
         Error::Conflict { code, message: message.into() }

@@ -238,13 +238,6 @@ async fn keep(state: &AppState, merchant: &str, part: Arrived) -> Result<(Blob, 
     Ok((db_blobs::insert(&state.db, &new).await?, true))
 }
 
-fn not_found(e: DbError) -> Error {
-    match e {
-        DbError::NotFound => Error::NotFound("file"),
-        e => e.into(),
-    }
-}
-
 /// List uploaded files, newest first.
 #[utoipa::path(get, path = "/api/v1/files", responses((status = 200, body = [FileOut])))]
 pub async fn list(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<Vec<FileOut>>> {
@@ -258,7 +251,7 @@ pub async fn get(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<FileOut>> {
-    Ok(Json(db_blobs::get(&state.db, &merchant, &id).await.map_err(not_found)?.into()))
+    Ok(Json(db_blobs::get(&state.db, &merchant, &id).await.map_err(Error::missing("file"))?.into()))
 }
 
 /// Delete an uploaded file; refused (409) while a product or an order still delivers it.
@@ -270,7 +263,7 @@ pub async fn delete(
 ) -> Result<StatusCode> {
     let blob = db_blobs::delete_unused(&state.db, &merchant, &id).await.map_err(|e| match e {
         DbError::Conflict(message) => Error::conflict("file_in_use", message),
-        e => not_found(e),
+        e => Error::missing("file")(e),
     })?;
     state.blobs.delete(&blob.storage_key).await.map_err(Error::internal)?;
     Ok(StatusCode::NO_CONTENT)

@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
+use crate::db::merchants;
 use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
-use crate::db::{DbError, merchants};
 use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::{ApiMerchant, Error, Result};
@@ -278,13 +278,6 @@ async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Re
     })
 }
 
-fn not_found(e: DbError) -> Error {
-    match e {
-        DbError::NotFound => Error::NotFound("order"),
-        e => e.into(),
-    }
-}
-
 /// Get an order with its frozen delivery, download counts, payment events and downloads.
 #[utoipa::path(get, path = "/api/v1/orders/{id}", responses((status = 200, body = OrderDetailOut), (status = 404)))]
 pub async fn get(
@@ -292,7 +285,7 @@ pub async fn get(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
-    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(Error::missing("order"))?;
     Ok(Json(detail_out(&state, &merchant, detail).await?))
 }
 
@@ -303,7 +296,7 @@ pub async fn revoke(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
-    db_orders::set_revoked(&state.db, &merchant, &id, true).await.map_err(not_found)?;
+    db_orders::set_revoked(&state.db, &merchant, &id, true).await.map_err(Error::missing("order"))?;
     state.order_cache.forget_all();
     get(State(state), ApiMerchant(merchant), Path(id)).await
 }
@@ -315,7 +308,7 @@ pub async fn restore(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
-    db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(not_found)?;
+    db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(Error::missing("order"))?;
     state.order_cache.forget_all();
     get(State(state), ApiMerchant(merchant), Path(id)).await
 }
@@ -335,11 +328,14 @@ pub async fn resend(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(Error::missing("order"))?;
     if detail.order.status() == OrderStatus::Revoked {
         return Err(Error::conflict("order_revoked", "this order is revoked: restore it before resending its links"));
     }
-    match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS).await.map_err(not_found)? {
+    match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS)
+        .await
+        .map_err(Error::missing("order"))?
+    {
         db_emails::Resend::Queued(email) => {
             state.mail.wake();
             Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response())

@@ -172,13 +172,6 @@ fn description(raw: &str) -> Result<String, Invalid> {
     Ok(raw.trim().to_owned())
 }
 
-fn not_found(e: crate::db::DbError) -> Error {
-    match e {
-        crate::db::DbError::NotFound => Error::NotFound("product"),
-        e => e.into(),
-    }
-}
-
 /// List products.
 #[utoipa::path(get, path = "/api/v1/products", params(ListQuery), responses((status = 200, body = [ProductOut])))]
 pub async fn list(
@@ -215,7 +208,7 @@ pub async fn get(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<ProductOut>> {
-    Ok(Json(db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?.into()))
+    Ok(Json(db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?.into()))
 }
 
 /// Change a product's name, description, price, external ids or active flag.
@@ -227,7 +220,7 @@ pub async fn update(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<UpdateProduct>,
 ) -> Result<Json<ProductOut>> {
-    let current = db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    let current = db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?;
     let price = match (body.price_minor, body.currency) {
         (None, None) => None,
         (amount, currency) => Some(Price::new(
@@ -242,7 +235,7 @@ pub async fn update(
         active: body.active,
         external_ids: body.external_ids.map(external_ids).transpose()?,
     };
-    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(not_found)?.into()))
+    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(Error::missing("product"))?.into()))
 }
 
 /// Archive a product: it can no longer be bought; past orders keep their delivery.
@@ -253,7 +246,7 @@ pub async fn archive(
     Path(id): Path<String>,
 ) -> Result<Json<ProductOut>> {
     let change = ProductChange { active: Some(false), ..Default::default() };
-    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(not_found)?.into()))
+    Ok(Json(db_products::update(&state.db, &merchant, &id, &change).await.map_err(Error::missing("product"))?.into()))
 }
 
 /// Get a product's Digital Product Delivery.
@@ -263,7 +256,8 @@ pub async fn get_delivery(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryOut>> {
-    let product: ProductOut = db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?.into();
+    let product: ProductOut =
+        db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?.into();
     Ok(Json(product.delivery))
 }
 
@@ -277,7 +271,7 @@ pub async fn set_delivery(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetDelivery>,
 ) -> Result<Json<ProductOut>> {
-    db_products::get(&state.db, &merchant, &id).await.map_err(not_found)?;
+    db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?;
     let mode = DeliveryMode::parse("mode", &body.mode)?;
     let instructions = Instructions::parse("instructions", &body.instructions)?;
     if mode != DeliveryMode::Files && !body.files.is_empty() {
@@ -306,6 +300,7 @@ pub async fn set_delivery(
     let delivery = Delivery::new(mode, files, body.external_url.as_deref(), instructions).map_err(|e| match e {
         crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
     })?;
-    let product = db_products::set_delivery(&state.db, &merchant, &id, &delivery).await.map_err(not_found)?;
+    let product =
+        db_products::set_delivery(&state.db, &merchant, &id, &delivery).await.map_err(Error::missing("product"))?;
     Ok(Json(product.into()))
 }

@@ -34,6 +34,8 @@ pub struct Inner {
     pub order_cache: crate::order_cache::OrderCache,
     /// The email outbox: wake it after queueing mail.
     pub mail: crate::mail::Outbox,
+    /// Attempt counters for sign-in forms.
+    pub rate_limits: crate::rate_limit::RateLimiter,
 }
 
 impl Deref for AppState {
@@ -145,6 +147,7 @@ impl App {
             downloads,
             order_cache: Default::default(),
             mail,
+            rate_limits: Default::default(),
         }));
         Ok(App { listener, state })
     }

@@ -15,6 +15,7 @@ pub mod emails;
 pub mod merchants;
 pub mod orders;
 pub mod products;
+pub mod sessions;
 
 /// Runs `$body` with `$pool` bound to the concrete pool; `$begin` (optional) is the statement
 /// that opens a write transaction (`BEGIN IMMEDIATE` on SQLite, so two writers queue up front

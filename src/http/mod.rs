@@ -14,6 +14,7 @@ mod extract;
 mod health;
 pub mod pages;
 pub mod ranged;
+pub mod session;
 mod webhooks;
 
 pub use error::{Error, Result};

@@ -135,7 +135,60 @@ pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Resu
     get(db, id).await
 }
 
+/// A person who signs in to a merchant's dashboard.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MerchantUser {
+    /// Id.
+    pub id: String,
+    /// The merchant they work for.
+    pub merchant_id: String,
+    /// Sign-in address.
+    pub email: String,
+    /// argon2 hash.
+    pub password_hash: String,
+}
+
+/// The dashboard user signing in with `email` (addresses are stored normalized).
+pub async fn user_by_email(db: &Db, email: &Email) -> Result<Option<MerchantUser>, DbError> {
+    with_pool!(db, pool => Ok(sqlx::query_as(
+        "SELECT id, merchant_id, email, password_hash FROM merchant_users WHERE email = $1",
+    ).bind(email.as_str()).fetch_optional(pool).await?))
+}
+
+/// A dashboard user by id.
+pub async fn user(db: &Db, id: &str) -> Result<MerchantUser, DbError> {
+    with_pool!(db, pool => found(sqlx::query_as(
+        "SELECT id, merchant_id, email, password_hash FROM merchant_users WHERE id = $1",
+    ).bind(id).fetch_optional(pool).await?))
+}
+
 /// A random password for a merchant created from the command line.
 pub fn generate_password() -> String {
     random_token(15)
+}
+
+/// A merchant's shop at a glance, for the dashboard's first page.
+#[derive(Debug, Clone, Default, sqlx::FromRow)]
+pub struct Overview {
+    /// Products on sale.
+    pub products: i64,
+    /// Orders ever made.
+    pub orders: i64,
+    /// Distinct customers.
+    pub customers: i64,
+    /// Purchase emails waiting for a retry or given up on.
+    pub emails_in_trouble: i64,
+    /// Paid events that matched no product.
+    pub unmatched_payments: i64,
+}
+
+/// Counts for [`Overview`], in one round trip.
+pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
+    with_pool!(db, pool => Ok(sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND active) AS products, \
+         (SELECT COUNT(*) FROM orders WHERE merchant_id = $1) AS orders, \
+         (SELECT COUNT(*) FROM customers WHERE merchant_id = $1) AS customers, \
+         (SELECT COUNT(*) FROM emails WHERE merchant_id = $1 AND status IN ('retrying', 'failed')) AS emails_in_trouble, \
+         (SELECT COUNT(*) FROM payment_events WHERE merchant_id = $1 AND status = 'unmatched') AS unmatched_payments",
+    ).bind(id).fetch_one(pool).await?))
 }

@@ -8,6 +8,7 @@ use crate::app::AppState;
 
 pub mod api;
 mod checkout;
+pub mod dashboard;
 pub mod delivery;
 mod error;
 mod extract;
@@ -25,13 +26,14 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/static/satchel.css", get(pages::stylesheet))
+        .route("/static/{name}", get(pages::asset))
         .route("/d/{token}", get(delivery::page))
         .route("/d/{token}/files/{n}", get(delivery::download))
         .route("/d/{token}/link", get(delivery::first_link))
         .route("/d/{token}/link/{n}", get(delivery::nth_link))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
+        .nest("/dashboard", dashboard::router())
         .nest("/api/v1", api::router())
         .merge(api::docs())
         .layer(TraceLayer::new_for_http())

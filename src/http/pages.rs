@@ -1,4 +1,4 @@
-//! Rendering askama pages into responses, and the embedded stylesheet.
+//! Rendering askama pages into responses, and the embedded stylesheet and script.
 
 use askama::Template;
 use axum::http::{StatusCode, header};
@@ -15,11 +15,12 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// `GET /static/satchel.css`
-pub async fn stylesheet() -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=3600")],
-        include_str!("../../static/satchel.css"),
-    )
-        .into_response()
+/// `GET /static/{name}`: the stylesheet and the dashboard's script, built into the binary.
+pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
+    let (content_type, body) = match name.as_str() {
+        "satchel.css" => ("text/css; charset=utf-8", include_str!("../../static/satchel.css")),
+        "dashboard.js" => ("text/javascript; charset=utf-8", include_str!("../../static/dashboard.js")),
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }

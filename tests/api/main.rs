@@ -5,5 +5,6 @@
 mod helpers;
 
 mod core;
+mod dashboard;
 mod fulfilment;
 mod mail;

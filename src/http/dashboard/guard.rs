@@ -1,0 +1,173 @@
+//! Who may use the dashboard: the signed-in merchant user, and for every change a request
+//! that proves it comes from our own pages (same origin, and the session's CSRF token).
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::CookieJar;
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::db::merchants::{self, Merchant};
+use crate::db::sessions::{self, SessionKind};
+use crate::http::session::secret_of;
+
+/// The dashboard's session cookie.
+pub const COOKIE: &str = "satchel_dashboard";
+/// The path the cookie is sent to.
+pub const COOKIE_PATH: &str = "/dashboard";
+/// Header that `fetch` requests from dashboard pages (uploads, reordering) carry.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+/// Form field that every dashboard form carries.
+pub const CSRF_FIELD: &str = "csrf";
+
+/// A signed-in merchant user, with their merchant.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The merchant whose dashboard this is.
+    pub merchant: Merchant,
+    /// The user's id.
+    pub user_id: String,
+    /// The user's sign-in address.
+    pub email: String,
+    /// The session's CSRF token, for forms and `fetch` headers.
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let found = match secret_of(&jar, COOKIE) {
+            Some(secret) => sessions::find(&state.db, SessionKind::Merchant, &secret).await.map_err(internal)?,
+            None => None,
+        };
+        let Some(session) = found else { return Err(not_signed_in(parts)) };
+        let merchant = merchants::get(&state.db, &session.merchant_id).await.map_err(internal)?;
+        let user = merchants::user(&state.db, &session.subject_id).await.map_err(internal)?;
+        Ok(SignedIn { merchant, user_id: user.id, email: user.email, csrf: session.csrf_token })
+    }
+}
+
+/// Pages send the browser to the sign-in form (and back afterwards); anything else gets 401,
+/// which the page scripts show as "signed out".
+fn not_signed_in(parts: &Parts) -> Response {
+    if parts.method == Method::GET || parts.method == Method::HEAD {
+        // Inside the nested router the path has lost its `/dashboard` prefix.
+        let uri = parts.extensions.get::<axum::extract::OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
+        let next = uri.path_and_query().map(|p| p.as_str()).unwrap_or(COOKIE_PATH);
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        return Redirect::to(&format!("/dashboard/sign-in?next={next}")).into_response();
+    }
+    (StatusCode::UNAUTHORIZED, "Your session has ended: sign in again.").into_response()
+}
+
+fn internal(e: crate::db::DbError) -> Response {
+    crate::http::Error::from(e).into_response()
+}
+
+/// Whether the request was made by a page of this service rather than another site: the
+/// browser's `Sec-Fetch-Site`, else `Origin`, must name us. Requests with neither (old
+/// browsers, curl) fall through to the CSRF token check alone.
+pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return site == "same-origin" || site == "none";
+    }
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else { return true };
+    if origin == public_url.trim_end_matches('/') {
+        return true;
+    }
+    // Behind a proxy the public URL may be configured differently: the Host header is the
+    // browser's own idea of where it is.
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest).unwrap_or("");
+    !host.is_empty() && origin_host == host
+}
+
+fn forbidden() -> Response {
+    (StatusCode::FORBIDDEN, "This form came from somewhere else or from an old page: reload the page and try again.")
+        .into_response()
+}
+
+fn token_matches(presented: &str, expected: &str) -> bool {
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+/// A form posted from a dashboard page: signed in, same origin, CSRF token included.
+pub struct Verified<T> {
+    /// Who posted it.
+    pub user: SignedIn,
+    /// The form's fields.
+    pub form: T,
+}
+
+/// The most a dashboard form may send (file uploads do not go through forms).
+const FORM_LIMIT: usize = 256 * 1024;
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for Verified<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let user = SignedIn::from_request_parts(&mut parts, state).await?;
+        if !same_origin(&parts.headers, &state.public_url) {
+            return Err(forbidden());
+        }
+        let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+            .await
+            .map_err(|_| (StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.").into_response())?;
+        let presented = url::form_urlencoded::parse(&bytes).find(|(k, _)| k == CSRF_FIELD).map(|(_, v)| v);
+        if !presented.is_some_and(|p| token_matches(&p, &user.csrf)) {
+            return Err(forbidden());
+        }
+        let req = Request::from_parts(parts, Body::from(bytes));
+        let axum::Form(form) = axum::Form::<T>::from_request(req, state).await.map_err(IntoResponse::into_response)?;
+        Ok(Verified { user, form })
+    }
+}
+
+/// A `fetch` request from a dashboard page (uploads, reordering): signed in, same origin,
+/// CSRF token in the `X-CSRF-Token` header. The body is left for the handler to stream.
+pub struct VerifiedFetch(pub SignedIn);
+
+impl FromRequestParts<AppState> for VerifiedFetch {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let user = SignedIn::from_request_parts(parts, state).await?;
+        let presented = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !same_origin(&parts.headers, &state.public_url) || !token_matches(presented, &user.csrf) {
+            return Err(forbidden());
+        }
+        Ok(VerifiedFetch(user))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (k, v) in pairs {
+            map.insert(*k, v.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_not_same_origin() {
+        let us = "http://127.0.0.1:8080";
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")]), us));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")]), us));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "same-site")]), us));
+        assert!(same_origin(&headers(&[("origin", "http://127.0.0.1:8080")]), us));
+        assert!(!same_origin(&headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:8080")]), us));
+        assert!(same_origin(&headers(&[("origin", "https://shop.example"), ("host", "shop.example")]), us));
+        assert!(same_origin(&headers(&[]), us), "no browser headers: the CSRF token decides");
+    }
+}

@@ -1,0 +1,156 @@
+//! The merchant's dashboard: server-rendered pages under `/dashboard`, behind a session
+//! cookie, every change checked against CSRF (see [`guard`]).
+
+use askama::Template;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+use crate::http::pages::render;
+
+pub mod guard;
+mod overview;
+mod sign_in;
+
+pub use guard::{SignedIn, Verified, VerifiedFetch};
+
+/// The dashboard's routes, to be mounted at `/dashboard`.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview::show))
+        .route("/sign-in", get(sign_in::form).post(sign_in::submit))
+        .route("/sign-out", post(sign_in::sign_out))
+        .fallback(missing)
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/missing.html")]
+struct MissingPage {
+    chrome: Chrome,
+}
+
+/// Unknown dashboard paths: the sign-in form when signed out (nothing tells which pages
+/// exist), a "not found" page in the dashboard's frame otherwise.
+async fn missing(user: SignedIn) -> Response {
+    render(StatusCode::NOT_FOUND, &MissingPage { chrome: Chrome::new(&user, Section::Overview, None) })
+}
+
+/// The sections of the sidebar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    /// The shop at a glance.
+    Overview,
+    /// Products and their delivery.
+    Products,
+    /// Orders and unmatched payments.
+    Orders,
+    /// Customers.
+    Customers,
+    /// Local mailbox.
+    Mailbox,
+    /// Settings.
+    Settings,
+}
+
+/// What every dashboard page shows around its content: the shop, the user, the navigation,
+/// the CSRF token for forms, and a one-line notice after a change.
+pub struct Chrome {
+    /// Shop name.
+    pub merchant_name: String,
+    /// Shop slug (for the portal and checkout links).
+    pub merchant_slug: String,
+    /// Signed-in address.
+    pub user_email: String,
+    /// CSRF token to put in forms (`name="csrf"`) and `fetch` headers.
+    pub csrf: String,
+    /// The section being shown.
+    pub section: Section,
+    /// Confirmation of the last change, if any.
+    pub notice: Option<&'static str>,
+    /// Whether test checkouts are on (shown as a badge).
+    pub test_mode: bool,
+}
+
+impl Chrome {
+    /// The frame for `user` in `section`, with the notice named by `?notice=` if known.
+    pub fn new(user: &SignedIn, section: Section, notice: Option<&str>) -> Chrome {
+        Chrome {
+            merchant_name: user.merchant.name.clone(),
+            merchant_slug: user.merchant.slug.clone(),
+            user_email: user.email.clone(),
+            csrf: user.csrf.clone(),
+            section,
+            notice: notice.and_then(notice_text),
+            test_mode: user.merchant.test_mode,
+        }
+    }
+
+    /// Whether `name` (products, orders, …) is the current section, for `aria-current`.
+    pub fn is(&self, name: &str) -> bool {
+        let current = match self.section {
+            Section::Overview => "overview",
+            Section::Products => "products",
+            Section::Orders => "orders",
+            Section::Customers => "customers",
+            Section::Mailbox => "mailbox",
+            Section::Settings => "settings",
+        };
+        current == name
+    }
+}
+
+/// Notices are named in the redirect's query string and looked up here, so a crafted link
+/// cannot make the dashboard display arbitrary text.
+fn notice_text(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "created" => "Product created.",
+        "saved" => "Product updated. Changes apply to future purchases only.",
+        "resent" => "A new copy of the purchase email is on its way.",
+        "revoked" => "Access revoked: the customer's links no longer work.",
+        "restored" => "Access restored: the customer's links work again.",
+        "assigned" => "Payment assigned: the order was created and the email queued.",
+        "settings" => "Settings saved.",
+        "key-revoked" => "API key revoked.",
+        _ => return None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/problem.html")]
+struct ProblemPage {
+    title: &'static str,
+    message: String,
+}
+
+/// An error shown as a dashboard page instead of JSON.
+pub struct Problem(pub crate::http::Error);
+
+impl<E: Into<crate::http::Error>> From<E> for Problem {
+    fn from(e: E) -> Problem {
+        Problem(e.into())
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        use crate::http::Error;
+        let (status, title, message) = match &self.0 {
+            Error::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", format!("This {what} does not exist.")),
+            Error::Internal(e) => {
+                tracing::error!(error = ?e, "dashboard page failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong",
+                    "Something went wrong on our side; it was logged. Try again in a moment.".to_owned(),
+                )
+            }
+            other => (other.status(), "That did not work", other.to_string()),
+        };
+        render(status, &ProblemPage { title, message })
+    }
+}
+
+/// What dashboard handlers return.
+pub type PageResult = Result<Response, Problem>;

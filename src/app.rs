@@ -172,6 +172,7 @@ impl App {
         let state = self.state.clone();
         let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
         let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), mail_stopped);
+        let sweeper = tokio::spawn(sweep_expired_sessions(state.db.clone()));
         let router = crate::http::router(self.state);
         tracing::info!(
             address = %self.listener.local_addr()?, public_url = %state.public_url,
@@ -184,8 +185,22 @@ impl App {
         // database for the next start.
         let _ = stop_mail.send(true);
         let _ = mail_worker.await;
+        sweeper.abort();
         state.db.close().await;
         result
+    }
+}
+
+/// Deletes expired sessions once an hour, so the table holds only live ones.
+async fn sweep_expired_sessions(db: Db) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        match crate::db::sessions::sweep_expired(&db).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "removed expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
     }
 }
 

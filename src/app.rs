@@ -136,6 +136,7 @@ impl App {
             Ok(n) => tracing::info!(count = n, "removed uploads left unfinished by an earlier process"),
             Err(e) => tracing::warn!(error = %e, "could not look for unfinished uploads"),
         }
+        crate::telemetry::install();
         let downloads = crate::download_log::DownloadLog::start(db.clone());
         let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
         let state = AppState(Arc::new(Inner {

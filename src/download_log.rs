@@ -58,6 +58,8 @@ impl DownloadLog {
 
     /// Queues an event.
     pub async fn record(&self, event: DownloadEvent) {
+        let counted = if event.counted { "true" } else { "false" };
+        metrics::counter!(crate::telemetry::DOWNLOADS, "counted" => counted).increment(1);
         if self.sender.send(event).await.is_err() {
             tracing::warn!("download log writer has stopped; an event was not recorded");
         }

@@ -70,6 +70,7 @@ pub async fn record_payment(
                 )
                 .await?;
             }
+            metrics::counter!(crate::telemetry::PAYMENTS_UNMATCHED).increment(1);
             return Ok(Outcome::Unmatched(invalid));
         }
     };
@@ -96,6 +97,7 @@ pub async fn record_payment(
     Ok(match orders::create(db, &new).await? {
         Created::New(order_id) => {
             tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
+            metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.to_owned()).increment(1);
             // Providers do not promise order: a refund may have come first and waited.
             if payment.event.is_some()
                 && orders::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?

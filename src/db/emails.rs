@@ -95,6 +95,14 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
     })
 }
 
+/// How many emails wait to be sent or retried, across merchants (for `/metrics`).
+pub async fn waiting(db: &Db) -> Result<i64, DbError> {
+    let (n,): (i64,) = with_pool!(db, pool => {
+        sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status IN ('queued', 'retrying', 'sending')").fetch_one(pool).await?
+    });
+    Ok(n)
+}
+
 /// The emails of an order, oldest first.
 pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<EmailRow>, DbError> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM emails WHERE order_id = $1 ORDER BY created_at, id"));

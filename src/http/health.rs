@@ -1,4 +1,4 @@
-//! Liveness and readiness for operators and load balancers.
+//! Liveness, readiness and metrics for operators and load balancers.
 
 use axum::Json;
 use axum::extract::State;
@@ -25,4 +25,13 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         }
     };
     (status, Json(json!({ "database": show(database), "blobs": show(blobs) })))
+}
+
+/// `GET /metrics`: Prometheus text format.
+pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    match crate::db::emails::waiting(&state.db).await {
+        Ok(n) => metrics::gauge!(crate::telemetry::EMAILS_WAITING).set(n as f64),
+        Err(e) => tracing::warn!(error = %e, "could not count waiting emails"),
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render())
 }

@@ -1,4 +1,4 @@
-//! The HTTP surface: JSON API, downloads, webhooks, health.
+//! The HTTP surface: dashboard, JSON API, downloads, webhooks, health and metrics.
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route("/static/{name}", get(pages::asset))
         .route("/d/{token}", get(delivery::page))
         .route("/d/{token}/files/{n}", get(delivery::download))
@@ -36,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/dashboard", dashboard::router())
         .nest("/api/v1", api::router())
         .merge(api::docs())
+        .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

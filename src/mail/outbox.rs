@@ -97,6 +97,7 @@ async fn deliver(state: &AppState, email: EmailRow) {
     let recorded = match result {
         Ok(()) => {
             tracing::info!(email = %email.id, order = %email.order_id, kind = %email.kind, attempts = email.attempts, "email sent");
+            metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.clone()).increment(1);
             emails::mark_sent(&state.db, &email.id, &subject).await
         }
         Err(error) => {
@@ -107,6 +108,8 @@ async fn deliver(state: &AppState, email: EmailRow) {
                 give_up_after_ms: mail.give_up_after_seconds as i64 * 1000,
             };
             let next = policy.next_attempt(email.attempts, email.created_at, now_millis(), rand::random::<f64>());
+            let outcome = if next.is_some() { "retrying" } else { "failed" };
+            metrics::counter!(crate::telemetry::EMAIL_FAILURES, "outcome" => outcome).increment(1);
             match next {
                 Some(at) => tracing::warn!(email = %email.id, attempts = email.attempts, error = %error,
                     retry_in_ms = at - now_millis(), "email not sent; will retry"),

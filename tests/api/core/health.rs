@@ -1,11 +1,11 @@
-//! What operators and API clients look at first: liveness, readiness, the OpenAPI document.
+//! What operators and API clients look at first: liveness, readiness, metrics, the OpenAPI document.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{Stack, TestApp, on_both_stacks};
 
-on_both_stacks!(health_readiness_and_openapi_answer);
+on_both_stacks!(health_readiness_and_openapi_answer, metrics_count_orders_and_requests_by_route);
 
 async fn health_readiness_and_openapi_answer(stack: Stack) {
     let app = TestApp::spawn(stack).await;
@@ -27,4 +27,32 @@ async fn health_readiness_and_openapi_answer(stack: Stack) {
         assert!(paths.contains_key(path), "{path} is documented");
     }
     assert!(paths["/api/v1/files"]["post"].is_object(), "uploads are documented");
+}
+
+/// The value of the sample `series` (name and labels exactly as Prometheus prints them).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines().find_map(|line| line.strip_prefix(series).and_then(|rest| rest.trim().parse().ok())).unwrap_or(0.0)
+}
+
+async fn metrics_count_orders_and_requests_by_route(stack: Stack) {
+    use crate::fulfilment::{buy, delivery_url, download, shop};
+    let app = TestApp::spawn(stack).await;
+    let scrape = || async { app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+    let before = scrape().await;
+
+    let shop = shop(&app, "Metric Goods", "data.csv", vec![b'x'; 2048]).await;
+    let order = buy(&app, &shop.m, &shop.product_id, "metrics@buyer.example").await;
+    let link = delivery_url(&order);
+    download(&app, &format!("{link}/files/1")).await;
+
+    let after = scrape().await;
+    // Other tests run in this process too: counters only ever grow, so compare with before.
+    let orders = r#"satchel_orders_created_total{provider="api"}"#;
+    assert!(sample(&after, orders) >= sample(&before, orders) + 1.0, "{orders} grew:\n{after}");
+    let files = r#"satchel_http_requests_total{method="GET",route="/d/{token}/files/{n}",status="200"}"#;
+    assert!(sample(&after, files) >= sample(&before, files) + 1.0, "{files} grew");
+    assert!(after.contains("satchel_http_request_duration_seconds_bucket"), "latency histogram");
+    assert!(after.contains("satchel_emails_waiting"), "outbox depth");
+    let token = link.rsplit('/').next().unwrap();
+    assert!(!after.contains(token), "routes are patterns; tokens never reach the metrics");
 }

@@ -3,7 +3,7 @@
 
 use super::orders::{ORDER_COLUMNS, Order, OrderDetail, OrderFile, OrderItem};
 use super::{Db, DbError, SQLITE_WRITER, new_id, with_pool};
-use crate::domain::{EmailKind, Email, MAX_WRONG_CODES, Millis, SIGN_IN_LIFETIME_MS};
+use crate::domain::{Email, EmailKind, MAX_WRONG_CODES, Millis, SIGN_IN_LIFETIME_MS};
 
 /// A sign-in code as stored (the code itself is derived from `salt`, never stored).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -145,7 +145,9 @@ pub async fn live_link(db: &Db, merchant_id: &str, link_hash: &str, now: Millis)
         "SELECT {SIGN_IN_COLUMNS} FROM sign_in_codes s WHERE s.link_hash = $1 AND s.merchant_id = $2 \
          AND s.used_at IS NULL AND s.expires_at > $3"
     ));
-    Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).bind(merchant_id).bind(now).fetch_optional(pool).await?))
+    Ok(
+        with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).bind(merchant_id).bind(now).fetch_optional(pool).await?),
+    )
 }
 
 /// Uses a magic link: the customer it signs in, once, while it is live.

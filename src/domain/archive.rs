@@ -8,8 +8,7 @@ const UNSAFE: &[char] = &['/', '\\', ':', '*', '?', '"', '<', '>', '|'];
 /// So an entry can never point outside the folder it is extracted into (`../`, `/etc/…`, `C:`).
 pub fn safe_entry_name(display_name: &str, n: usize) -> String {
     let last = display_name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String =
-        last.chars().map(|c| if c.is_control() || UNSAFE.contains(&c) { '_' } else { c }).collect();
+    let cleaned: String = last.chars().map(|c| if c.is_control() || UNSAFE.contains(&c) { '_' } else { c }).collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).trim();
     if trimmed.is_empty() { format!("file-{n}") } else { trimmed.to_owned() }
 }

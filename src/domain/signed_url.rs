@@ -59,7 +59,7 @@ impl<'a> PortalLink<'a> {
         let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
         let target = match self.target {
             PortalTarget::File(n) => format!("file\0{n}"),
-            PortalTarget::Zip => "zip\00".to_owned(),
+            PortalTarget::Zip => "zip\0-".to_owned(),
             PortalTarget::Link(n) => format!("link\0{n}"),
         };
         // NUL separators: no field can contain one, so no two links share a signed text.

@@ -13,6 +13,7 @@ mod error;
 mod extract;
 mod health;
 pub mod pages;
+pub mod portal;
 pub mod ranged;
 pub mod session;
 mod webhooks;
@@ -34,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/api/v1", api::router())
         .merge(api::docs())
+        .merge(portal::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

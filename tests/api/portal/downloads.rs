@@ -18,7 +18,7 @@ on_both_stacks!(
 async fn portal_downloads_work_after_the_email_link_is_used_up(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let shop = shop(&app, "Acme Books").await;
-    settings(&app, &shop.m, json!({"download_policy": {"max_downloads_per_file": 1}})).await;
+    settings(&app, &shop.m, json!({"max_downloads_per_file": 1})).await;
     let email = unique_address("ada");
     let order = purchase(&app, &shop, &email).await;
     let order_id = order["id"].as_str().unwrap();

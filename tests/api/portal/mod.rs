@@ -116,13 +116,13 @@ pub fn signed_in(html: &str) -> bool {
     html.contains("Signed in as") && html.contains("Sign out")
 }
 
-/// Every `href` in `html` containing `part`, with `&amp;` unescaped.
+/// Every `href` in `html` containing `part`, with `&` unescaped.
 pub fn links(html: &str, part: &str) -> Vec<String> {
     html.split("href=\"")
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .filter(|href| href.contains(part))
-        .map(|href| href.replace("&amp;", "&"))
+        .map(|href| href.replace("&amp;", "&").replace("&#38;", "&"))
         .collect()
 }
 

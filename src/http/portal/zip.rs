@@ -11,7 +11,7 @@ use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipDateTime, ZipDateTimeBuilder, ZipEntryBuilder};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::Response;
 use futures_util::{AsyncWriteExt, StreamExt};
 
@@ -42,31 +42,36 @@ pub async fn download_all(
     if detail.files.is_empty() {
         return render(StatusCode::NOT_FOUND, &NotFoundPage);
     }
-    let names = archive_names(&detail.files.iter().map(|f| f.display_name.as_str()).collect::<Vec<_>>());
-    let entries: Vec<(String, OrderFile)> = names.into_iter().zip(detail.files.iter().cloned()).collect();
-    let (ip, user_agent) = client_of(&request);
-    for file in &detail.files {
-        state
-            .downloads
-            .record(DownloadEvent {
-                order_id: detail.order.id.clone(),
-                file_position: Some(file.position),
-                item_position: Some(file.item_position),
-                at: now_millis(),
-                ip: ip.clone(),
-                user_agent: user_agent.clone(),
-                status: 200,
-                range_start: None,
-                bytes_requested: file.size,
-                counted: false,
-                increment: false,
-            })
-            .await;
-    }
     let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
     let filename = format!("{}-order-{reference}.zip", merchant.slug);
-    let mut response =
-        Response::new(Body::from_stream(stream_zip(state.blobs.clone(), entries, zip_date(detail.order.created_at))));
+    let mut response = if request.method() == Method::HEAD {
+        // Nothing is read or logged to answer a HEAD.
+        Response::new(Body::empty())
+    } else {
+        let names = archive_names(&detail.files.iter().map(|f| f.display_name.as_str()).collect::<Vec<_>>());
+        let entries: Vec<(String, OrderFile)> = names.into_iter().zip(detail.files.iter().cloned()).collect();
+        let (ip, user_agent) = client_of(&request);
+        for file in &detail.files {
+            state
+                .downloads
+                .record(DownloadEvent {
+                    order_id: detail.order.id.clone(),
+                    file_position: Some(file.position),
+                    item_position: Some(file.item_position),
+                    at: now_millis(),
+                    ip: ip.clone(),
+                    user_agent: user_agent.clone(),
+                    status: 200,
+                    range_start: None,
+                    bytes_requested: file.size,
+                    counted: false,
+                    increment: false,
+                })
+                .await;
+        }
+        let modified = zip_date(detail.order.created_at);
+        Response::new(Body::from_stream(stream_zip(state.blobs.clone(), entries, modified)))
+    };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     headers.insert(header::CONTENT_DISPOSITION, content_disposition(&filename));
@@ -150,6 +155,10 @@ mod tests {
         config.storage.backend = StorageBackend::Local;
         let blobs = Blobs::from_config(&config).unwrap();
         let mut entries = Vec::new();
+        let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
+        let filename = format!("{}-order-{reference}.zip", merchant.slug);
+        let head_only = request.method() == axum::http::Method::HEAD;
+        let body = if head_only { Body::empty() } else { Body::empty() };
         let names = archive_names(&["guide.pdf", "../guide.pdf", "notes.txt"]);
         for (i, (name, body)) in names.into_iter().zip(["first", "second file", ""]).enumerate() {
             let staged = blobs

@@ -155,10 +155,6 @@ mod tests {
         config.storage.backend = StorageBackend::Local;
         let blobs = Blobs::from_config(&config).unwrap();
         let mut entries = Vec::new();
-        let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
-        let filename = format!("{}-order-{reference}.zip", merchant.slug);
-        let head_only = request.method() == axum::http::Method::HEAD;
-        let body = if head_only { Body::empty() } else { Body::empty() };
         let names = archive_names(&["guide.pdf", "../guide.pdf", "notes.txt"]);
         for (i, (name, body)) in names.into_iter().zip(["first", "second file", ""]).enumerate() {
             let staged = blobs

@@ -13,6 +13,7 @@ on_both_stacks!(
     portal_downloads_work_after_the_email_link_is_used_up,
     portal_signed_urls_expire_and_refuse_changes,
     portal_download_all_is_a_zip_of_every_file,
+    portal_external_links_go_through_a_signed_redirect,
 );
 
 async fn portal_downloads_work_after_the_email_link_is_used_up(stack: Stack) {
@@ -156,4 +157,30 @@ async fn portal_download_all_is_a_zip_of_every_file(stack: Stack) {
     );
     let unzip = std::process::Command::new("unzip").arg("-t").arg(&path).output().unwrap();
     assert!(unzip.status.success(), "unzip -t: {}", String::from_utf8_lossy(&unzip.stdout));
+}
+
+async fn portal_external_links_go_through_a_signed_redirect(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let p = product(&app, &m, "Course", json!({})).await;
+    let url = "https://courses.example/enrol?code=42";
+    set_delivery(&app, &m, &p, json!({"mode": "external_link", "external_url": url, "instructions": "Use code 42."}))
+        .await;
+    let email = unique_address("ada");
+    let order = buy(&app, &m, &p, &email).await;
+    let cookie = sign_in(&app, &m, &email).await;
+    let (_, html) = page(&app, "/portal/acme-books", &cookie).await;
+    assert!(html.contains("Open download link") && html.contains("Use code 42."), "{html}");
+    let link = links(&html, "/link/");
+    assert_eq!(link.len(), 1, "{html}");
+    assert!(!html.contains("courses.example"), "the page links to the signed redirect, not the URL");
+    let response = app.client.get(app.url(&link[0])).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.headers()["location"], url);
+    let edited = link[0].replace("/link/", "/files/");
+    assert_eq!(app.client.get(app.url(&edited)).send().await.unwrap().status(), StatusCode::NOT_FOUND);
+    // Revoked by the merchant: the link stops working at once.
+    let revoke = app.api(&m, reqwest::Method::POST, &format!("/orders/{}/revoke", order["id"].as_str().unwrap()));
+    assert_eq!(revoke.send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.client.get(app.url(&link[0])).send().await.unwrap().status(), StatusCode::NOT_FOUND);
 }

@@ -30,7 +30,7 @@ fi
 
 log "building Satchel (release)"
 cargo build --release --quiet --bin satchel
-cargo bench --quiet --bench webhook_load --no-run 2>/dev/null
+[ -n "$PORTAL_ONLY" ] || cargo bench --quiet --bench webhook_load --no-run 2>/dev/null
 SAT="${CARGO_TARGET_DIR:-$ROOT/target}/release/satchel"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/satchel-bench.XXXXXX")

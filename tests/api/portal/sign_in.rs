@@ -18,6 +18,7 @@ on_both_stacks!(
     portal_code_requests_are_limited_per_email_and_per_ip,
     portal_unknown_email_gets_the_same_page_and_no_email,
     portal_sign_out_ends_the_session,
+    portal_sign_in_email_that_expires_unsent_is_given_up,
 );
 
 async fn portal_code_signs_in_with_a_safe_session_cookie(stack: Stack) {
@@ -270,4 +271,34 @@ async fn portal_sign_out_ends_the_session(stack: Stack) {
     let (status, html) = page(&app, "/portal/acme-books", &cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert!(!signed_in(&html) && html.contains("Email me a code"), "{html}");
+}
+
+async fn portal_sign_in_email_that_expires_unsent_is_given_up(stack: Stack) {
+    // Nothing listens on the SMTP port: every attempt fails and is retried a second later.
+    let port = crate::mail::free_port();
+    let app = TestApp::spawn_with(stack, |c| crate::mail::send_to(c, port)).await;
+    let shop = shop(&app, "Acme Books").await;
+    let email = unique_address("ada");
+    purchase(&app, &shop, &email).await;
+    request_code(&app, &shop.m.slug, &email).await;
+    let sql =
+        "SELECT status, attempts, COALESCE(last_error, '') FROM emails WHERE to_address = $1 AND kind = 'sign_in'";
+    let row = || async {
+        let row: (String, i64, String) =
+            on_pool!(&app.state.db, pool => sqlx::query_as(sql).bind(&email).fetch_one(pool).await.unwrap());
+        row
+    };
+    crate::helpers::eventually(std::time::Duration::from_secs(30), "a failed attempt", || async {
+        let (status, attempts, _) = row().await;
+        (status == "retrying" && attempts >= 1).then_some(())
+    })
+    .await;
+    // Fifteen minutes pass before the mail server is back: sending the code then helps no one.
+    set_code_column(&app, &shop.m.id, "expires_at", satchel::domain::now_millis() - 1).await;
+    let (_, _, error) = crate::helpers::eventually(std::time::Duration::from_secs(30), "given up", || async {
+        let row = row().await;
+        (row.0 == "failed").then_some(row)
+    })
+    .await;
+    assert!(error.contains("expired before it could be sent"), "{error}");
 }

@@ -1,5 +1,5 @@
 //! What an order delivers, product by product, with the links to each file and external link:
-//! one view for the delivery page and the purchase email (and, later, the portal).
+//! one view for the delivery page, the purchase email and the customer portal.
 
 use crate::db::orders::OrderDetail;
 use crate::domain::human_size;
@@ -37,8 +37,25 @@ impl DeliveredItem {
     }
 }
 
+/// What a link on a delivery page, email or portal page opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveredLink {
+    /// The order's file at this position.
+    File(i64),
+    /// The external link of the order's item at this position.
+    External(i64),
+}
+
 /// The products of `detail`, with links under `base` (`/d/{token}`, relative or absolute).
 pub fn delivered_items(detail: &OrderDetail, base: &str) -> Vec<DeliveredItem> {
+    delivered_items_with(detail, |link| match link {
+        DeliveredLink::File(n) => format!("{base}/files/{n}"),
+        DeliveredLink::External(n) => format!("{base}/link/{n}"),
+    })
+}
+
+/// The products of `detail`, with each link made by `url_of` (the portal signs them).
+pub fn delivered_items_with(detail: &OrderDetail, url_of: impl Fn(DeliveredLink) -> String) -> Vec<DeliveredItem> {
     detail
         .items
         .iter()
@@ -52,11 +69,11 @@ pub fn delivered_items(detail: &OrderDetail, base: &str) -> Vec<DeliveredItem> {
                 .map(|f| DeliveredFile {
                     name: f.display_name.clone(),
                     size: human_size(f.size),
-                    url: format!("{base}/files/{}", f.position),
+                    url: url_of(DeliveredLink::File(f.position)),
                 })
                 .collect(),
             link_url: (item.delivery_mode == "external_link" && item.external_url.is_some())
-                .then(|| format!("{base}/link/{}", item.position)),
+                .then(|| url_of(DeliveredLink::External(item.position))),
             instructions: item.instructions.clone(),
         })
         .collect()

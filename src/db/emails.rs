@@ -13,9 +13,9 @@ pub struct EmailRow {
     pub id: String,
     /// Merchant.
     pub merchant_id: String,
-    /// The order it delivers.
+    /// The order it delivers ("" for a sign-in email).
     pub order_id: String,
-    /// `purchase` or `resend`.
+    /// `purchase`, `resend` or `sign_in`.
     pub kind: String,
     /// Recipient.
     pub to_address: String,
@@ -37,7 +37,8 @@ pub struct EmailRow {
     pub created_at: Millis,
 }
 
-const COLUMNS: &str = "id, merchant_id, order_id, kind, to_address, subject, status, attempts, next_attempt_at, \
+// Sign-in emails have no order: their order_id reads as "".
+const COLUMNS: &str = "id, merchant_id, COALESCE(order_id, '') AS order_id, kind, to_address, subject, status, attempts, next_attempt_at, \
      locked_until, last_error, sent_at, created_at";
 
 /// The statement that queues the purchase email of a new order; run inside the order's

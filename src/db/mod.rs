@@ -14,6 +14,7 @@ pub mod blobs;
 pub mod emails;
 pub mod merchants;
 pub mod orders;
+pub mod portal;
 pub mod products;
 pub mod sessions;
 

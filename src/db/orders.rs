@@ -162,7 +162,7 @@ pub struct OrderDetail {
     pub files: Vec<OrderFile>,
 }
 
-const ORDER_COLUMNS: &str = "o.id, o.merchant_id, o.customer_id, c.email AS customer_email, c.name AS customer_name, \
+pub(crate) const ORDER_COLUMNS: &str = "o.id, o.merchant_id, o.customer_id, c.email AS customer_email, c.name AS customer_name, \
      o.provider, o.payment_id, o.amount_minor, o.currency, o.status, o.link_expires_at, o.max_downloads_per_file, \
      o.created_at, o.refunded_at, o.revoked_at, o.token_salt";
 

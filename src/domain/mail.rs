@@ -10,6 +10,8 @@ pub enum EmailKind {
     Purchase,
     /// A copy the merchant asked for.
     Resend,
+    /// A customer's portal sign-in code and magic link (no order).
+    SignIn,
 }
 
 impl EmailKind {
@@ -18,6 +20,7 @@ impl EmailKind {
         match self {
             EmailKind::Purchase => "purchase",
             EmailKind::Resend => "resend",
+            EmailKind::SignIn => "sign_in",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Plain types and rules of the business, with no I/O: values are checked once, at the edge,
 //! so the rest of the program never sees a bad one.
 
+mod archive;
 mod delivery;
 mod format;
 mod mail;
@@ -9,7 +10,10 @@ mod order;
 mod password;
 mod price;
 mod secrets;
+mod sign_in;
+mod signed_url;
 
+pub use archive::{archive_names, safe_entry_name};
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
 pub use format::{human_date, human_date_time, human_price, human_size};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
@@ -18,6 +22,8 @@ pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};
 pub use price::{Currency, Price};
 pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
+pub use sign_in::{MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode, new_sign_in_salt};
+pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
 
 /// Why a value was refused: which field, and a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -14,6 +14,7 @@ mod error;
 mod extract;
 mod health;
 pub mod pages;
+pub mod portal;
 pub mod ranged;
 pub mod session;
 mod webhooks;
@@ -37,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/dashboard", dashboard::router())
         .nest("/api/v1", api::router())
         .merge(api::docs())
+        .merge(portal::routes(state.clone()))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -116,14 +116,38 @@ pub fn build(
     to_name: &str,
     host: &str,
 ) -> Result<Message, String> {
-    let to_address = to_address.parse().map_err(|e| format!("recipient {to_address:?}: {e}"))?;
-    let to_name = Some(to_name.to_owned()).filter(|n| !n.trim().is_empty());
     let text = view.text().map_err(|e| format!("rendering the text part: {e}"))?;
     let html = view.html().map_err(|e| format!("rendering the HTML part: {e}"))?;
+    let parts = Parts { subject: &view.subject, text, html };
+    build_parts(parts, email_id, from, to_address, to_name, host)
+}
+
+/// A rendered email of any kind: subject, plain text and HTML.
+pub struct Parts<'a> {
+    /// Subject line.
+    pub subject: &'a str,
+    /// Plain text part.
+    pub text: String,
+    /// HTML part.
+    pub html: String,
+}
+
+/// The message of rendered `parts`, with the same headers as [`build`].
+pub fn build_parts(
+    parts: Parts<'_>,
+    email_id: &str,
+    from: Mailbox,
+    to_address: &str,
+    to_name: &str,
+    host: &str,
+) -> Result<Message, String> {
+    let Parts { subject, text, html } = parts;
+    let to_address = to_address.parse().map_err(|e| format!("recipient {to_address:?}: {e}"))?;
+    let to_name = Some(to_name.to_owned()).filter(|n| !n.trim().is_empty());
     Message::builder()
         .from(from)
         .to(Mailbox::new(to_name, to_address))
-        .subject(view.subject.clone())
+        .subject(subject.to_owned())
         .message_id(Some(format!("<{email_id}@{host}>")))
         .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| format!("building the message: {e}"))

@@ -87,10 +87,23 @@ pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
 
 /// Sends one claimed email and records what happened.
 async fn deliver(state: &AppState, email: EmailRow) {
-    let (subject, result) = match compose(state, &email).await {
-        Ok((subject, message)) => {
+    let composed = if email.kind == EmailKind::SignIn.as_str() {
+        super::sign_in::compose(state, &email).await
+    } else {
+        compose(state, &email).await.map(Some)
+    };
+    let (subject, result) = match composed {
+        Ok(Some((subject, message))) => {
             let result = state.mail.transport.send(&email.id, &message).await;
             (subject, result)
+        }
+        Ok(None) => {
+            // A sign-in code that expired (or was replaced) before it could be sent is of no use.
+            let why = "the sign-in code expired before it could be sent";
+            if let Err(e) = emails::mark_failed_attempt(&state.db, &email.id, "", why, None).await {
+                tracing::error!(email = %email.id, error = %e, "could not record the outcome of an email");
+            }
+            return;
         }
         Err(e) => (String::new(), Err(e)),
     };
@@ -125,6 +138,14 @@ async fn deliver(state: &AppState, email: EmailRow) {
     }
 }
 
+/// The host part of Message-IDs: the public URL's.
+pub(crate) fn message_host(state: &AppState) -> String {
+    url::Url::parse(&state.public_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "satchel.invalid".into())
+}
+
 /// Renders the email from its order as it is now (the frozen delivery) into a message.
 async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::Message), String> {
     let detail = orders::get(&state.db, &email.merchant_id, &email.order_id)
@@ -136,10 +157,7 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
     let resend = email.kind == EmailKind::Resend.as_str();
     let view = PurchaseView::new(&merchant, &detail, &token, &state.public_url, resend);
     let from = message::sender(&merchant, &state.config.mail)?;
-    let host = url::Url::parse(&state.public_url)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_owned))
-        .unwrap_or_else(|| "satchel.invalid".into());
+    let host = message_host(state);
     let message = message::build(&view, &email.id, from, &email.to_address, &detail.order.customer_name, &host)?;
     Ok((view.subject, message))
 }

@@ -8,3 +8,4 @@ mod core;
 mod dashboard;
 mod fulfilment;
 mod mail;
+mod portal;

@@ -18,7 +18,7 @@ use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_mi
 use crate::http::pages::render;
 
 mod download;
-pub use download::{download, serve_file};
+pub use download::{client_of, download, serve_file};
 
 #[derive(Template)]
 #[template(path = "delivery/page.html")]

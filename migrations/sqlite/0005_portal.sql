@@ -1,0 +1,55 @@
+-- Customer portal: sign-in codes, sign-in emails in the outbox, the purchases page's index.
+-- Same tables as ../postgres/0005_portal.sql (SQLite cannot drop NOT NULL in place, so the
+-- emails table is rebuilt here; PostgreSQL alters the column).
+
+-- One row per "email me a code" for a known customer. Neither the 6-digit code nor the magic
+-- link is stored: both are HMAC(server key, salt), so the server can put them in the email when
+-- the outbox sends it, and a copy of the database alone gives neither. link_hash (SHA-256 of
+-- the link's token) finds the row a magic link names.
+CREATE TABLE sign_in_codes (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    customer_id TEXT NOT NULL REFERENCES customers(id),
+    salt TEXT NOT NULL,
+    link_hash TEXT NOT NULL UNIQUE,
+    -- The outbox row carrying it.
+    email_id TEXT NOT NULL,
+    failed_attempts BIGINT NOT NULL DEFAULT 0,
+    created_at BIGINT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    -- Set when it signs someone in, or when a newer code replaces it.
+    used_at BIGINT
+);
+CREATE INDEX sign_in_codes_customer ON sign_in_codes(customer_id, created_at);
+CREATE INDEX sign_in_codes_email ON sign_in_codes(email_id);
+
+-- Sign-in emails belong to no order: order_id becomes optional.
+CREATE TABLE emails_new (
+    id TEXT PRIMARY KEY,
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    -- NULL for 'sign_in' emails.
+    order_id TEXT REFERENCES orders(id),
+    -- 'purchase' (exactly one per order), 'resend' (asked for by the merchant) or 'sign_in'.
+    kind TEXT NOT NULL,
+    to_address TEXT NOT NULL,
+    subject TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL,
+    locked_until BIGINT,
+    last_error TEXT,
+    sent_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+INSERT INTO emails_new (id, merchant_id, order_id, kind, to_address, subject, status, attempts, next_attempt_at,
+    locked_until, last_error, sent_at, created_at)
+SELECT id, merchant_id, order_id, kind, to_address, subject, status, attempts, next_attempt_at,
+    locked_until, last_error, sent_at, created_at FROM emails;
+DROP TABLE emails;
+ALTER TABLE emails_new RENAME TO emails;
+CREATE UNIQUE INDEX emails_one_purchase_per_order ON emails(order_id) WHERE kind = 'purchase';
+CREATE INDEX emails_due ON emails(status, next_attempt_at);
+CREATE INDEX emails_order ON emails(order_id, created_at);
+
+-- The purchases page reads a customer's orders newest first, 20 at a time, by (created_at, id).
+CREATE INDEX orders_customer_page ON orders(customer_id, created_at, id);

@@ -1,0 +1,149 @@
+//! Signing in to the customer portal by email: a 6-digit code to type and a magic link to
+//! click, both carried by one email, both derived from a random salt under the server's key.
+//!
+//! Six digits are only a million values, so a plain hash of the code would be reversed by
+//! trying them all. Here nothing of the code is stored: the database keeps the salt, and the
+//! code is HMAC-SHA256(server key, salt) reduced to six digits. Without the key a copy of the
+//! database gives no code; with it an attacker could sign URLs anyway.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{KeyInit, Mac};
+use sha2::Sha256;
+
+use super::{Invalid, SecretHash, random_token};
+
+/// How long a code and its magic link work: 15 minutes.
+pub const SIGN_IN_LIFETIME_MS: i64 = 15 * 60 * 1000;
+
+/// Wrong codes allowed per code; the next try (even with the right code) is refused.
+pub const MAX_WRONG_CODES: i64 = 5;
+
+fn hmac(server_key: &[u8], purpose: &[u8], salt: &str) -> [u8; 32] {
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
+    mac.update(purpose);
+    mac.update(salt.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
+/// A fresh salt (256 random bits) for a new sign-in.
+pub fn new_sign_in_salt() -> String {
+    random_token(32)
+}
+
+/// The 6-digit code a customer types to sign in.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignInCode(String);
+
+impl std::fmt::Debug for SignInCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SignInCode(******)")
+    }
+}
+
+impl SignInCode {
+    /// Reads a typed code: six digits; spaces and dashes people copy along are ignored.
+    pub fn parse(field: &'static str, raw: &str) -> Result<SignInCode, Invalid> {
+        let digits: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '-').collect();
+        if digits.len() != 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(Invalid::new(field, "the code is the 6 digits from the email"));
+        }
+        Ok(SignInCode(digits))
+    }
+
+    /// The code of the sign-in with `salt`.
+    pub fn derive(server_key: &[u8], salt: &str) -> SignInCode {
+        let mac = hmac(server_key, b"satchel sign-in code\0", salt);
+        // 64 bits modulo a million: the bias is below one in ten million.
+        let n = u64::from_be_bytes(mac[..8].try_into().expect("8 bytes")) % 1_000_000;
+        SignInCode(format!("{n:06}"))
+    }
+
+    /// The digits, for the email.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether `typed` is this code, compared in constant time.
+    pub fn matches(&self, typed: &SignInCode) -> bool {
+        let diff = self.0.bytes().zip(typed.0.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b));
+        diff == 0 && self.0.len() == typed.0.len()
+    }
+}
+
+/// The secret in a magic sign-in link (`/portal/{merchant}/sign-in/{token}`): 256 bits.
+pub struct MagicLinkToken(String);
+
+impl std::fmt::Debug for MagicLinkToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MagicLinkToken(********)")
+    }
+}
+
+impl MagicLinkToken {
+    /// The link token of the sign-in with `salt`.
+    pub fn derive(server_key: &[u8], salt: &str) -> MagicLinkToken {
+        MagicLinkToken(URL_SAFE_NO_PAD.encode(hmac(server_key, b"satchel sign-in link\0", salt)))
+    }
+
+    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
+    pub fn parse(raw: &str) -> Option<MagicLinkToken> {
+        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| MagicLinkToken(raw.to_owned()))
+    }
+
+    /// The token, for the link.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored to find the sign-in again.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_six_digits_derived_from_salt_and_key() {
+        let key = [3u8; 32];
+        let salt = new_sign_in_salt();
+        let code = SignInCode::derive(&key, &salt);
+        assert_eq!(code.expose().len(), 6);
+        assert!(code.expose().bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(code, SignInCode::derive(&key, &salt), "the outbox derives the same code later");
+        let others: Vec<_> = (0..20).map(|_| SignInCode::derive(&key, &new_sign_in_salt())).collect();
+        assert!(others.iter().any(|c| *c != code), "codes differ from salt to salt");
+        let keys: Vec<_> = (0..20u8).map(|k| SignInCode::derive(&[k; 32], &salt)).collect();
+        assert!(keys.iter().any(|c| *c != code), "another server key gives other codes");
+        assert!(!format!("{code:?}").contains(code.expose()), "never printed");
+    }
+
+    #[test]
+    fn typed_codes_are_read_leniently_and_compared_exactly() {
+        let code = SignInCode::parse("code", " 123 456 ").unwrap();
+        assert_eq!(code.expose(), "123456");
+        assert_eq!(SignInCode::parse("code", "123-456").unwrap(), code);
+        for bad in ["", "12345", "1234567", "12345a", "１２３４５６"] {
+            assert!(SignInCode::parse("code", bad).is_err(), "{bad:?}");
+        }
+        assert!(code.matches(&SignInCode::parse("code", "123456").unwrap()));
+        assert!(!code.matches(&SignInCode::parse("code", "123457").unwrap()));
+    }
+
+    #[test]
+    fn magic_links_are_long_and_stored_hashed() {
+        let key = [9u8; 32];
+        let salt = new_sign_in_salt();
+        let token = MagicLinkToken::derive(&key, &salt);
+        assert_eq!(token.expose().len(), 43);
+        assert_eq!(MagicLinkToken::parse(token.expose()).unwrap().hash(), token.hash());
+        assert_ne!(token.hash().as_str(), token.expose());
+        assert_ne!(token.expose(), MagicLinkToken::derive(&key, &new_sign_in_salt()).expose());
+        assert!(MagicLinkToken::parse("short").is_none());
+        assert!(MagicLinkToken::parse(&"a/".repeat(22)[..43]).is_none());
+    }
+}

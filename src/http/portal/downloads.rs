@@ -1,0 +1,109 @@
+//! `GET|HEAD /portal/{merchant}/files/{order}/{n}?e=…&s=…` and `GET …/link/{order}/{n}?e=…&s=…`:
+//! a signed portal URL opens one file (streamed like `/d/…`: ranges, ETag, Content-Disposition)
+//! or one external link. No cookie is needed (download managers have none); the signature
+//! binds shop, order and file, and lasts 10 minutes.
+//!
+//! Portal downloads ignore the email link's expiry and download cap, and do not count against
+//! the cap either: they are logged as download events, not counted.
+
+use axum::extract::{Path, RawQuery, Request, State};
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use super::open_signed;
+use crate::app::AppState;
+use crate::domain::{PortalTarget, now_millis};
+use crate::download_log::DownloadEvent;
+use crate::http::delivery::{NotFoundPage, client_of, serve_file};
+use crate::http::pages::render;
+use crate::http::ranged::{self, Answer, ServedFile};
+
+/// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
+pub async fn file(
+    State(state): State<AppState>,
+    Path((slug, order_id, n)): Path<(String, String, i64)>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let target = PortalTarget::File(n);
+    let (_, detail) = match open_signed(&state, &slug, &order_id, target, query.as_deref()).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let Some(file) = detail.files.iter().find(|f| f.position == n) else {
+        return render(StatusCode::NOT_FOUND, &NotFoundPage);
+    };
+    let served = ServedFile {
+        size: file.size as u64,
+        sha256_hex: &file.sha256,
+        content_type: &file.content_type,
+        filename: &file.display_name,
+    };
+    let answer = ranged::decide(request.headers(), &served);
+    let response = serve_file(&state.blobs, request.method(), &answer, file).await;
+    let (ip, user_agent) = client_of(&request);
+    let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
+    state
+        .downloads
+        .record(DownloadEvent {
+            order_id: detail.order.id.clone(),
+            file_position: Some(file.position),
+            item_position: Some(file.item_position),
+            at: now_millis(),
+            ip,
+            user_agent,
+            status: response.status().as_u16(),
+            range_start: match answer {
+                Answer::Partial { start, .. } => Some(start as i64),
+                _ => None,
+            },
+            bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
+            counted: false,
+            increment: false,
+        })
+        .await;
+    response
+}
+
+/// `GET /portal/{merchant}/link/{order}/{n}`: redirect to the item's external link.
+pub async fn link(
+    State(state): State<AppState>,
+    Path((slug, order_id, n)): Path<(String, String, i64)>,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let (_, detail) = match open_signed(&state, &slug, &order_id, PortalTarget::Link(n), query.as_deref()).await {
+        Ok(opened) => opened,
+        Err(response) => return response,
+    };
+    let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == "external_link");
+    let Some(url) = item.and_then(|i| i.external_url.clone()) else {
+        return render(StatusCode::NOT_FOUND, &NotFoundPage);
+    };
+    let (ip, user_agent) = client_of(&request);
+    state
+        .downloads
+        .record(DownloadEvent {
+            order_id: detail.order.id.clone(),
+            file_position: None,
+            item_position: Some(n),
+            at: now_millis(),
+            ip,
+            user_agent,
+            status: 302,
+            range_start: None,
+            bytes_requested: 0,
+            counted: false,
+            increment: false,
+        })
+        .await;
+    (
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, url.as_str()),
+            (header::CACHE_CONTROL, "no-store"),
+            (header::REFERRER_POLICY, "no-referrer"),
+        ],
+    )
+        .into_response()
+}

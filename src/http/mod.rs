@@ -16,6 +16,7 @@ mod health;
 pub mod pages;
 pub mod ranged;
 pub mod session;
+pub mod upload;
 mod webhooks;
 
 pub use error::{Error, Result};

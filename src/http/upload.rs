@@ -35,6 +35,13 @@ pub struct Arrived {
     content_type: ContentType,
 }
 
+impl Arrived {
+    /// The name it was uploaded under.
+    pub fn filename(&self) -> &DisplayName {
+        &self.filename
+    }
+}
+
 /// Receives one file sent as the raw request body: `filename` names it, the `Content-Type`
 /// header types it. Refuses a declared length over the limit before reading anything, streams
 /// the rest into the store, and keeps it (or finds the same content already kept). Returns the

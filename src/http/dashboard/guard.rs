@@ -88,12 +88,14 @@ pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     !host.is_empty() && origin_host == host
 }
 
-fn forbidden() -> Response {
+/// 403 for a change that did not come from our own pages.
+pub(super) fn forbidden() -> Response {
     (StatusCode::FORBIDDEN, "This form came from somewhere else or from an old page: reload the page and try again.")
         .into_response()
 }
 
-fn token_matches(presented: &str, expected: &str) -> bool {
+/// Compares CSRF tokens in constant time.
+pub(super) fn token_matches(presented: &str, expected: &str) -> bool {
     presented.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 

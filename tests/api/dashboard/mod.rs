@@ -5,6 +5,7 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, TestMerchant};
 
+mod products;
 mod sign_in;
 
 /// The password every test merchant gets (see `TestApp::merchant`).

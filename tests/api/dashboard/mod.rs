@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, TestMerchant};
 
 mod products;
+mod products_browser;
 mod sign_in;
 
 /// The password every test merchant gets (see `TestApp::merchant`).

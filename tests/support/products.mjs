@@ -18,15 +18,22 @@ if (!base || !password || files.length !== 3) {
   process.exit(2);
 }
 const WIDE = { width: 1280, height: 900 };
-const NARROW = { width: 390, height: 844 };
 const steps = [];
 let step = 'launch';
 
+// A viewport as tall as the page (rather than a full-page capture of a short one), so the
+// sticky top bar and "Update product" bar sit where a person would see them.
+async function fullHeight(page, width) {
+  await page.setViewportSize({ width, height: 600 });
+  const height = await page.evaluate(() => document.documentElement.scrollHeight);
+  await page.setViewportSize({ width, height });
+}
+
 async function shoot(page, name) {
   if (!shots) return;
-  for (const [suffix, size] of [['1280', WIDE], ['390', NARROW]]) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: join(shots, `${name}-${suffix}.png`), fullPage: true });
+  for (const width of [1280, 390]) {
+    await fullHeight(page, width);
+    await page.screenshot({ path: join(shots, `${name}-${width}.png`) });
   }
   await page.setViewportSize(WIDE);
 }
@@ -94,7 +101,7 @@ try {
       const bars = Array.from(document.querySelectorAll('[data-file-list] progress'));
       return bars.some((bar) => bar.value > 5 && bar.value < 90);
     }, null, { timeout: 30_000, polling: 50 });
-    await page.screenshot({ path: join(shots, 'product-uploading-1280.png'), fullPage: true });
+    await shoot(page, 'product-uploading');
     await cdp.send('Network.emulateNetworkConditions', {
       offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
     });

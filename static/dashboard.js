@@ -146,7 +146,7 @@ function setUpFileList(form) {
   }
 
   function upload(file) {
-    const row = newRow(file.name, `${file.name} · ${humanSize(file.size)}`);
+    const row = newRow(file.name, humanSize(file.size));
     row.dataset.state = "uploading";
     row.querySelector("[data-upload]").hidden = false;
     const progress = row.querySelector("[data-progress]");

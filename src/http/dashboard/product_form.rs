@@ -49,7 +49,7 @@ pub struct FileRow {
     pub file_id: String,
     /// The name customers see.
     pub display_name: String,
-    /// The name it was uploaded under, size and type, for the merchant's eyes.
+    /// Size and type, for the merchant's eyes.
     pub facts: String,
     /// What is wrong with this row.
     pub error: Option<String>,
@@ -245,7 +245,7 @@ impl DeliveryFields {
                 .map(|f| FileRow {
                     file_id: f.blob_id.clone(),
                     display_name: f.display_name.clone(),
-                    facts: facts(&f.display_name, f.size, &f.content_type),
+                    facts: facts(f.size, &f.content_type),
                     error: None,
                 })
                 .collect(),
@@ -326,7 +326,7 @@ impl DeliveryFields {
                 }
                 Err(e) => return Err(e),
             };
-            row.facts = facts(&blob.filename, blob.size, &blob.content_type);
+            row.facts = facts(blob.size, &blob.content_type);
             match DisplayName::parse("display_name", &row.display_name) {
                 Ok(display_name) => files.push(DeliveryFile { file_id: blob.id, display_name }),
                 Err(e) => {
@@ -342,9 +342,9 @@ impl DeliveryFields {
     }
 }
 
-/// `report.pdf · 2.4 MB · application/pdf`
-pub fn facts(filename: &str, size: i64, content_type: &str) -> String {
-    format!("{filename} · {} · {content_type}", human_size(size))
+/// `2.4 MB · application/pdf`
+pub fn facts(size: i64, content_type: &str) -> String {
+    format!("{} · {content_type}", human_size(size))
 }
 
 #[cfg(test)]

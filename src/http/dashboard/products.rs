@@ -130,7 +130,10 @@ pub async fn create(State(state): State<AppState>, Verified { user, form }: Veri
 struct UploadedFile {
     id: String,
     filename: String,
+    /// `2.4 MB · application/pdf`
     facts: String,
+    /// `report.pdf · 2.4 MB · application/pdf`
+    label: String,
 }
 
 #[derive(Template)]
@@ -169,7 +172,10 @@ pub(super) async fn edit_page(
         .await?
         .into_iter()
         .filter(|b| !listed.contains(&b.id.as_str()))
-        .map(|b| UploadedFile { facts: facts(&b.filename, b.size, &b.content_type), id: b.id, filename: b.filename })
+        .map(|b| {
+            let facts = facts(b.size, &b.content_type);
+            UploadedFile { label: format!("{} · {facts}", b.filename), facts, id: b.id, filename: b.filename }
+        })
         .collect();
     let unsaved = status == StatusCode::OK && notice == Some("unsaved");
     let limit = state.blobs.max_upload_bytes();

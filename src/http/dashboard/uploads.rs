@@ -39,7 +39,7 @@ struct Uploaded {
     size: i64,
     content_type: String,
     sha256: String,
-    /// `report.pdf · 2.4 MB · application/pdf`
+    /// `2.4 MB · application/pdf`
     facts: String,
 }
 
@@ -65,7 +65,7 @@ pub async fn upload(
     let (blob, created) = receive_raw(&state, &user.merchant.id, query.filename.as_deref(), request).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let body = Uploaded {
-        facts: facts(&blob.filename, blob.size, &blob.content_type),
+        facts: facts(blob.size, &blob.content_type),
         id: blob.id,
         filename: blob.filename,
         size: blob.size,

@@ -127,7 +127,10 @@ async fn dashboard_products_are_created_from_the_form_and_listed_with_their_deli
         post_edit(&d, &id, &edit_form("Field Recordings Vol. 1", "files", &[(&ids[0], "A"), (&ids[1], "B")], "")).await;
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
     let (_, list) = d.get("/dashboard/products").await;
-    assert!(list.contains(r#"badge-ok">Files<"#) && list.contains(r#">2<span class="hide-narrow"> of 10</span>"#), "mode and file count: {list}");
+    assert!(
+        list.contains(r#"badge-ok">Files<"#) && list.contains(r#">2<span class="hide-narrow"> of 10</span>"#),
+        "mode and file count: {list}"
+    );
 }
 
 async fn dashboard_uploads_stream_and_update_product_saves_names_and_order(stack: Stack) {

@@ -37,11 +37,7 @@ pub fn human_date_time(millis: Millis) -> String {
 
 /// `1999`, `USD` → `19.99 USD` (zero-decimal currencies like JPY print whole).
 pub fn human_price(amount_minor: i64, currency: &str) -> String {
-    const ZERO_DECIMAL: [&str; 8] = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"];
-    if ZERO_DECIMAL.contains(&currency) {
-        return format!("{amount_minor} {currency}");
-    }
-    format!("{}.{:02} {currency}", amount_minor / 100, amount_minor % 100)
+    format!("{} {currency}", super::Price::amount_text(amount_minor, currency))
 }
 
 #[cfg(test)]

@@ -20,6 +20,19 @@ impl Currency {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Digits after the decimal point: 0 for currencies without minor units (JPY, KRW, …).
+    pub fn minor_digits(&self) -> u32 {
+        minor_digits(&self.0)
+    }
+}
+
+/// Currencies whose amounts have no minor units.
+const ZERO_DECIMAL: [&str; 8] = ["JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF"];
+
+/// Digits after the decimal point for the currency `code`.
+pub fn minor_digits(code: &str) -> u32 {
+    if ZERO_DECIMAL.contains(&code) { 0 } else { 2 }
 }
 
 /// What a product costs.
@@ -39,6 +52,44 @@ impl Price {
         }
         Ok(Price { amount_minor, currency })
     }
+
+    /// Reads an amount as people type it (`19.99`, `19,99`, `20`) in `currency`.
+    pub fn parse(field: &'static str, raw: &str, currency: Currency) -> Result<Price, Invalid> {
+        let text = raw.trim();
+        let digits = currency.minor_digits();
+        let bad = || {
+            let example = if digits == 0 { "500" } else { "19.99" };
+            Invalid::new(field, format!("must be an amount like {example} (0 for free)"))
+        };
+        if text.is_empty() {
+            return Err(Invalid::new(field, "is required (0 for free)"));
+        }
+        if text.starts_with('-') {
+            return Err(Invalid::new(field, "must not be negative"));
+        }
+        let (whole, fraction) = match text.split_once(['.', ',']) {
+            Some((whole, fraction)) => (whole, fraction),
+            None => (text, ""),
+        };
+        let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
+        if whole.is_empty() || whole.len() > 12 || !all_digits(whole) || !all_digits(fraction) {
+            return Err(bad());
+        }
+        if fraction.len() > digits as usize {
+            return Err(Invalid::new(field, format!("{} allows {digits} decimal places", currency.as_str())));
+        }
+        let whole: i64 = whole.parse().map_err(|_| bad())?;
+        let fraction: i64 = format!("{fraction:0<width$}", width = digits as usize).parse().unwrap_or(0);
+        Price::new(whole * 10_i64.pow(digits) + fraction, currency)
+    }
+
+    /// The amount as [`Price::parse`] reads it back: `1999` USD → `19.99`.
+    pub fn amount_text(amount_minor: i64, currency: &str) -> String {
+        match minor_digits(currency) {
+            0 => amount_minor.to_string(),
+            _ => format!("{}.{:02}", amount_minor / 100, amount_minor % 100),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -50,5 +101,21 @@ mod tests {
         assert_eq!(Currency::parse("currency", "eur").unwrap().as_str(), "EUR");
         assert!(Currency::parse("currency", "euro").is_err());
         assert!(Price::new(-1, Currency::parse("c", "USD").unwrap()).is_err());
+    }
+
+    #[test]
+    fn amounts_as_typed() {
+        let usd = || Currency::parse("c", "USD").unwrap();
+        let jpy = || Currency::parse("c", "JPY").unwrap();
+        for (typed, minor) in [("19.99", 1999), ("19,9", 1990), (" 20 ", 2000), ("0", 0), ("0.05", 5)] {
+            assert_eq!(Price::parse("price", typed, usd()).unwrap().amount_minor, minor, "{typed}");
+        }
+        assert_eq!(Price::parse("price", "500", jpy()).unwrap().amount_minor, 500);
+        for bad in ["", "-1", "1.999", "abc", "1.2.3", ".5", "1e3", "9999999999999"] {
+            assert_eq!(Price::parse("price", bad, usd()).unwrap_err().field, "price", "{bad}");
+        }
+        assert!(Price::parse("price", "5.5", jpy()).is_err());
+        assert_eq!(Price::amount_text(1999, "USD"), "19.99");
+        assert_eq!(Price::amount_text(500, "JPY"), "500");
     }
 }

@@ -17,6 +17,7 @@ pub mod pages;
 pub mod portal;
 pub mod ranged;
 pub mod session;
+pub mod upload;
 mod webhooks;
 
 pub use error::{Error, Result};

@@ -11,7 +11,7 @@ use crate::app::AppState;
 
 mod files;
 mod orders;
-mod products;
+pub(crate) mod products;
 mod settings;
 mod time;
 

@@ -150,7 +150,8 @@ pub struct ListQuery {
     include_archived: bool,
 }
 
-fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, Invalid> {
+/// Checks the merchant's product ids at payment providers (shared with the dashboard's form).
+pub(crate) fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, Invalid> {
     raw.into_iter()
         .map(|(provider, id)| {
             let provider = Provider::parse(&provider).ok_or_else(|| {
@@ -165,7 +166,8 @@ fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, 
         .collect()
 }
 
-fn description(raw: &str) -> Result<String, Invalid> {
+/// Checks a product description (shared with the dashboard's form).
+pub(crate) fn description(raw: &str) -> Result<String, Invalid> {
     if raw.chars().count() > 20_000 {
         return Err(Invalid::new("description", "is longer than 20000 characters"));
     }

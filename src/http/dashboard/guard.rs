@@ -71,12 +71,14 @@ fn internal(e: crate::db::DbError) -> Response {
     crate::http::Error::from(e).into_response()
 }
 
-fn forbidden() -> Response {
+/// 403 for a change that did not come from our own pages.
+pub(super) fn forbidden() -> Response {
     (StatusCode::FORBIDDEN, "This form came from somewhere else or from an old page: reload the page and try again.")
         .into_response()
 }
 
-fn token_matches(presented: &str, expected: &str) -> bool {
+/// Compares CSRF tokens in constant time.
+pub(super) fn token_matches(presented: &str, expected: &str) -> bool {
     presented.as_bytes().ct_eq(expected.as_bytes()).into()
 }
 

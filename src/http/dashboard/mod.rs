@@ -3,6 +3,7 @@
 
 use askama::Template;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,7 +13,10 @@ use crate::http::pages::render;
 
 pub mod guard;
 mod overview;
+mod product_form;
+mod products;
 mod sign_in;
+mod uploads;
 
 pub use guard::{SignedIn, Verified, VerifiedFetch};
 
@@ -22,6 +26,28 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/products", get(products::list).post(products::create))
+        .route("/products/new", get(products::new))
+        .route("/products/{id}", get(products::edit).post(products::update))
+        .route("/products/{id}/archive", get(products::confirm_archive).post(products::archive))
+        .route("/products/{id}/restore", post(products::restore))
+        // Uploads stream to the blob store under its own size limit, not the default body limit.
+        .route(
+            "/products/{id}/files",
+            post(uploads::attach)
+                .layer::<_, std::convert::Infallible>(axum::middleware::map_response(
+                    crate::http::upload::close_unless_stored,
+                ))
+                .layer(DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/uploads",
+            post(uploads::upload)
+                .layer::<_, std::convert::Infallible>(axum::middleware::map_response(
+                    crate::http::upload::close_unless_stored,
+                ))
+                .layer(DefaultBodyLimit::disable()),
+        )
         .fallback(missing)
 }
 
@@ -107,6 +133,9 @@ fn notice_text(name: &str) -> Option<&'static str> {
     Some(match name {
         "created" => "Product created.",
         "saved" => "Product updated. Changes apply to future purchases only.",
+        "files-added" => "Files added to the product. Changes apply to future purchases only.",
+        "archived" => "Product archived. Customers who bought it keep their downloads.",
+        "unarchived" => "Product restored: it can be bought again.",
         "resent" => "A new copy of the purchase email is on its way.",
         "revoked" => "Access revoked: the customer's links no longer work.",
         "restored" => "Access restored: the customer's links work again.",

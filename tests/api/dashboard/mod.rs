@@ -5,6 +5,9 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, TestMerchant};
 
+mod products;
+mod products_browser;
+mod products_plain;
 mod sign_in;
 
 /// The password every test merchant gets (see `TestApp::merchant`).

@@ -1,0 +1,88 @@
+//! The merchant's products journey in a real browser (Chromium driven by playwright-core through
+//! `tests/support/products.mjs`): sign in, create a product, upload three files at once with
+//! progress bars (one of 24 MiB), rename one, move one up, "Update product". The API must then
+//! deliver the three files in the new order, with the new name and the exact bytes.
+//!
+//! `SATCHEL_SCREENSHOTS=/some/dir` makes the script also save screenshots of the pages there.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{PASSWORD, owner_email};
+use crate::helpers::{FileBytes, Stack, TestApp};
+
+/// Writes `len` bytes of [`FileBytes`] to `path` a MiB at a time; returns their SHA-256.
+fn write_file(path: &std::path::Path, len: u64, seed: u64) -> String {
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("test file"));
+    let mut bytes = FileBytes::new(len, seed);
+    loop {
+        let chunk = bytes.next_chunk(1 << 20);
+        if chunk.is_empty() {
+            break;
+        }
+        out.write_all(&chunk).expect("write test file");
+    }
+    out.flush().expect("flush test file");
+    FileBytes::new(len, seed).sha256_hex()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dashboard_products_journey_in_a_browser() {
+    let app = TestApp::spawn(Stack::Embedded).await;
+    let merchant = app.merchant("Lighthouse Books").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let made = [("Chapter 1.pdf", 180_000, 11), ("Chapter 2.pdf", 1_200_000, 12), ("Audiobook.zip", 24 << 20, 13)];
+    let mut paths = Vec::new();
+    let mut sha = Vec::new();
+    for (name, len, seed) in made {
+        let path = dir.path().join(name);
+        sha.push(write_file(&path, len, seed));
+        paths.push(path.display().to_string());
+    }
+
+    let support = PathBuf::from(std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test"));
+    let mut command = tokio::process::Command::new("node");
+    command.arg(support.join("products.mjs")).arg(&app.address).arg(owner_email(&merchant)).arg(PASSWORD).args(&paths);
+    if let Ok(shots) = std::env::var("SATCHEL_SCREENSHOTS") {
+        command.arg(shots);
+    }
+    let run = command.kill_on_drop(true).output();
+    let out = tokio::time::timeout(Duration::from_secs(240), run).await.expect("the journey finishes").expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!("products.mjs prints JSON; got {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+    });
+    assert_eq!(result["ok"], true, "a step failed: {result}");
+    assert!(out.status.success());
+
+    // What the page showed along the way.
+    assert_eq!(result["counter"], "3 of 10 files", "{result}");
+    let renamed = "Chapter 2 (revised).pdf";
+    assert_eq!(result["order"], serde_json::json!(["Chapter 1.pdf", "Audiobook.zip", renamed]), "{result}");
+    assert_eq!(result["focused"], "↑ Move up file 2", "the keyboard stays on the moved file's button");
+    assert_eq!(result["flash"], "Product updated. Changes apply to future purchases only.");
+
+    // What the product now delivers, through the API.
+    let id = result["product_id"].as_str().expect("product id");
+    let (status, delivery) = app.get_json(&merchant, &format!("/products/{id}/delivery")).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    assert_eq!(delivery["mode"], "files");
+    let got: Vec<(String, String, i64)> = delivery["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let text = |k: &str| f[k].as_str().unwrap().to_owned();
+            (text("display_name"), text("sha256"), f["size"].as_i64().unwrap())
+        })
+        .collect();
+    let want = vec![
+        ("Chapter 1.pdf".to_owned(), sha[0].clone(), 180_000),
+        ("Audiobook.zip".to_owned(), sha[2].clone(), 24 << 20),
+        (renamed.to_owned(), sha[1].clone(), 1_200_000),
+    ];
+    assert_eq!(got, want, "three files, new order, new name, same bytes");
+}

@@ -11,9 +11,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod api_keys;
 pub mod blobs;
+pub mod customers;
 pub mod emails;
 pub mod merchants;
+pub mod order_list;
 pub mod orders;
+pub mod page;
 pub mod products;
 pub mod sessions;
 

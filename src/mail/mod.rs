@@ -8,6 +8,7 @@
 pub mod mailbox;
 pub mod message;
 pub mod outbox;
+pub mod parse;
 pub mod transport;
 
 pub use mailbox::Mailbox;

@@ -10,9 +10,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::app::AppState;
 
 mod files;
-mod orders;
+pub(crate) mod orders;
 mod products;
-mod settings;
+pub(crate) mod settings;
 mod time;
 
 /// The `/api/v1` routes.

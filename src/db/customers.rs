@@ -53,7 +53,10 @@ pub async fn page(db: &Db, merchant_id: &str, search: Option<&str>, at: &PageAt)
     let (keyset, order_by) = at.sql(LAST_ORDER, "c.id", 3);
     let sql = sqlx::AssertSqlSafe(format!(
         "{} ORDER BY {order_by} LIMIT $5",
-        select("($2 IS NULL OR c.email LIKE $2 ESCAPE '\\' OR LOWER(c.name) LIKE $2 ESCAPE '\\')", &format!("HAVING {keyset}"))
+        select(
+            "($2 IS NULL OR c.email LIKE $2 ESCAPE '\\' OR LOWER(c.name) LIKE $2 ESCAPE '\\')",
+            &format!("HAVING {keyset}")
+        )
     ));
     let pattern = search.filter(|s| !s.trim().is_empty()).map(contains_pattern);
     let rows: Vec<Customer> = with_pool!(db, pool => {

@@ -490,6 +490,14 @@ pub async fn events(
     }))
 }
 
+/// One of the merchant's payment events, by its row id.
+pub async fn event(db: &Db, merchant_id: &str, id: &str) -> Result<PaymentEventRow, DbError> {
+    with_pool!(db, pool => found(sqlx::query_as(
+        "SELECT id, provider, event_id, event_type, payment_id, status, detail, payload, order_id, received_at \
+         FROM payment_events WHERE merchant_id = $1 AND id = $2",
+    ).bind(merchant_id).bind(id).fetch_optional(pool).await?))
+}
+
 /// Events of one order (the payment and any refund).
 pub async fn events_of_order(db: &Db, merchant_id: &str, order_id: &str) -> Result<Vec<PaymentEventRow>, DbError> {
     Ok(with_pool!(db, pool => {

@@ -9,6 +9,8 @@ use super::lookup;
 /// What a stored payment event says about its payment, as far as it says anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Salvaged {
+    /// Whether the event reports a successful payment (not a refund or anything else).
+    pub paid: bool,
     /// The provider's payment id (refunds refer to it).
     pub payment_id: Option<String>,
     /// The customer's email as sent (unchecked).
@@ -29,6 +31,7 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
     let text = |paths: &[&str]| {
         paths.iter().find_map(|p| lookup(&root, p).and_then(Value::as_str)).map(str::trim).map(str::to_owned)
     };
+    let event_type = text(&["type"]).unwrap_or_default();
     let number = |path: &str| lookup(&root, path).and_then(Value::as_i64).unwrap_or(0);
     let refs = |list: &str, field: &str| -> Vec<String> {
         let Some(Value::Array(items)) = lookup(&root, list) else { return Vec::new() };
@@ -36,6 +39,10 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
     };
     match provider {
         "stripe" => Salvaged {
+            paid: matches!(
+                event_type.as_str(),
+                "checkout.session.completed" | "checkout.session.async_payment_succeeded"
+            ),
             payment_id: text(&["data.object.payment_intent", "data.object.id"]),
             customer_email: text(&["data.object.customer_details.email", "data.object.customer_email"]),
             customer_name: text(&["data.object.customer_details.name"]).unwrap_or_default(),
@@ -44,6 +51,7 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
             product_refs: text(&["data.object.metadata.satchel_product_id"]).into_iter().collect(),
         },
         _ => Salvaged {
+            paid: event_type == "payment.succeeded",
             payment_id: text(&["data.payment_id"]),
             customer_email: text(&["data.customer.email"]),
             customer_name: text(&["data.customer.name"]).unwrap_or_default(),
@@ -63,6 +71,7 @@ mod tests {
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":1999,"currency":"EUR",
             "customer":{"name":"Grace"},"product_cart":[{"product_id":"p_9","quantity":1}]}}"#;
         let found = salvage("standard", body);
+        assert!(found.paid);
         assert_eq!(found.payment_id.as_deref(), Some("pay_1"));
         assert_eq!(found.customer_email, None);
         assert_eq!((found.customer_name.as_str(), found.amount_minor), ("Grace", 1999));
@@ -71,8 +80,10 @@ mod tests {
 
     #[test]
     fn a_stripe_session_falls_back_to_customer_email() {
-        let body = r#"{"data":{"object":{"id":"cs_1","customer_email":"a@b.example","amount_total":500,"currency":"usd"}}}"#;
+        let body =
+            r#"{"data":{"object":{"id":"cs_1","customer_email":"a@b.example","amount_total":500,"currency":"usd"}}}"#;
         let found = salvage("stripe", body);
+        assert!(!found.paid, "no event type");
         assert_eq!((found.payment_id.as_deref(), found.customer_email.as_deref()), (Some("cs_1"), Some("a@b.example")));
         assert_eq!(salvage("standard", "not json"), Salvaged::default());
     }

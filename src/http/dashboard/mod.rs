@@ -10,9 +10,15 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 use crate::http::pages::render;
 
+mod customers;
 pub mod guard;
+mod mailbox;
+mod order;
+mod orders;
 mod overview;
+mod settings;
 mod sign_in;
+mod unmatched;
 
 pub use guard::{SignedIn, Verified, VerifiedFetch};
 
@@ -22,7 +28,31 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview::show))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .merge(orders_routes())
         .fallback(missing)
+}
+
+/// Orders, customers, settings and the mailbox.
+fn orders_routes() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(orders::list))
+        .route("/orders/{id}", get(order::show))
+        .route("/orders/{id}/resend", post(order::resend))
+        .route("/orders/{id}/revoke", post(order::revoke))
+        .route("/orders/{id}/restore", post(order::restore))
+        .route("/unmatched/{id}/assign", post(unmatched::assign))
+        .route("/customers", get(customers::list))
+        .route("/customers/{id}", get(customers::show))
+        .route("/settings", get(settings::show))
+        .route("/settings/policy", post(settings::save_policy))
+        .route("/settings/sender", post(settings::save_sender))
+        .route("/settings/test-mode", post(settings::set_test_mode))
+        .route("/settings/stripe", post(settings::save_stripe))
+        .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route("/mailbox", get(mailbox::list))
+        .route("/mailbox/{id}", get(mailbox::show))
+        .route("/mailbox/{id}/source", get(mailbox::source))
 }
 
 #[derive(Template)]
@@ -113,6 +143,8 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",
+        "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
+        "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",
         _ => return None,
     })
 }

@@ -5,6 +5,10 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, TestMerchant};
 
+mod customers;
+mod mailbox;
+mod orders;
+mod settings;
 mod sign_in;
 
 /// The password every test merchant gets (see `TestApp::merchant`).

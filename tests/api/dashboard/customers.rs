@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
+use super::orders::paid;
 use super::{Dashboard, location};
 use crate::fulfilment::{buy, dodo_payment, order, orders, payment_events, send_standard, shop};
 use crate::helpers::{Stack, TestApp, on_both_stacks};
@@ -12,8 +13,8 @@ on_both_stacks!(dashboard_customers_list_their_orders, dashboard_unmatched_payme
 async fn dashboard_customers_list_their_orders(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let shop = shop(&app, "Quiet Pine Press", "field-guide.pdf", b"%PDF-1.4 pine".to_vec()).await;
-    let first = buy(&app, &shop.m, &shop.product_id, "ada@readers.example").await;
-    let second = buy(&app, &shop.m, &shop.product_id, "Ada@Readers.example").await;
+    let first = paid(&app, &shop.m, &shop.product_id, "ada@readers.example", 1999).await;
+    let second = paid(&app, &shop.m, &shop.product_id, "Ada@Readers.example", 1999).await;
     buy(&app, &shop.m, &shop.product_id, "bob@readers.example").await;
     let dashboard = Dashboard::sign_in(&app, &shop.m).await;
 

@@ -44,7 +44,7 @@ async fn dashboard_mailbox_shows_only_this_shops_mail(stack: Stack) {
     let link = app.url(&delivery);
     assert!(mail.contains(&format!(r#"<a href="{link}" target="_blank" rel="noreferrer">{link}</a>"#)), "{mail}");
     assert!(mail.contains(r#"<iframe class="mail-frame""#) && mail.contains(r#"sandbox="allow-popups"#));
-    assert!(!mail.contains("<table") && mail.contains("&lt;table"), "the HTML part is in srcdoc, escaped");
+    assert!(!mail.contains("<table") && mail.contains("&#60;table"), "the HTML part is in srcdoc, escaped: {mail}");
     let (status, source) = dashboard.get(&format!("{href}/source")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(source.contains("Message-ID:") && source.contains("multipart/alternative"));

@@ -14,6 +14,7 @@ on_both_stacks!(
     dashboard_order_page_resends_revokes_and_restores,
     dashboard_order_page_shows_a_refund,
     dashboard_forms_without_the_csrf_token_are_refused,
+    dashboard_orders_are_listed_fifty_a_page,
 );
 
 /// Buys `product_id` through its test checkout; returns the delivery page's path (`/d/…`).
@@ -198,4 +199,37 @@ async fn dashboard_forms_without_the_csrf_token_are_refused(stack: Stack) {
     assert_eq!(crate::fulfilment::orders(&app, &shop.m).await.len(), 1, "nothing assigned");
     assert_eq!(satchel::db::api_keys::list(&app.state.db, &shop.m.id).await.unwrap().len(), 1);
     assert_eq!(app.get_json(&shop.m, "/products").await.0, StatusCode::OK, "the key still works");
+}
+
+/// The `href` of the link marked `rel="{rel}"`, if the page has one.
+fn link_rel(html: &str, rel: &str) -> Option<String> {
+    let at = html.find(&format!(r#"rel="{rel}""#))?;
+    let start = html[..at].rfind("href=\"")? + 6;
+    Some(html[start..].split('"').next()?.replace("&#38;", "&"))
+}
+
+async fn dashboard_orders_are_listed_fifty_a_page(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Quiet Pine Press", "field-guide.pdf", b"%PDF-1.4 pine".to_vec()).await;
+    for n in 0..53 {
+        paid(&app, &shop.m, &shop.product_id, &format!("reader{n:02}@pages.example"), 100).await;
+    }
+    let dashboard = Dashboard::sign_in(&app, &shop.m).await;
+    let rows = |html: &str| html.matches(r#"class="row-link""#).count();
+
+    let (_, first) = dashboard.get("/dashboard/orders?q=pages.example").await;
+    assert_eq!(rows(&first), 50);
+    assert!(first.contains("reader52@") && !first.contains("reader02@"), "newest first");
+    assert_eq!(link_rel(&first, "prev"), None, "nothing newer than the first page");
+    let older = link_rel(&first, "next").expect("an older page");
+    assert!(older.contains("q=pages.example&") && older.contains("after="), "keeps the search: {older}");
+    let (_, second) = dashboard.get(&older).await;
+    assert_eq!(rows(&second), 3);
+    for n in 0..3 {
+        assert!(second.contains(&format!("reader{n:02}@")), "reader{n:02} on the last page");
+    }
+    assert_eq!(link_rel(&second, "next"), None, "nothing older");
+    let (_, back) = dashboard.get(&link_rel(&second, "prev").expect("a newer page")).await;
+    assert_eq!(rows(&back), 50);
+    assert!(back.contains("reader52@") && back.contains("reader03@"), "the same first page again");
 }

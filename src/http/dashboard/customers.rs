@@ -109,6 +109,7 @@ struct CustomerPage {
     spent: String,
     portal: String,
     rows: Vec<OrderRow>,
+    show_customer: bool,
     pager: Pager,
 }
 
@@ -132,6 +133,7 @@ pub async fn show(
         chrome: Chrome::new(&user, Section::Customers, None),
         pager: Pager::of(&page, &format!("/dashboard/customers/{}?", customer.id)),
         rows: page.rows.into_iter().map(OrderRow::from).collect(),
+        show_customer: false,
         spent: spent_text(&spent, &customer.id),
         orders: customer.orders,
         first_order: when(customer.created_at),

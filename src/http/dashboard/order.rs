@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 
-use super::orders::{Badge, email_badge, order_badge, order_ref, when};
+use super::orders::{Badge, email_badge, order_badge, order_ref, provider_name, when};
 use super::overview::NoticeQuery;
 use super::sign_in::Empty;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
@@ -63,7 +63,7 @@ struct DownloadView {
 
 struct EventView {
     received: String,
-    provider: String,
+    provider: &'static str,
     event_type: String,
     event_id: String,
     status: String,
@@ -80,7 +80,7 @@ struct OrderPage {
     revoked: bool,
     paid_on: String,
     total: String,
-    provider: String,
+    provider: &'static str,
     payment_id: String,
     customer_name: String,
     customer_email: String,
@@ -144,7 +144,7 @@ fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
 fn event_view(e: PaymentEventRow) -> EventView {
     EventView {
         received: when(e.received_at),
-        provider: e.provider,
+        provider: provider_name(&e.provider),
         event_type: e.event_type,
         event_id: e.event_id,
         status: if e.detail.is_empty() { e.status } else { format!("{} ({})", e.status, e.detail) },
@@ -209,7 +209,7 @@ async fn page(
         revoked,
         paid_on: when(o.created_at),
         total: human_price(o.amount_minor, &o.currency),
-        provider: o.provider.clone(),
+        provider: provider_name(&o.provider),
         payment_id: o.payment_id.clone(),
         customer_name: o.customer_name.clone(),
         customer_email: o.customer_email.clone(),

@@ -44,6 +44,17 @@ pub fn email_badge(status: Option<&str>) -> Badge {
     }
 }
 
+/// How a payment reached Satchel, in the merchant's words.
+pub fn provider_name(provider: &str) -> &'static str {
+    match provider {
+        "standard" => "Standard Webhooks",
+        "stripe" => "Stripe",
+        "test" => "Test checkout",
+        "api" => "API",
+        _ => "Other",
+    }
+}
+
 /// `24 Nov 2026, 16:45` (UTC): short enough for a table cell.
 pub fn when(millis: Millis) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]");
@@ -56,6 +67,23 @@ pub fn when(millis: Millis) -> String {
 /// The short reference customers see in their email (the end of the order's id).
 pub fn order_ref(id: &str) -> String {
     id.rsplit('-').next().unwrap_or(id).to_uppercase()
+}
+
+/// An SMTP error without its `SMTP host:port: ` prefix: the list has no room for it, and the
+/// order page shows the whole message.
+fn without_server(error: &str) -> &str {
+    match error.strip_prefix("SMTP ").and_then(|rest| rest.split_once(": ")) {
+        Some((_, reason)) => reason,
+        None => error,
+    }
+}
+
+/// `text` cut to `max` characters with an ellipsis (the order page shows it whole).
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
+    }
 }
 
 /// Links to the pages around `page`, keeping the list's other query parameters (`base` is the
@@ -121,9 +149,9 @@ impl From<OrderSummary> for OrderRow {
         let email_note = match (s.email_status.as_deref(), s.email_error) {
             (Some("retrying"), Some(error)) => {
                 let next = s.email_next_attempt_at.map(when).unwrap_or_default();
-                format!("{error} (next try {next})")
+                format!("{} (next try {next})", shortened(without_server(&error), 60))
             }
-            (Some("failed"), Some(error)) => error,
+            (Some("failed"), Some(error)) => shortened(without_server(&error), 80),
             _ => String::new(),
         };
         OrderRow {
@@ -168,6 +196,7 @@ struct OrdersPage {
     trouble: bool,
     filtered: bool,
     rows: Vec<OrderRow>,
+    show_customer: bool,
     pager: Pager,
     unmatched: Vec<UnmatchedPayment>,
     products: Vec<(String, String)>,
@@ -216,8 +245,23 @@ pub(super) async fn render_list(
         trouble,
         pager: Pager::of(&page, &base),
         rows: page.rows.into_iter().map(OrderRow::from).collect(),
+        show_customer: true,
         unmatched,
         products,
         checkout_hint: user.merchant.test_mode,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_and_references_stay_short() {
+        assert_eq!(shortened("Connection refused", 10), "Connection…");
+        assert_eq!(shortened("héllo", 5), "héllo");
+        assert_eq!(without_server("SMTP mail.example:587: Connection refused"), "Connection refused");
+        assert_eq!(without_server("writing to the mailbox /x: full"), "writing to the mailbox /x: full");
+        assert_eq!(order_ref("01a20efb-fa69-7071-890f-eb0a1f584799"), "EB0A1F584799");
+    }
 }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::orders::{ListQuery, order_ref, render_list, when};
+use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
 use super::{PageResult, Problem, SignedIn, Verified};
 use crate::app::AppState;
 use crate::db::orders::{self as db_orders, PaymentEventRow};
@@ -61,14 +61,6 @@ pub struct AssignError {
     pub email: String,
     /// What to do about it.
     pub message: String,
-}
-
-fn provider_name(provider: &str) -> &'static str {
-    match provider {
-        "stripe" => "Stripe",
-        "standard" => "Standard Webhooks",
-        _ => "Other",
-    }
 }
 
 fn usable_email(found: &Salvaged) -> Option<String> {

@@ -68,7 +68,7 @@ async fn dashboard_outbox_shows_mail_that_could_not_be_sent(stack: Stack) {
     let port = free_port();
     let app = TestApp::spawn_with(stack, |config| send_to(config, port)).await;
     let shop = shop(&app, "Quiet Pine Press", "field-guide.pdf", b"%PDF-1.4 pine".to_vec()).await;
-    buy(&app, &shop.m, &shop.product_id, "ada@readers.example").await;
+    let bought = buy(&app, &shop.m, &shop.product_id, "ada@readers.example").await;
     let dashboard = Dashboard::sign_in(&app, &shop.m).await;
 
     let trouble = eventually(WITHIN, "the order is listed as in trouble", || async {
@@ -77,7 +77,9 @@ async fn dashboard_outbox_shows_mail_that_could_not_be_sent(stack: Stack) {
     })
     .await;
     let row = row_of(&trouble, "ada@readers.example");
-    assert!(row.contains(r#"badge-warn">Retrying"#) && row.contains(&format!("127.0.0.1:{port}")), "the error: {row}");
+    assert!(row.contains(r#"badge-warn">Retrying"#) && row.contains("(next try "), "the error: {row}");
+    let (_, page) = dashboard.get(&format!("/dashboard/orders/{}", bought["id"].as_str().unwrap())).await;
+    assert!(page.contains(&format!("SMTP 127.0.0.1:{port}: ")), "the whole error on the order page: {page}");
     let (_, overview) = dashboard.get("/dashboard").await;
     assert!(overview.contains("1 purchase email(s) could not be sent yet"), "{overview}");
 

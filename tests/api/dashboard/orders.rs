@@ -58,12 +58,12 @@ async fn dashboard_orders_list_shows_email_state_and_downloads(stack: Stack) {
         let (status, html) = dashboard.get("/dashboard/orders").await;
         assert_eq!(status, StatusCode::OK);
         let row = row_of(&html, "ada@readers.example");
-        (row.contains(r#"badge-ok">Sent"#) && row.contains(r#"<td class="num">1</td>"#)).then_some(html)
+        (row.contains(r#"badge-ok">Sent"#) && row.contains(r#"data-label="Downloads">1</td>"#)).then_some(html)
     })
     .await;
     let bob_row = row_of(&html, "bob@readers.example");
     assert!(bob_row.contains("Field Guide") && bob_row.contains("12.50 USD"), "{bob_row}");
-    assert!(bob_row.contains(r#"<td class="num">0</td>"#), "no downloads yet: {bob_row}");
+    assert!(bob_row.contains(r#"data-label="Downloads">0</td>"#), "no downloads yet: {bob_row}");
     assert!(!html.contains(r#"id="unmatched""#), "no unmatched payments to show");
 
     let (_, found) = dashboard.get("/dashboard/orders?q=ADA%40readers").await;

@@ -2,12 +2,6 @@
 // except file uploads with progress bars.
 "use strict";
 
-/** The session's CSRF token, for fetch requests. */
-function csrfToken() {
-  const meta = document.querySelector('meta[name="csrf-token"]');
-  return meta ? meta.content : "";
-}
-
 // Copy buttons (`data-copy`): hidden until this script can make them work.
 document.querySelectorAll("button[data-copy]").forEach((button) => {
   button.hidden = false;
@@ -21,3 +15,9 @@ document.querySelectorAll("button[data-copy]").forEach((button) => {
     setTimeout(() => { button.textContent = "Copy"; }, 2000);
   });
 });
+
+/** The session's CSRF token, for fetch requests. */
+function csrfToken() {
+  const meta = document.querySelector('meta[name="csrf-token"]');
+  return meta ? meta.content : "";
+}

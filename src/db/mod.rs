@@ -11,14 +11,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod api_keys;
 pub mod blobs;
-pub mod customers;
 pub mod emails;
 pub mod merchants;
-pub mod order_list;
 pub mod orders;
-pub mod page;
 pub mod products;
 pub mod sessions;
+
+// What the dashboard's pages list, a page at a time.
+pub mod customers;
+pub mod order_list;
+pub mod page;
 
 /// Runs `$body` with `$pool` bound to the concrete pool; `$begin` (optional) is the statement
 /// that opens a write transaction (`BEGIN IMMEDIATE` on SQLite, so two writers queue up front

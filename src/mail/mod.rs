@@ -8,8 +8,10 @@
 pub mod mailbox;
 pub mod message;
 pub mod outbox;
-pub mod parse;
 pub mod transport;
+
+// Reading mailbox files back for the dashboard's Mailbox page.
+pub mod parse;
 
 pub use mailbox::Mailbox;
 pub use outbox::Outbox;

@@ -10,10 +10,14 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::app::AppState;
 
 mod files;
-pub(crate) mod orders;
+mod orders;
 mod products;
-pub(crate) mod settings;
+mod settings;
 mod time;
+
+// Shared with the dashboard, which offers the same actions.
+pub(crate) use orders::{Resent, queue_resend, set_access};
+pub(crate) use settings::stripe_secret;
 
 /// The `/api/v1` routes.
 pub fn router() -> Router<AppState> {

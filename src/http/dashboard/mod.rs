@@ -10,25 +10,27 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 use crate::http::pages::render;
 
-mod customers;
 pub mod guard;
+mod overview;
+mod sign_in;
+
+pub use guard::{SignedIn, Verified, VerifiedFetch};
+
+// Orders, customers, settings and the mailbox.
+mod customers;
 mod mailbox;
 mod order;
 mod orders;
-mod overview;
 mod settings;
-mod sign_in;
 mod unmatched;
-
-pub use guard::{SignedIn, Verified, VerifiedFetch};
 
 /// The dashboard's routes, to be mounted at `/dashboard`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::show))
+        .merge(orders_routes())
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
-        .merge(orders_routes())
         .fallback(missing)
 }
 

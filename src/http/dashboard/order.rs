@@ -17,7 +17,7 @@ use crate::db::orders::{self as db_orders, OrderDetail, PaymentEventRow};
 use crate::domain::{OrderStatus, human_date, human_price, human_size};
 use crate::download_log::DownloadEventRow;
 use crate::http::Error;
-use crate::http::api::orders::{Resent, queue_resend, set_access};
+use crate::http::api::{Resent, queue_resend, set_access};
 use crate::http::pages::render;
 use crate::mail::Mailbox;
 

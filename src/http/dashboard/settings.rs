@@ -17,7 +17,7 @@ use crate::db::api_keys;
 use crate::db::merchants::{self, Merchant, SettingsChange};
 use crate::domain::{DisplayName, DownloadPolicy, Email};
 use crate::http::Error;
-use crate::http::api::settings::stripe_secret;
+use crate::http::api::stripe_secret;
 use crate::http::pages::render;
 
 /// Units the link expiry is typed in, with their length in seconds.

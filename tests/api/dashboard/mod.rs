@@ -5,11 +5,13 @@ use reqwest::StatusCode;
 
 use crate::helpers::{TestApp, TestMerchant};
 
+mod sign_in;
+
+// Orders, customers, settings and the mailbox.
 mod customers;
 mod mailbox;
 mod orders;
 mod settings;
-mod sign_in;
 
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";

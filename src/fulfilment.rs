@@ -54,6 +54,30 @@ pub async fn record_payment(
     merchant: &Merchant,
     payment: &Payment<'_>,
 ) -> Result<Outcome, DbError> {
+    record(db, server_key, merchant, payment, None).await
+}
+
+/// Makes the order of an unmatched payment event the merchant assigned to a product: the same
+/// path as a payment (one order, one purchase email), claiming the event (its row id
+/// `event_row`) in the order's transaction, so an event is assigned once. A second assignment
+/// is [`Outcome::Duplicate`]`(None)`; a payment that already has an order is `Duplicate(Some)`.
+pub async fn assign_event(
+    db: &Db,
+    server_key: &[u8],
+    merchant: &Merchant,
+    payment: &Payment<'_>,
+    event_row: &str,
+) -> Result<Outcome, DbError> {
+    record(db, server_key, merchant, payment, Some(event_row)).await
+}
+
+async fn record(
+    db: &Db,
+    server_key: &[u8],
+    merchant: &Merchant,
+    payment: &Payment<'_>,
+    assigns_event: Option<&str>,
+) -> Result<Outcome, DbError> {
     let matched = match match_payment(db, merchant, payment).await? {
         Ok(matched) => matched,
         Err(invalid) => {
@@ -93,13 +117,14 @@ pub async fn record_payment(
         token_salt: &salt,
         token_hash: token_hash.as_str(),
         idempotency: payment.idempotency,
+        assigns_event,
     };
     Ok(match orders::create(db, &new).await? {
         Created::New(order_id) => {
             tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
             metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.to_owned()).increment(1);
             // Providers do not promise order: a refund may have come first and waited.
-            if payment.event.is_some()
+            if (payment.event.is_some() || assigns_event.is_some())
                 && orders::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?
             {
                 orders::refund(db, &merchant.id, payment.provider, payment.payment_id, merchant.revoke_on_refund)

@@ -177,3 +177,37 @@ pub async fn mark_failed_attempt(
     });
     Ok(())
 }
+
+/// Emails shown per page of the dashboard's mailbox and outbox.
+pub const PAGE_SIZE: usize = 50;
+
+/// One page of the merchant's emails, newest first: those sent (`sent_only`, by sending time,
+/// for the file mailbox) or all of them in any state (by queueing time, for the outbox).
+pub async fn page(
+    db: &Db,
+    merchant_id: &str,
+    sent_only: bool,
+    at: &super::page::PageAt,
+) -> Result<super::page::Page<EmailRow>, DbError> {
+    let time = if sent_only { "COALESCE(sent_at, created_at)" } else { "created_at" };
+    let (keyset, order_by) = at.sql(time, "id", 3);
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM emails WHERE merchant_id = $1 AND (NOT $2 OR status = 'sent') AND {keyset} \
+         ORDER BY {order_by} LIMIT $5"
+    ));
+    let rows: Vec<EmailRow> = with_pool!(db, pool => {
+        sqlx::query_as(sql)
+            .bind(merchant_id).bind(sent_only).bind(at.bind_at()).bind(at.bind_id()).bind(PAGE_SIZE as i64 + 1)
+            .fetch_all(pool).await?
+    });
+    Ok(super::page::Page::new(rows, PAGE_SIZE, at, |e| super::page::Cursor {
+        at: if sent_only { e.sent_at.unwrap_or(e.created_at) } else { e.created_at },
+        id: e.id.clone(),
+    }))
+}
+
+/// One of the merchant's emails.
+pub async fn of_merchant(db: &Db, merchant_id: &str, id: &str) -> Result<EmailRow, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM emails WHERE merchant_id = $1 AND id = $2"));
+    with_pool!(db, pool => super::found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
+}

@@ -176,7 +176,8 @@ pub struct Overview {
     pub orders: i64,
     /// Distinct customers.
     pub customers: i64,
-    /// Purchase emails waiting for a retry or given up on.
+    /// Orders whose latest email waits for a retry or was given up on (what the orders page
+    /// lists with `?email=trouble`; a successful resend takes an order off the list).
     pub emails_in_trouble: i64,
     /// Paid events that matched no product.
     pub unmatched_payments: i64,
@@ -188,7 +189,9 @@ pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
         "SELECT (SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND active) AS products, \
          (SELECT COUNT(*) FROM orders WHERE merchant_id = $1) AS orders, \
          (SELECT COUNT(*) FROM customers WHERE merchant_id = $1) AS customers, \
-         (SELECT COUNT(*) FROM emails WHERE merchant_id = $1 AND status IN ('retrying', 'failed')) AS emails_in_trouble, \
+         (SELECT COUNT(*) FROM orders o JOIN emails e ON e.id = (SELECT l.id FROM emails l WHERE l.order_id = o.id \
+          ORDER BY l.created_at DESC, l.id DESC LIMIT 1) WHERE o.merchant_id = $1 AND e.status IN ('retrying', 'failed')) \
+          AS emails_in_trouble, \
          (SELECT COUNT(*) FROM payment_events WHERE merchant_id = $1 AND status = 'unmatched') AS unmatched_payments",
     ).bind(id).fetch_one(pool).await?))
 }

@@ -18,6 +18,11 @@ pub mod portal;
 pub mod products;
 pub mod sessions;
 
+// What the dashboard's pages list, a page at a time.
+pub mod customers;
+pub mod order_list;
+pub mod page;
+
 /// Runs `$body` with `$pool` bound to the concrete pool; `$begin` (optional) is the statement
 /// that opens a write transaction (`BEGIN IMMEDIATE` on SQLite, so two writers queue up front
 /// instead of failing with "database is locked" when a read transaction tries to upgrade).

@@ -41,6 +41,8 @@ pub struct NewOrder<'a> {
     pub token_hash: &'a str,
     /// `Idempotency-Key` and request hash, for `POST /api/v1/orders`.
     pub idempotency: Option<(&'a str, &'a str)>,
+    /// The unmatched payment event (its row id) the merchant assigned to this order.
+    pub assigns_event: Option<&'a str>,
 }
 
 /// A webhook event to keep with the order it produced.
@@ -204,6 +206,19 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
         .bind(new.policy.expires_at(now)).bind(new.policy.max_downloads_per_file).bind(now)
         .bind(new.token_salt)
         .execute(&mut *tx).await?;
+        if let Some(event_row) = new.assigns_event {
+            // Claimed in the order's transaction (after the order it refers to): an event is
+            // assigned once, however many times the merchant presses the button.
+            let claimed = sqlx::query(
+                "UPDATE payment_events SET status = 'processed', order_id = $1, payment_id = COALESCE(payment_id, $2), \
+                 detail = 'assigned in the dashboard' WHERE id = $3 AND merchant_id = $4 AND status = 'unmatched'",
+            )
+            .bind(&order_id).bind(new.payment_id).bind(event_row).bind(new.merchant_id)
+            .execute(&mut *tx).await?.rows_affected();
+            if claimed == 0 {
+                return Ok(Created::Duplicate(None));
+            }
+        }
         let mut files_before = 0i64;
         for (i, item) in new.items.iter().enumerate() {
             let item_position = i as i64 + 1;
@@ -473,6 +488,14 @@ pub async fn events(
         )
         .bind(merchant_id).bind(status).bind(limit).fetch_all(pool).await?
     }))
+}
+
+/// One of the merchant's payment events, by its row id.
+pub async fn event(db: &Db, merchant_id: &str, id: &str) -> Result<PaymentEventRow, DbError> {
+    with_pool!(db, pool => found(sqlx::query_as(
+        "SELECT id, provider, event_id, event_type, payment_id, status, detail, payload, order_id, received_at \
+         FROM payment_events WHERE merchant_id = $1 AND id = $2",
+    ).bind(merchant_id).bind(id).fetch_optional(pool).await?))
 }
 
 /// Events of one order (the payment and any refund).

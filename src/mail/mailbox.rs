@@ -84,8 +84,28 @@ impl Mailbox {
     }
 }
 
+impl Mailbox {
+    /// The raw message of the email whose id is exactly `id` (None when it was never written
+    /// here). Ids are UUIDs: anything else is refused before touching the file system.
+    pub async fn read_exact(&self, id: &str) -> std::io::Result<Option<String>> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Ok(None);
+        }
+        match tokio::fs::read_to_string(self.path_of(id)).await {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether the email `id` was written here.
+    pub fn holds(&self, id: &str) -> bool {
+        !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') && self.path_of(id).is_file()
+    }
+}
+
 /// The value of header `name` in the header block of `message`, unfolded.
-fn header(message: &str, name: &str) -> Option<String> {
+pub(crate) fn header(message: &str, name: &str) -> Option<String> {
     let mut lines = message.split("\r\n").flat_map(|l| l.split('\n')).take_while(|l| !l.is_empty()).peekable();
     while let Some(line) = lines.next() {
         let Some((key, value)) = line.split_once(':') else { continue };
@@ -105,7 +125,7 @@ fn header(message: &str, name: &str) -> Option<String> {
 
 /// Decodes RFC 2047 encoded words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`), as lettre writes a
 /// non-ASCII subject or name; anything else is left as is.
-fn decode_words(value: &str) -> String {
+pub(crate) fn decode_words(value: &str) -> String {
     let mut out = String::new();
     let mut previous_was_word = false;
     for part in value.split(' ') {

@@ -11,6 +11,9 @@ pub mod outbox;
 pub mod sign_in;
 pub mod transport;
 
+// Reading mailbox files back for the dashboard's Mailbox page.
+pub mod parse;
+
 pub use mailbox::Mailbox;
 pub use outbox::Outbox;
 pub use transport::Transport;

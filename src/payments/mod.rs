@@ -7,6 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+pub mod salvage;
 pub mod standard;
 pub mod stripe;
 

@@ -15,6 +15,10 @@ pub(crate) mod products;
 mod settings;
 mod time;
 
+// Shared with the dashboard, which offers the same actions.
+pub(crate) use orders::{Resent, queue_resend, set_access};
+pub(crate) use settings::stripe_secret;
+
 /// The `/api/v1` routes.
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -296,8 +296,7 @@ pub async fn revoke(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
-    db_orders::set_revoked(&state.db, &merchant, &id, true).await.map_err(Error::missing("order"))?;
-    state.order_cache.forget_all();
+    set_access(&state, &merchant, &id, false).await?;
     get(State(state), ApiMerchant(merchant), Path(id)).await
 }
 
@@ -308,9 +307,16 @@ pub async fn restore(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Json<OrderDetailOut>> {
-    db_orders::set_revoked(&state.db, &merchant, &id, false).await.map_err(Error::missing("order"))?;
-    state.order_cache.forget_all();
+    set_access(&state, &merchant, &id, true).await?;
     get(State(state), ApiMerchant(merchant), Path(id)).await
+}
+
+/// Revokes (`allowed` false) or restores access to one of `merchant`'s orders: its links
+/// answer 404 at once in this process (the order cache is emptied), within seconds in others.
+pub(crate) async fn set_access(state: &AppState, merchant: &str, id: &str, allowed: bool) -> Result<()> {
+    db_orders::set_revoked(&state.db, merchant, id, !allowed).await.map_err(Error::missing("order"))?;
+    state.order_cache.forget_all();
+    Ok(())
 }
 
 /// Resends allowed per order within [`RESEND_WINDOW_MS`].
@@ -328,29 +334,54 @@ pub async fn resend(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<Response> {
-    let detail = db_orders::get(&state.db, &merchant, &id).await.map_err(Error::missing("order"))?;
+    match queue_resend(&state, &merchant, &id).await? {
+        Resent::Queued(email) => Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response()),
+        Resent::Limited { retry_after_seconds, message } => {
+            let mut response = Error::TooManyRequests(message).into_response();
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            Ok(response)
+        }
+    }
+}
+
+/// What asking for a resend did.
+pub(crate) enum Resent {
+    /// Queued: the new email.
+    Queued(Box<EmailRow>),
+    /// Resent too often lately: when to try again, and a sentence saying so.
+    Limited {
+        /// Seconds until another resend is allowed.
+        retry_after_seconds: i64,
+        /// What to tell the merchant.
+        message: String,
+    },
+}
+
+/// Queues another copy of an order's purchase email (the API's and the dashboard's "resend").
+/// A revoked order is refused (409); past [`RESEND_LIMIT`] an hour the answer is
+/// [`Resent::Limited`], so a stuck button cannot flood a customer's inbox.
+pub(crate) async fn queue_resend(state: &AppState, merchant: &str, id: &str) -> Result<Resent> {
+    let detail = db_orders::get(&state.db, merchant, id).await.map_err(Error::missing("order"))?;
     if detail.order.status() == OrderStatus::Revoked {
         return Err(Error::conflict("order_revoked", "this order is revoked: restore it before resending its links"));
     }
-    match db_emails::resend(&state.db, &merchant, &id, RESEND_LIMIT, RESEND_WINDOW_MS)
+    match db_emails::resend(&state.db, merchant, id, RESEND_LIMIT, RESEND_WINDOW_MS)
         .await
         .map_err(Error::missing("order"))?
     {
         db_emails::Resend::Queued(email) => {
             state.mail.wake();
-            Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response())
+            Ok(Resent::Queued(email))
         }
         db_emails::Resend::Limited { retry_at } => {
             let seconds = ((retry_at - crate::domain::now_millis()) / 1000).max(1);
             let minutes = (seconds + 59) / 60;
-            let mut response = Error::TooManyRequests(format!(
+            let message = format!(
                 "this order's email was already resent {RESEND_LIMIT} times in the last hour; \
                  try again in {minutes} minute{}",
                 if minutes == 1 { "" } else { "s" }
-            ))
-            .into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            Ok(response)
+            );
+            Ok(Resent::Limited { retry_after_seconds: seconds, message })
         }
     }
 }

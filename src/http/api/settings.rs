@@ -93,6 +93,15 @@ fn out(state: &AppState, m: Merchant) -> SettingsOut {
     }
 }
 
+/// Checks a pasted Stripe endpoint signing secret (the API's and the dashboard's).
+pub(crate) fn stripe_secret(field: &'static str, raw: &str) -> std::result::Result<String, Invalid> {
+    let secret = raw.trim();
+    if secret.len() < 8 || secret.len() > 255 || secret.contains(char::is_whitespace) {
+        return Err(Invalid::new(field, "paste the endpoint's signing secret, whsec_…"));
+    }
+    Ok(secret.to_owned())
+}
+
 /// The merchant's settings.
 #[utoipa::path(get, path = "/api/v1/settings", responses((status = 200, body = SettingsOut)))]
 pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<SettingsOut>> {
@@ -117,15 +126,7 @@ pub async fn update(
         )?),
     };
     let stripe = match body.stripe_webhook_secret {
-        Some(Some(secret)) => {
-            let secret = secret.trim().to_owned();
-            if secret.len() < 8 || secret.len() > 255 || secret.contains(char::is_whitespace) {
-                return Err(
-                    Invalid::new("stripe_webhook_secret", "paste the endpoint's signing secret, whsec_…").into()
-                );
-            }
-            Some(Some(secret))
-        }
+        Some(Some(secret)) => Some(Some(stripe_secret("stripe_webhook_secret", &secret)?)),
         other => other,
     };
     let sender_name = match body.sender_name {

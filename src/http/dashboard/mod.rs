@@ -20,10 +20,19 @@ mod uploads;
 
 pub use guard::{SignedIn, Verified, VerifiedFetch};
 
+// Orders, customers, settings and the mailbox.
+mod customers;
+mod mailbox;
+mod order;
+mod orders;
+mod settings;
+mod unmatched;
+
 /// The dashboard's routes, to be mounted at `/dashboard`.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(overview::show))
+        .merge(orders_routes())
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/products", get(products::list).post(products::create))
@@ -49,6 +58,29 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .fallback(missing)
+}
+
+/// Orders, customers, settings and the mailbox.
+fn orders_routes() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(orders::list))
+        .route("/orders/{id}", get(order::show))
+        .route("/orders/{id}/resend", post(order::resend))
+        .route("/orders/{id}/revoke", post(order::revoke))
+        .route("/orders/{id}/restore", post(order::restore))
+        .route("/unmatched/{id}/assign", post(unmatched::assign))
+        .route("/customers", get(customers::list))
+        .route("/customers/{id}", get(customers::show))
+        .route("/settings", get(settings::show))
+        .route("/settings/policy", post(settings::save_policy))
+        .route("/settings/sender", post(settings::save_sender))
+        .route("/settings/test-mode", post(settings::set_test_mode))
+        .route("/settings/stripe", post(settings::save_stripe))
+        .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route("/mailbox", get(mailbox::list))
+        .route("/mailbox/{id}", get(mailbox::show))
+        .route("/mailbox/{id}/source", get(mailbox::source))
 }
 
 #[derive(Template)]
@@ -142,6 +174,8 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",
+        "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
+        "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",
         _ => return None,
     })
 }

@@ -10,6 +10,12 @@ mod products_browser;
 mod products_plain;
 mod sign_in;
 
+// Orders, customers, settings and the mailbox.
+mod customers;
+mod mailbox;
+mod orders;
+mod settings;
+
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";
 

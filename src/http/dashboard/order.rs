@@ -1,0 +1,270 @@
+//! `GET /dashboard/orders/{id}`: one order as it was frozen at payment, its link, emails,
+//! downloads and payment events; and its actions: "Resend email", "Revoke access",
+//! "Restore access" (POST, then back to the page with a notice).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+
+use super::orders::{Badge, email_badge, order_badge, order_ref, provider_name, when};
+use super::overview::NoticeQuery;
+use super::sign_in::Empty;
+use super::{Chrome, PageResult, Section, SignedIn, Verified};
+use crate::app::AppState;
+use crate::db::emails::{self as db_emails, EmailRow};
+use crate::db::orders::{self as db_orders, OrderDetail, PaymentEventRow};
+use crate::domain::{OrderStatus, human_date, human_price, human_size};
+use crate::download_log::DownloadEventRow;
+use crate::http::Error;
+use crate::http::api::{Resent, queue_resend, set_access};
+use crate::http::pages::render;
+use crate::mail::Mailbox;
+
+/// Download events shown (the latest).
+const DOWNLOADS_SHOWN: i64 = 100;
+
+struct ItemView {
+    name: String,
+    quantity: i64,
+    files: Vec<FileView>,
+    link: Option<String>,
+    link_clicks: i64,
+    instructions: String,
+}
+
+struct FileView {
+    position: i64,
+    name: String,
+    size: String,
+    downloads: String,
+}
+
+struct EmailView {
+    kind: &'static str,
+    to: String,
+    subject: String,
+    status: Badge,
+    attempts: i64,
+    error: String,
+    when: String,
+    mailbox_href: Option<String>,
+}
+
+struct DownloadView {
+    at: String,
+    what: String,
+    status: i64,
+    bytes: String,
+    counted: bool,
+    ip: String,
+    agent: String,
+}
+
+struct EventView {
+    received: String,
+    provider: &'static str,
+    event_type: String,
+    event_id: String,
+    status: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/order.html")]
+struct OrderPage {
+    chrome: Chrome,
+    error: Option<String>,
+    id: String,
+    reference: String,
+    status: Badge,
+    revoked: bool,
+    paid_on: String,
+    total: String,
+    provider: &'static str,
+    payment_id: String,
+    customer_name: String,
+    customer_email: String,
+    customer_href: String,
+    delivery_url: String,
+    refund: Option<String>,
+    access: String,
+    expiry: String,
+    max_downloads: String,
+    items: Vec<ItemView>,
+    emails: Vec<EmailView>,
+    downloads: Vec<DownloadView>,
+    events: Vec<EventView>,
+}
+
+fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
+    let error = match e.status.as_str() {
+        "retrying" => format!("{} Next try {}.", e.last_error.unwrap_or_default(), when(e.next_attempt_at)),
+        "failed" => e.last_error.unwrap_or_default(),
+        _ => String::new(),
+    };
+    EmailView {
+        kind: match e.kind.as_str() {
+            "purchase" => "Purchase email",
+            "resend" => "Resent copy",
+            _ => "Email",
+        },
+        mailbox_href: (e.status == "sent" && mailbox.holds(&e.id)).then(|| format!("/dashboard/mailbox/{}", e.id)),
+        when: when(e.sent_at.unwrap_or(e.created_at)),
+        status: email_badge(Some(&e.status)),
+        attempts: e.attempts,
+        to: e.to_address,
+        subject: e.subject,
+        error: error.trim().to_owned(),
+    }
+}
+
+fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
+    let what = match (d.file_position, d.item_position) {
+        (Some(n), _) => {
+            detail.files.iter().find(|f| f.position == n).map_or(format!("File {n}"), |f| f.display_name.clone())
+        }
+        (None, Some(n)) => detail
+            .items
+            .iter()
+            .find(|i| i.position == n)
+            .map_or(format!("Link {n}"), |i| format!("Link of {}", i.product_name)),
+        (None, None) => "Delivery page".to_owned(),
+    };
+    DownloadView {
+        at: when(d.at),
+        what,
+        status: d.status,
+        bytes: human_size(d.bytes_requested),
+        counted: d.counted,
+        ip: d.ip,
+        agent: d.user_agent,
+    }
+}
+
+fn event_view(e: PaymentEventRow) -> EventView {
+    EventView {
+        received: when(e.received_at),
+        provider: provider_name(&e.provider),
+        event_type: e.event_type,
+        event_id: e.event_id,
+        status: if e.detail.is_empty() { e.status } else { format!("{} ({})", e.status, e.detail) },
+    }
+}
+
+/// The page of order `id`; a refused action comes back with its status and reason on top.
+async fn page(
+    state: &AppState,
+    user: &SignedIn,
+    id: &str,
+    notice: Option<&str>,
+    refused: Option<(StatusCode, String)>,
+) -> PageResult {
+    let merchant = &user.merchant.id;
+    let detail = db_orders::get(&state.db, merchant, id).await.map_err(Error::missing("order"))?;
+    let token = crate::fulfilment::token_of(&state.secrets.key(), &detail.order);
+    let events = db_orders::events_of_order(&state.db, merchant, id).await?;
+    let downloads = crate::download_log::of_order(&state.db, id, DOWNLOADS_SHOWN).await?;
+    let emails = db_emails::of_order(&state.db, id).await?;
+    let mailbox = Mailbox::new(state.config.mailbox_dir());
+    let o = &detail.order;
+    let max = o.max_downloads_per_file;
+    let items = detail
+        .items
+        .iter()
+        .map(|item| ItemView {
+            name: item.product_name.clone(),
+            quantity: item.quantity,
+            files: detail
+                .files
+                .iter()
+                .filter(|f| f.item_position == item.position)
+                .map(|f| FileView {
+                    position: f.position,
+                    name: f.display_name.clone(),
+                    size: human_size(f.size),
+                    downloads: max.map_or(f.download_count.to_string(), |m| format!("{} of {m}", f.download_count)),
+                })
+                .collect(),
+            link: item.external_url.clone().filter(|_| item.delivery_mode == "external_link"),
+            link_clicks: item.link_clicks,
+            instructions: item.instructions.clone(),
+        })
+        .collect();
+    let revoked = o.status() == OrderStatus::Revoked;
+    let access = match (o.revoked_at, o.refunded_at) {
+        (Some(at), _) => {
+            format!("Revoked on {}: the links answer “not found” until you restore access.", human_date(at))
+        }
+        (None, Some(_)) => "Kept after the refund: turn on “revoke on refund” in Settings to change that for \
+                            future refunds, or revoke this order by hand."
+            .to_owned(),
+        (None, None) => "The customer's links work.".to_owned(),
+    };
+    let (status, error) = refused.map_or((StatusCode::OK, None), |(status, why)| (status, Some(why)));
+    let view = OrderPage {
+        chrome: Chrome::new(user, Section::Orders, notice),
+        error,
+        reference: order_ref(&o.id),
+        status: order_badge(&o.status),
+        revoked,
+        paid_on: when(o.created_at),
+        total: human_price(o.amount_minor, &o.currency),
+        provider: provider_name(&o.provider),
+        payment_id: o.payment_id.clone(),
+        customer_name: o.customer_name.clone(),
+        customer_email: o.customer_email.clone(),
+        customer_href: format!("/dashboard/customers/{}", o.customer_id),
+        delivery_url: format!("{}/d/{}", state.public_url, token.expose()),
+        refund: o.refunded_at.map(|at| format!("Refunded on {}", when(at))),
+        access,
+        expiry: o.link_expires_at.map_or("Never".to_owned(), when),
+        max_downloads: max.map_or("Unlimited".to_owned(), |m| format!("{m} per file")),
+        items,
+        emails: emails.into_iter().map(|e| email_view(e, &mailbox)).collect(),
+        downloads: downloads.into_iter().map(|d| download_view(d, &detail)).collect(),
+        events: events.into_iter().map(event_view).collect(),
+        id: o.id.clone(),
+    };
+    Ok(render(status, &view))
+}
+
+/// `GET /dashboard/orders/{id}`
+pub async fn show(
+    State(state): State<AppState>,
+    user: SignedIn,
+    Path(id): Path<String>,
+    Query(q): Query<NoticeQuery>,
+) -> PageResult {
+    page(&state, &user, &id, q.notice.as_deref(), None).await
+}
+
+fn back(id: &str, notice: &str) -> PageResult {
+    Ok(Redirect::to(&format!("/dashboard/orders/{id}?notice={notice}")).into_response())
+}
+
+/// `POST /dashboard/orders/{id}/resend`: "Resend email". Past the hourly limit the order page
+/// comes back (429) saying when another copy can go.
+pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
+    match queue_resend(&state, &form.user.merchant.id, &id).await? {
+        Resent::Queued(_) => back(&id, "resent"),
+        Resent::Limited { message, .. } => {
+            let mut message = message;
+            if let Some(first) = message.get_mut(..1) {
+                first.make_ascii_uppercase();
+            }
+            page(&state, &form.user, &id, None, Some((StatusCode::TOO_MANY_REQUESTS, format!("{message}.")))).await
+        }
+    }
+}
+
+/// `POST /dashboard/orders/{id}/revoke`: "Revoke access".
+pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
+    set_access(&state, &form.user.merchant.id, &id, false).await?;
+    back(&id, "revoked")
+}
+
+/// `POST /dashboard/orders/{id}/restore`: "Restore access".
+pub async fn restore(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
+    set_access(&state, &form.user.merchant.id, &id, true).await?;
+    back(&id, "restored")
+}

@@ -1,0 +1,267 @@
+//! `GET /dashboard/orders`: the order list (search by email, filter by status or by emails in
+//! trouble, 50 a page) and the payments that matched no product, ready to be assigned.
+
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+
+use super::unmatched::{self, UnmatchedPayment};
+use super::{Chrome, PageResult, Section, SignedIn};
+use crate::app::AppState;
+use crate::db::order_list::{self, OrderQuery, OrderSummary};
+use crate::db::page::{Cursor, Page, PageAt};
+use crate::domain::{Millis, OrderStatus, human_price};
+use crate::http::pages::render;
+
+/// A badge: its words and its colour class.
+#[derive(Debug, Clone)]
+pub struct Badge {
+    /// What it says.
+    pub label: &'static str,
+    /// `badge-ok`, `badge-warn`, `badge-bad` or "".
+    pub class: &'static str,
+}
+
+/// The badge of an order's status.
+pub fn order_badge(status: &str) -> Badge {
+    match status {
+        "paid" => Badge { label: "Paid", class: "badge-ok" },
+        "refunded" => Badge { label: "Refunded", class: "badge-warn" },
+        _ => Badge { label: "Revoked", class: "badge-bad" },
+    }
+}
+
+/// The badge of an email's state.
+pub fn email_badge(status: Option<&str>) -> Badge {
+    match status {
+        Some("sent") => Badge { label: "Sent", class: "badge-ok" },
+        Some("queued") => Badge { label: "Queued", class: "" },
+        Some("sending") => Badge { label: "Sending", class: "" },
+        Some("retrying") => Badge { label: "Retrying", class: "badge-warn" },
+        Some("failed") => Badge { label: "Failed", class: "badge-bad" },
+        _ => Badge { label: "No email", class: "" },
+    }
+}
+
+/// How a payment reached Satchel, in the merchant's words.
+pub fn provider_name(provider: &str) -> &'static str {
+    match provider {
+        "standard" => "Standard Webhooks",
+        "stripe" => "Stripe",
+        "test" => "Test checkout",
+        "api" => "API",
+        _ => "Other",
+    }
+}
+
+/// `24 Nov 2026, 16:45` (UTC): short enough for a table cell.
+pub fn when(millis: Millis) -> String {
+    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]");
+    time::OffsetDateTime::from_unix_timestamp(millis / 1000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
+}
+
+/// The short reference customers see in their email (the end of the order's id).
+pub fn order_ref(id: &str) -> String {
+    id.rsplit('-').next().unwrap_or(id).to_uppercase()
+}
+
+/// An SMTP error without its `SMTP host:port: ` prefix: the list has no room for it, and the
+/// order page shows the whole message.
+fn without_server(error: &str) -> &str {
+    match error.strip_prefix("SMTP ").and_then(|rest| rest.split_once(": ")) {
+        Some((_, reason)) => reason,
+        None => error,
+    }
+}
+
+/// `text` cut to `max` characters with an ellipsis (the order page shows it whole).
+fn shortened(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", text[..cut].trim_end()),
+        None => text.to_owned(),
+    }
+}
+
+/// Links to the pages around `page`, keeping the list's other query parameters (`base` is the
+/// path with them, ending in `?` or `&`).
+#[derive(Debug, Clone, Default)]
+pub struct Pager {
+    /// The newer page.
+    pub newer: Option<String>,
+    /// The older page.
+    pub older: Option<String>,
+}
+
+impl Pager {
+    /// The pager of `page`, whose links start with `base`.
+    pub fn of<T>(page: &Page<T>, base: &str) -> Pager {
+        let link = |key: &str, c: &Cursor| format!("{base}{key}={}", c.encode());
+        Pager {
+            newer: page.newer.as_ref().map(|c| link("before", c)),
+            older: page.older.as_ref().map(|c| link("after", c)),
+        }
+    }
+
+    /// Whether there is anywhere to go.
+    pub fn any(&self) -> bool {
+        self.newer.is_some() || self.older.is_some()
+    }
+}
+
+/// An order as a row of a list.
+pub struct OrderRow {
+    /// `/dashboard/orders/{id}`.
+    pub href: String,
+    /// Short reference.
+    pub reference: String,
+    /// Customer email.
+    pub email: String,
+    /// Customer name.
+    pub name: String,
+    /// What was bought.
+    pub product: String,
+    /// Amount paid.
+    pub total: String,
+    /// When.
+    pub date: String,
+    /// Order status.
+    pub status: Badge,
+    /// Latest email's state.
+    pub email_state: Badge,
+    /// Why it is not sent yet, and when it is tried again.
+    pub email_note: String,
+    /// Downloads so far.
+    pub downloads: i64,
+}
+
+impl From<OrderSummary> for OrderRow {
+    fn from(s: OrderSummary) -> OrderRow {
+        let o = s.order;
+        let product = match (s.first_product, s.item_count) {
+            (Some(name), n) if n > 1 => format!("{name} and {} more", n - 1),
+            (Some(name), _) => name,
+            (None, _) => String::new(),
+        };
+        let email_note = match (s.email_status.as_deref(), s.email_error) {
+            (Some("retrying"), Some(error)) => {
+                let next = s.email_next_attempt_at.map(when).unwrap_or_default();
+                format!("{} (next try {next})", shortened(without_server(&error), 60))
+            }
+            (Some("failed"), Some(error)) => shortened(without_server(&error), 80),
+            _ => String::new(),
+        };
+        OrderRow {
+            href: format!("/dashboard/orders/{}", o.id),
+            reference: order_ref(&o.id),
+            email: o.customer_email,
+            name: o.customer_name,
+            product,
+            total: human_price(o.amount_minor, &o.currency),
+            date: when(o.created_at),
+            status: order_badge(&o.status),
+            email_state: email_badge(s.email_status.as_deref()),
+            email_note,
+            downloads: s.downloads,
+        }
+    }
+}
+
+/// The list's query string.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    /// Part of a customer's email.
+    #[serde(default)]
+    q: String,
+    /// `paid`, `refunded`, `revoked` (anything else: all).
+    #[serde(default)]
+    status: String,
+    /// `trouble`: only orders whose email is retrying or failed.
+    #[serde(default)]
+    email: String,
+    after: Option<String>,
+    before: Option<String>,
+    notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/orders.html")]
+struct OrdersPage {
+    chrome: Chrome,
+    q: String,
+    status: String,
+    trouble: bool,
+    filtered: bool,
+    rows: Vec<OrderRow>,
+    show_customer: bool,
+    pager: Pager,
+    unmatched: Vec<UnmatchedPayment>,
+    products: Vec<(String, String)>,
+    checkout_hint: bool,
+}
+
+/// `GET /dashboard/orders`
+pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
+    let page = render_list(&state, &user, q, None).await?;
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// The orders page, with `assign_error` (event id, typed email, message) shown by its payment.
+pub(super) async fn render_list(
+    state: &AppState,
+    user: &SignedIn,
+    q: ListQuery,
+    assign_error: Option<unmatched::AssignError>,
+) -> Result<impl Template, super::Problem> {
+    let status = OrderStatus::parse("status", q.status.trim()).ok().map(|s| s.as_str().to_owned());
+    let trouble = q.email == "trouble";
+    let search = q.q.trim().to_owned();
+    let query = OrderQuery {
+        email_contains: Some(search.clone()).filter(|s| !s.is_empty()),
+        status: status.clone(),
+        email_trouble: trouble,
+        customer_id: None,
+        page: PageAt::from_query(q.after.as_deref(), q.before.as_deref()),
+    };
+    let page = order_list::page(&state.db, &user.merchant.id, &query).await?;
+    let mut base = String::from("/dashboard/orders?");
+    for (key, value) in [("q", search.as_str()), ("status", status.as_deref().unwrap_or("")), ("email", &q.email)] {
+        if !value.is_empty() && (key != "email" || trouble) {
+            base.push_str(&format!(
+                "{key}={}&",
+                url::form_urlencoded::byte_serialize(value.as_bytes()).collect::<String>()
+            ));
+        }
+    }
+    let (unmatched, products) = unmatched::for_list(state, &user.merchant.id, assign_error).await?;
+    Ok(OrdersPage {
+        chrome: Chrome::new(user, Section::Orders, q.notice.as_deref()),
+        filtered: !search.is_empty() || status.is_some() || trouble,
+        q: search,
+        status: status.unwrap_or_default(),
+        trouble,
+        pager: Pager::of(&page, &base),
+        rows: page.rows.into_iter().map(OrderRow::from).collect(),
+        show_customer: true,
+        unmatched,
+        products,
+        checkout_hint: user.merchant.test_mode,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notes_and_references_stay_short() {
+        assert_eq!(shortened("Connection refused", 10), "Connection…");
+        assert_eq!(shortened("héllo", 5), "héllo");
+        assert_eq!(without_server("SMTP mail.example:587: Connection refused"), "Connection refused");
+        assert_eq!(without_server("writing to the mailbox /x: full"), "writing to the mailbox /x: full");
+        assert_eq!(order_ref("01a20efb-fa69-7071-890f-eb0a1f584799"), "EB0A1F584799");
+    }
+}

@@ -1,0 +1,191 @@
+//! Payments that matched no product, shown under the order list, and
+//! `POST /dashboard/unmatched/{id}/assign`: the merchant names the product (and the customer's
+//! email when the payment carried none), and the stored event becomes an order through the
+//! same path as a payment: one order, one purchase email, once.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+
+use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
+use super::{PageResult, Problem, SignedIn, Verified};
+use crate::app::AppState;
+use crate::db::orders::{self as db_orders, PaymentEventRow};
+use crate::db::{DbError, products};
+use crate::domain::{Currency, Email, human_price};
+use crate::fulfilment::{self, Outcome, Payment};
+use crate::http::Error;
+use crate::http::pages::render;
+use crate::payments::salvage::{Salvaged, salvage};
+
+/// Unmatched payments listed at most (newest first); more is a sign of a setup problem that
+/// the first hundred already show.
+const LISTED: i64 = 100;
+
+/// A payment event that made no order, as the merchant sees it.
+pub struct UnmatchedPayment {
+    /// Row id.
+    pub id: String,
+    /// `/dashboard/unmatched/{id}/assign`.
+    pub action: String,
+    /// When it arrived.
+    pub received: String,
+    /// Provider, spelled out.
+    pub provider: &'static str,
+    /// The provider's event id.
+    pub event_id: String,
+    /// Why it matched nothing.
+    pub reason: String,
+    /// The customer's email, when the payment carried a usable one.
+    pub email: Option<String>,
+    /// The customer's name.
+    pub name: String,
+    /// Amount paid.
+    pub amount: String,
+    /// The product references the provider sent.
+    pub product_refs: String,
+    /// Whether it reports a payment (refunds of unknown payments are shown, not assigned).
+    pub assignable: bool,
+    /// Why the last assignment was refused.
+    pub error: Option<String>,
+    /// The email the merchant typed, kept after a refusal.
+    pub typed_email: String,
+}
+
+/// A refused assignment, shown next to its payment.
+pub struct AssignError {
+    /// Row id of the event.
+    pub event: String,
+    /// What the merchant typed.
+    pub email: String,
+    /// What to do about it.
+    pub message: String,
+}
+
+fn usable_email(found: &Salvaged) -> Option<String> {
+    found.customer_email.as_deref().and_then(|e| Email::parse("email", e).ok()).map(|e| e.as_str().to_owned())
+}
+
+fn view(event: PaymentEventRow, error: Option<&AssignError>) -> UnmatchedPayment {
+    let found = salvage(&event.provider, &event.payload);
+    let error = error.filter(|e| e.event == event.id);
+    UnmatchedPayment {
+        action: format!("/dashboard/unmatched/{}/assign", event.id),
+        received: when(event.received_at),
+        provider: provider_name(&event.provider),
+        reason: event.detail,
+        email: usable_email(&found),
+        amount: found
+            .currency
+            .as_deref()
+            .map(|c| human_price(found.amount_minor, &c.to_uppercase()))
+            .unwrap_or_default(),
+        product_refs: found.product_refs.join(", "),
+        assignable: found.paid,
+        typed_email: error.map(|e| e.email.clone()).unwrap_or_default(),
+        error: error.map(|e| e.message.clone()),
+        name: found.customer_name,
+        event_id: event.event_id,
+        id: event.id,
+    }
+}
+
+/// The unmatched payments and the products they can be assigned to (id, name).
+pub(super) async fn for_list(
+    state: &AppState,
+    merchant_id: &str,
+    error: Option<AssignError>,
+) -> Result<(Vec<UnmatchedPayment>, Vec<(String, String)>), DbError> {
+    let events = db_orders::events(&state.db, merchant_id, Some("unmatched"), LISTED).await?;
+    if events.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let products = products::list(&state.db, merchant_id, false).await?;
+    Ok((
+        events.into_iter().map(|e| view(e, error.as_ref())).collect(),
+        products.into_iter().map(|p| (p.row.id, p.row.name)).collect(),
+    ))
+}
+
+/// The assignment form.
+#[derive(Deserialize)]
+pub struct AssignForm {
+    #[serde(default)]
+    product_id: String,
+    /// The customer's email, when the payment carried no usable one (it wins when given).
+    #[serde(default)]
+    email: String,
+}
+
+/// `POST /dashboard/unmatched/{id}/assign`
+pub async fn assign(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Verified { user, form }: Verified<AssignForm>,
+) -> PageResult {
+    let merchant = &user.merchant;
+    let event = db_orders::event(&state.db, &merchant.id, &id).await.map_err(Error::missing("payment"))?;
+    let already = || Problem(Error::conflict("assigned", "This payment was already assigned to an order."));
+    if event.status != "unmatched" {
+        return Err(already());
+    }
+    let found = salvage(&event.provider, &event.payload);
+    if !found.paid {
+        return Err(Problem(Error::conflict("not_a_payment", "Only payments can be assigned to a product.")));
+    }
+    let typed = form.email.trim().to_owned();
+    let refuse = |message: &str| AssignError { event: event.id.clone(), email: typed.clone(), message: message.into() };
+    let raw_email = if typed.is_empty() { found.customer_email.clone().unwrap_or_default() } else { typed.clone() };
+    let Ok(email) = Email::parse("email", &raw_email) else {
+        let message = if typed.is_empty() {
+            "This payment has no usable email address: type the customer's email to send their files to."
+        } else {
+            "Type an email address like ada@example.com."
+        };
+        return refused(&state, &user, refuse(message)).await;
+    };
+    let product = match products::get(&state.db, &merchant.id, form.product_id.trim()).await {
+        Ok(product) => product,
+        Err(DbError::NotFound) => {
+            return refused(&state, &user, refuse("Choose the product this payment was for.")).await;
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let currency = found
+        .currency
+        .as_deref()
+        .and_then(|c| Currency::parse("currency", c).ok())
+        .map_or_else(|| product.row.currency.clone(), |c| c.as_str().to_owned());
+    // Refunds refer to the provider's payment id; a body without one is known by its event.
+    let payment_id = found.payment_id.clone().unwrap_or_else(|| format!("event_{}", event.event_id));
+    let payment = Payment {
+        provider: &event.provider,
+        payment_id: &payment_id,
+        customer_email: email.as_str(),
+        customer_name: &found.customer_name,
+        amount_minor: found.amount_minor.max(0),
+        currency: &currency,
+        items: vec![(product.row.id.clone(), 1)],
+        event: None,
+        idempotency: None,
+    };
+    match fulfilment::assign_event(&state.db, &state.secrets.key(), merchant, &payment, &event.id).await? {
+        Outcome::Created { order_id, .. } => {
+            state.mail.wake();
+            Ok(Redirect::to(&format!("/dashboard/orders/{order_id}?notice=assigned")).into_response())
+        }
+        Outcome::Duplicate(None) => Err(already()),
+        Outcome::Duplicate(Some(existing)) => Err(Problem(Error::conflict(
+            "payment_has_order",
+            format!("This payment already has an order ({}): there is nothing to assign.", order_ref(&existing)),
+        ))),
+        Outcome::Unmatched(invalid) => refused(&state, &user, refuse(&invalid.message)).await,
+    }
+}
+
+/// The orders page again (422), with the reason next to the payment's form.
+async fn refused(state: &AppState, user: &SignedIn, error: AssignError) -> PageResult {
+    let page = render_list(state, user, ListQuery::default(), Some(error)).await?;
+    Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}

@@ -1,7 +1,10 @@
-//! The merchant's products journey in a real browser (Chromium driven by playwright-core through
+//! The merchant's whole journey in a real browser (Chromium driven by playwright-core through
 //! `tests/support/products.mjs`): sign in, create a product, upload three files at once with
 //! progress bars (one of 24 MiB), rename one, move one up, "Update product". The API must then
-//! deliver the three files in the new order, with the new name and the exact bytes.
+//! deliver the three files in the new order, with the new name and the exact bytes. Then
+//! (`tests/support/journey.mjs`): switch to an external link and back, turn on test mode, buy
+//! through the test checkout, find the order and its email in the Mailbox, resend it, revoke
+//! access (the customer's link gives 404) and restore it (200 again).
 //!
 //! `SATCHEL_SCREENSHOTS=/some/dir` makes the script also save screenshots of the pages there.
 
@@ -30,7 +33,7 @@ fn write_file(path: &std::path::Path, len: u64, seed: u64) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dashboard_products_journey_in_a_browser() {
+async fn dashboard_merchant_journey_in_a_browser() {
     let app = TestApp::spawn(Stack::Embedded).await;
     let merchant = app.merchant("Lighthouse Books").await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -43,20 +46,9 @@ async fn dashboard_products_journey_in_a_browser() {
         paths.push(path.display().to_string());
     }
 
-    let support = PathBuf::from(std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test"));
-    let mut command = tokio::process::Command::new("node");
-    command.arg(support.join("products.mjs")).arg(&app.address).arg(owner_email(&merchant)).arg(PASSWORD).args(&paths);
-    if let Ok(shots) = std::env::var("SATCHEL_SCREENSHOTS") {
-        command.arg(shots);
-    }
-    let run = command.kill_on_drop(true).output();
-    let out = tokio::time::timeout(Duration::from_secs(240), run).await.expect("the journey finishes").expect("node");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!("products.mjs prints JSON; got {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
-    });
-    assert_eq!(result["ok"], true, "a step failed: {result}");
-    assert!(out.status.success());
+    let mut args = vec![app.address.clone(), owner_email(&merchant), PASSWORD.to_owned()];
+    args.extend(paths);
+    let result = run_script("products.mjs", args).await;
 
     // What the page showed along the way.
     assert_eq!(result["counter"], "3 of 10 files", "{result}");
@@ -85,4 +77,39 @@ async fn dashboard_products_journey_in_a_browser() {
         (renamed.to_owned(), sha[1].clone(), 1_200_000),
     ];
     assert_eq!(got, want, "three files, new order, new name, same bytes");
+
+    // The rest of the journey: link and back, test checkout, order, mailbox, resend, revoke, restore.
+    let args = vec![app.address.clone(), owner_email(&merchant), PASSWORD.to_owned(), id.to_owned()];
+    let journey = run_script("journey.mjs", args).await;
+    assert_eq!(journey["link_saved"], "https://downloads.example.com/keeper", "{journey}");
+    assert_eq!(journey["file_count"], "3 of 10 files", "back to the three uploaded files: {journey}");
+    assert_eq!(journey["delivery_files"], 3, "the buyer's delivery page lists the three files");
+    let delivery_url = journey["delivery_url"].as_str().unwrap();
+    assert_eq!(journey["order_link"], delivery_url, "the order page shows the customer's link");
+    assert_eq!(journey["mail_has_link"], true, "the email in the mailbox carries the link");
+    assert_eq!(journey["resent"], "A new copy of the purchase email is on its way.");
+    assert_eq!(journey["after_revoke"], 404, "revoked: the customer's link is dead at once");
+    assert_eq!(journey["after_restore"], 200, "restored: it works again");
+    let (_, orders) = app.get_json(&merchant, "/orders").await;
+    let (_, order) = app.get_json(&merchant, &format!("/orders/{}", orders[0]["id"].as_str().unwrap())).await;
+    let emails = &order["emails"];
+    assert_eq!(emails.as_array().map(Vec::len), Some(2), "the purchase email and the resent copy: {emails}");
+}
+
+/// Runs `tests/support/{script}` with `args` (and `SATCHEL_SCREENSHOTS` as the last one when
+/// set); returns the JSON it printed, after checking that every step passed.
+async fn run_script(script: &str, mut args: Vec<String>) -> Value {
+    let support = PathBuf::from(std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test"));
+    if let Ok(shots) = std::env::var("SATCHEL_SCREENSHOTS") {
+        args.push(shots);
+    }
+    let run = tokio::process::Command::new("node").arg(support.join(script)).args(&args).kill_on_drop(true).output();
+    let out = tokio::time::timeout(Duration::from_secs(240), run).await.expect("the script finishes").expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!("{script} prints JSON; got {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr))
+    });
+    assert_eq!(result["ok"], true, "a step of {script} failed: {result}");
+    assert!(out.status.success());
+    result
 }

@@ -41,6 +41,9 @@ pub struct ServerConfig {
     /// The address customers use, for links in emails (e.g. `https://files.example.com`).
     /// Defaults to `http://{host}:{port}`.
     pub public_url: Option<String>,
+    /// Reverse proxies in front of Satchel that append the client's address to
+    /// `X-Forwarded-For` (0: clients connect directly; their address is the connection's).
+    pub trusted_proxies: u8,
 }
 
 /// Database settings.
@@ -217,7 +220,7 @@ impl Default for Config {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None }
+        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None, trusted_proxies: 0 }
     }
 }
 

@@ -8,6 +8,7 @@ use crate::app::AppState;
 
 pub mod api;
 mod checkout;
+pub mod client;
 pub mod dashboard;
 pub mod delivery;
 mod error;
@@ -40,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(api::docs())
         .merge(portal::routes(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,10 +1,9 @@
 //! Signing in to the dashboard with email and password (argon2), and signing out.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -73,7 +72,7 @@ pub async fn form(Query(query): Query<SignInQuery>) -> Response {
 /// `POST /dashboard/sign-in`
 pub async fn submit(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: crate::http::client::ClientIp,
     headers: HeaderMap,
     jar: CookieJar,
     axum::Form(form): axum::Form<SignInForm>,
@@ -91,10 +90,9 @@ pub async fn submit(
     let Ok(email) = Email::parse("email", &form.email) else {
         return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter the email address you signed up with.");
     };
-    let limited =
-        state.rate_limits.check(&format!("dashboard-ip:{}", client.ip()), TRIES_PER_IP, WINDOW).and_then(|()| {
-            state.rate_limits.check(&format!("dashboard-email:{}", email.as_str()), TRIES_PER_EMAIL, WINDOW)
-        });
+    let limited = state.rate_limits.check(&format!("dashboard-ip:{}", client.0), TRIES_PER_IP, WINDOW).and_then(|()| {
+        state.rate_limits.check(&format!("dashboard-email:{}", email.as_str()), TRIES_PER_EMAIL, WINDOW)
+    });
     if let Err(wait) = limited {
         let minutes = wait.as_secs().div_ceil(60);
         let message = format!("Too many sign-in attempts. Wait {minutes} minute(s) and try again.");

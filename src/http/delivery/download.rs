@@ -2,7 +2,7 @@
 //! ETag, conditional requests), applying the order's download policy and logging every try.
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -16,11 +16,7 @@ use crate::http::ranged::{self, Answer, ServedFile};
 
 /// The client's address and user agent, for the download log.
 pub fn client_of(request: &Request) -> (String, String) {
-    let ip = request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_default();
+    let ip = request.extensions().get::<crate::http::client::ClientIp>().map(|c| c.0.clone()).unwrap_or_default();
     let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     (ip, agent.chars().take(512).collect())
 }

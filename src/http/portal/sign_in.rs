@@ -4,12 +4,11 @@
 //! from the shop, and no email goes to an address that did not; wrong codes, missing codes
 //! and expired codes all get the same words.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
@@ -98,7 +97,7 @@ pub struct CodeForm {
 pub async fn request_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: crate::http::client::ClientIp,
     Form(form): Form<EmailForm>,
 ) -> Response {
     let merchant = match shop(&state, &slug).await {
@@ -109,7 +108,7 @@ pub async fn request_code(
         let error = "Enter the email address you bought with, like ada@example.com.";
         return render(StatusCode::UNPROCESSABLE_ENTITY, &SignInPage::of(&merchant, form.email.trim(), error));
     };
-    if let Err(wait) = state.rate_limits.check(&format!("portal-ip:{}", client.ip()), CODES_PER_IP, WINDOW) {
+    if let Err(wait) = state.rate_limits.check(&format!("portal-ip:{}", client.0), CODES_PER_IP, WINDOW) {
         let explanation =
             format!("Too many sign-in codes were asked for from your network. Please try again {}.", wait_words(wait));
         return too_many(&merchant, &explanation, wait);
@@ -137,7 +136,7 @@ pub async fn request_code(
 pub async fn enter_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: crate::http::client::ClientIp,
     jar: CookieJar,
     Form(form): Form<CodeForm>,
 ) -> Response {
@@ -145,7 +144,7 @@ pub async fn enter_code(
         Ok(m) => m,
         Err(response) => return response,
     };
-    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.ip()), TRIES_PER_IP, WINDOW) {
+    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
         let explanation =
             format!("Too many codes were tried from your network. Please try again {}.", wait_words(wait));
         return too_many(&merchant, &explanation, wait);
@@ -224,14 +223,14 @@ pub async fn magic_page(State(state): State<AppState>, Path((slug, token)): Path
 pub async fn magic_use(
     State(state): State<AppState>,
     Path((slug, token)): Path<(String, String)>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    client: crate::http::client::ClientIp,
     jar: CookieJar,
 ) -> Response {
     let merchant = match shop(&state, &slug).await {
         Ok(m) => m,
         Err(response) => return response,
     };
-    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.ip()), TRIES_PER_IP, WINDOW) {
+    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
         let explanation = format!("Too many sign-in tries from your network. Please try again {}.", wait_words(wait));
         return too_many(&merchant, &explanation, wait);
     }

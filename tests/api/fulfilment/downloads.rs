@@ -14,7 +14,28 @@ on_both_stacks!(
     curl_resume_and_aria2c_split_count_one_download_each,
     split_download_opened_at_once_counts_once,
     file_answers_like_a_static_file_server,
+    the_log_names_the_client_behind_a_trusted_proxy_only,
 );
+
+/// The address the download log recorded for the download that sent `forwarded_for`.
+async fn logged_address(app: &TestApp, forwarded_for: &str) -> String {
+    let shop = shop(app, "Proxy Goods", "a.bin", file_bytes(1000, 3)).await;
+    let order = buy(app, &shop.m, &shop.product_id, "proxy@buyer.example").await;
+    let file_url = format!("{}/files/1", delivery_url(&order));
+    let response = app.client.get(&file_url).header("x-forwarded-for", forwarded_for).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let logged = flush_download_log(app, &shop.m, order["id"].as_str().unwrap(), &file_url).await;
+    let first = logged["downloads"].as_array().unwrap().iter().find(|d| d["status"] == 200 && d["counted"] == true);
+    first.expect("the download was logged")["ip"].as_str().unwrap().to_owned()
+}
+
+async fn the_log_names_the_client_behind_a_trusted_proxy_only(stack: Stack) {
+    let direct = TestApp::spawn(stack).await;
+    assert_eq!(logged_address(&direct, "6.6.6.6").await, "127.0.0.1", "no proxy trusted: a claim is ignored");
+    let proxied = TestApp::spawn_with(stack, |c| c.server.trusted_proxies = 1).await;
+    let ip = logged_address(&proxied, "6.6.6.6, 203.0.113.7").await;
+    assert_eq!(ip, "203.0.113.7", "the address our proxy saw, not what the client claimed");
+}
 
 /// Runs a download client, failing the test with its output if it fails.
 async fn run(program: &str, args: &[&str]) {

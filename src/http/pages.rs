@@ -24,3 +24,22 @@ pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Re
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    /// Several teams append to one stylesheet; an unclosed `@media` block silently moves every
+    /// later rule into it (desktop pages lose their layout), so braces must balance.
+    #[test]
+    fn every_block_of_the_stylesheet_is_closed() {
+        let css = include_str!("../../static/satchel.css");
+        let mut depth = 0i32;
+        for (n, line) in css.lines().enumerate() {
+            depth += line.matches('{').count() as i32 - line.matches('}').count() as i32;
+            assert!(depth >= 0, "a `}}` without its `{{` on line {}", n + 1);
+            if line.starts_with("/* ") {
+                assert_eq!(depth, 0, "section comment on line {} is inside an open block", n + 1);
+            }
+        }
+        assert_eq!(depth, 0, "an open block at the end of the stylesheet");
+    }
+}

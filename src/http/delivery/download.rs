@@ -55,30 +55,42 @@ pub async fn download(
             Err(e) => return Refusal::from(e).into_page(&state).await,
         }
     }
-    let (ip, user_agent) = client_of(&request);
     let response = serve_file(&state.blobs, request.method(), &answer, file).await;
-    let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
-    state
-        .downloads
-        .record(DownloadEvent {
-            order_id: detail.order.id.clone(),
-            file_position: Some(file.position),
-            item_position: Some(file.item_position),
-            at: now_millis(),
-            ip,
-            user_agent,
-            status: response.status().as_u16(),
-            range_start: match answer {
-                Answer::Partial { start, .. } => Some(start as i64),
-                _ => None,
-            },
-            bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
-            counted,
-            // A limited policy was counted above, synchronously.
-            increment: counted && limit.is_none(),
-        })
-        .await;
+    // A limited policy was counted above, synchronously.
+    let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, counted && limit.is_none());
+    state.downloads.record(event).await;
     response
+}
+
+/// The download log's entry for `response`, which served `file` of order `order_id` as
+/// `answer` to `request`: who asked, the status, where the range started, how many bytes.
+pub fn file_event(
+    request: &Request,
+    order_id: &str,
+    file: &OrderFile,
+    answer: &Answer,
+    response: &Response,
+    counted: bool,
+    increment: bool,
+) -> DownloadEvent {
+    let (ip, user_agent) = client_of(request);
+    let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
+    DownloadEvent {
+        order_id: order_id.to_owned(),
+        file_position: Some(file.position),
+        item_position: Some(file.item_position),
+        at: now_millis(),
+        ip,
+        user_agent,
+        status: response.status().as_u16(),
+        range_start: match answer {
+            Answer::Partial { start, .. } => Some(*start as i64),
+            _ => None,
+        },
+        bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
+        counted,
+        increment,
+    }
 }
 
 fn served(file: &OrderFile) -> ServedFile<'_> {

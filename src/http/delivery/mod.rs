@@ -15,10 +15,11 @@ use std::sync::Arc;
 use crate::db::orders::OrderDetail;
 use crate::delivered::{DeliveredItem, delivered_items};
 use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
+use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 
 mod download;
-pub use download::{client_of, download, serve_file};
+pub use download::{client_of, download, file_event, serve_file};
 
 #[derive(Template)]
 #[template(path = "delivery/page.html")]
@@ -162,29 +163,37 @@ async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent
         return Refusal::NotFound.into_page(state).await;
     };
     let url = item.external_url.clone().unwrap_or_default();
-    state
-        .downloads
-        .record(crate::download_log::DownloadEvent {
-            order_id: detail.order.id.clone(),
-            file_position: None,
-            item_position: Some(item.position),
-            at: now_millis(),
-            ip,
-            user_agent,
-            status: 302,
-            range_start: None,
-            bytes_requested: 0,
-            counted: true,
-            increment: true,
-        })
-        .await;
+    state.downloads.record(link_event(&detail.order.id, item.position, (ip, user_agent), true)).await;
+    redirect_to(&url)
+}
+
+/// The download log's entry for following the external link of item `item_position`.
+pub fn link_event(
+    order_id: &str,
+    item_position: i64,
+    (ip, user_agent): (String, String),
+    counted: bool,
+) -> DownloadEvent {
+    DownloadEvent {
+        order_id: order_id.to_owned(),
+        file_position: None,
+        item_position: Some(item_position),
+        at: now_millis(),
+        ip,
+        user_agent,
+        status: 302,
+        range_start: None,
+        bytes_requested: 0,
+        counted,
+        increment: counted,
+    }
+}
+
+/// A redirect to a merchant's external link that neither caches nor tells it where it came from.
+pub fn redirect_to(url: &str) -> Response {
     (
         StatusCode::FOUND,
-        [
-            (header::LOCATION, url.as_str()),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
+        [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")],
     )
         .into_response()
 }

@@ -7,16 +7,15 @@
 //! the cap either: they are logged as download events, not counted.
 
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{Method, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::open_signed;
 use crate::app::AppState;
-use crate::domain::{PortalTarget, now_millis};
-use crate::download_log::DownloadEvent;
-use crate::http::delivery::{NotFoundPage, client_of, serve_file};
+use crate::domain::PortalTarget;
+use crate::http::delivery::{NotFoundPage, client_of, file_event, link_event, redirect_to, serve_file};
 use crate::http::pages::render;
-use crate::http::ranged::{self, Answer, ServedFile};
+use crate::http::ranged::{self, ServedFile};
 
 /// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
 pub async fn file(
@@ -41,27 +40,8 @@ pub async fn file(
     };
     let answer = ranged::decide(request.headers(), &served);
     let response = serve_file(&state.blobs, request.method(), &answer, file).await;
-    let (ip, user_agent) = client_of(&request);
-    let bytes = response.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse().ok()).unwrap_or(0);
-    state
-        .downloads
-        .record(DownloadEvent {
-            order_id: detail.order.id.clone(),
-            file_position: Some(file.position),
-            item_position: Some(file.item_position),
-            at: now_millis(),
-            ip,
-            user_agent,
-            status: response.status().as_u16(),
-            range_start: match answer {
-                Answer::Partial { start, .. } => Some(start as i64),
-                _ => None,
-            },
-            bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
-            counted: false,
-            increment: false,
-        })
-        .await;
+    let event = file_event(&request, &detail.order.id, file, &answer, &response, false, false);
+    state.downloads.record(event).await;
     response
 }
 
@@ -80,30 +60,6 @@ pub async fn link(
     let Some(url) = item.and_then(|i| i.external_url.clone()) else {
         return render(StatusCode::NOT_FOUND, &NotFoundPage);
     };
-    let (ip, user_agent) = client_of(&request);
-    state
-        .downloads
-        .record(DownloadEvent {
-            order_id: detail.order.id.clone(),
-            file_position: None,
-            item_position: Some(n),
-            at: now_millis(),
-            ip,
-            user_agent,
-            status: 302,
-            range_start: None,
-            bytes_requested: 0,
-            counted: false,
-            increment: false,
-        })
-        .await;
-    (
-        StatusCode::FOUND,
-        [
-            (header::LOCATION, url.as_str()),
-            (header::CACHE_CONTROL, "no-store"),
-            (header::REFERRER_POLICY, "no-referrer"),
-        ],
-    )
-        .into_response()
+    state.downloads.record(link_event(&detail.order.id, n, client_of(&request), false)).await;
+    redirect_to(&url)
 }

@@ -154,6 +154,32 @@ impl TestApp {
         }
     }
 
+    /// Sends `head` (a raw request announcing 20 MiB) and 8 MiB of body, waits until the upload
+    /// is being staged, then cuts the connection and waits until nothing is left in the store.
+    pub async fn cut_off_upload(&self, head: &str) {
+        use tokio::io::AsyncWriteExt;
+        let mut socket = tokio::net::TcpStream::connect(self.address.trim_start_matches("http://")).await.unwrap();
+        socket.write_all(head.as_bytes()).await.unwrap();
+        let mut body = FileBytes::new(8 * 1024 * 1024, 4);
+        loop {
+            let chunk = body.next_chunk(64 * 1024);
+            if chunk.is_empty() {
+                break;
+            }
+            socket.write_all(&chunk).await.unwrap();
+        }
+        socket.flush().await.unwrap();
+        // The upload is under way (so what follows is about cleaning up, not about never starting).
+        let within = std::time::Duration::from_secs(10);
+        eventually(within, "the upload is being staged", || async {
+            (!self.leftovers().await.is_empty()).then_some(())
+        })
+        .await;
+        drop(socket);
+        eventually(within, "the cut-off upload is gone", || async { self.leftovers().await.is_empty().then_some(()) })
+            .await;
+    }
+
     /// Full URL of `path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)

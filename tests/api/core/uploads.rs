@@ -7,7 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{FileBytes, Stack, TestApp, error_code, eventually, file_bytes, on_both_stacks, sha256_hex};
+use crate::helpers::{FileBytes, Stack, TestApp, error_code, file_bytes, on_both_stacks, sha256_hex};
 
 on_both_stacks!(
     large_upload_is_hashed_and_stored_once,
@@ -93,33 +93,12 @@ async fn multipart_upload_stores_every_file(stack: Stack) {
 async fn cut_off_upload_leaves_nothing(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let m = app.merchant("Acme Books").await;
-    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap();
     let head = format!(
         "POST /api/v1/files?filename=x.bin HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\n\
          Content-Type: application/octet-stream\r\nContent-Length: 20971520\r\n\r\n",
         m.api_key
     );
-    socket.write_all(head.as_bytes()).await.unwrap();
-    let mut body = FileBytes::new(8 * 1024 * 1024, 4);
-    loop {
-        let chunk = body.next_chunk(64 * 1024);
-        if chunk.is_empty() {
-            break;
-        }
-        socket.write_all(&chunk).await.unwrap();
-    }
-    socket.flush().await.unwrap();
-    // The upload is under way (so what follows is about cleaning up, not about never starting).
-    eventually(Duration::from_secs(10), "the upload is being staged", || async {
-        (!app.leftovers().await.is_empty()).then_some(())
-    })
-    .await;
-    drop(socket);
-
-    eventually(Duration::from_secs(10), "the cut-off upload is gone", || async {
-        app.leftovers().await.is_empty().then_some(())
-    })
-    .await;
+    app.cut_off_upload(&head).await;
     let (status, listed) = app.get_json(&m, "/files").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(listed, Value::Array(vec![]));

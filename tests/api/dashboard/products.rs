@@ -3,14 +3,11 @@
 //! the refusals a merchant relies on (an 11th file, unsafe links, forged or cut-off uploads,
 //! another shop's products).
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 use super::{Dashboard, PASSWORD, browser, csrf_of, location, owner_email};
-use crate::helpers::{FileBytes, Stack, TestApp, eventually, file_bytes, on_both_stacks, sha256_hex};
+use crate::helpers::{FileBytes, Stack, TestApp, file_bytes, on_both_stacks, sha256_hex};
 
 on_both_stacks!(
     dashboard_products_are_created_from_the_form_and_listed_with_their_delivery,
@@ -307,33 +304,13 @@ async fn dashboard_cut_off_upload_leaves_nothing_behind(stack: Stack) {
     let page = app.client.get(app.url("/dashboard/products")).header("cookie", &cookie).send().await.unwrap();
     let csrf = csrf_of(&page.text().await.unwrap());
 
-    let mut socket = tokio::net::TcpStream::connect(app.address.trim_start_matches("http://")).await.unwrap();
     let head = format!(
         "POST /dashboard/uploads?filename=x.bin HTTP/1.1\r\nHost: {}\r\nCookie: {cookie}\r\nX-CSRF-Token: {csrf}\r\n\
          Origin: {}\r\nContent-Type: application/octet-stream\r\nContent-Length: 20971520\r\n\r\n",
         app.address.trim_start_matches("http://"),
         app.address
     );
-    socket.write_all(head.as_bytes()).await.unwrap();
-    let mut body = FileBytes::new(8 * 1024 * 1024, 4);
-    loop {
-        let chunk = body.next_chunk(64 * 1024);
-        if chunk.is_empty() {
-            break;
-        }
-        socket.write_all(&chunk).await.unwrap();
-    }
-    socket.flush().await.unwrap();
-    eventually(Duration::from_secs(10), "the upload is being staged", || async {
-        (!app.leftovers().await.is_empty()).then_some(())
-    })
-    .await;
-    drop(socket);
-
-    eventually(Duration::from_secs(10), "the cut-off upload is gone", || async {
-        app.leftovers().await.is_empty().then_some(())
-    })
-    .await;
+    app.cut_off_upload(&head).await;
     assert_eq!(app.get_json(&merchant, "/files").await.1, Value::Array(vec![]), "no file listed");
 }
 

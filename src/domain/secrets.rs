@@ -14,6 +14,17 @@ pub fn random_token(bytes: usize) -> String {
     URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// HMAC-SHA256 under the server's key of `purpose` (a distinct prefix per kind of secret, so
+/// one kind can never be passed off as another) followed by a stored salt: the secrets the
+/// server can derive again later (download tokens, sign-in codes and links).
+pub(crate) fn keyed_digest(server_key: &[u8], purpose: &[u8], salt: &str) -> [u8; 32] {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
+    mac.update(purpose);
+    mac.update(salt.as_bytes());
+    mac.finalize().into_bytes().into()
+}
+
 /// The stored form of a high-entropy secret: SHA-256 hex. A fast hash is right here because
 /// the secret has 256 random bits; passwords use argon2 instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,11 +86,7 @@ impl DownloadToken {
 
     /// The token of the order with `salt`.
     pub fn derive(server_key: &[u8], salt: &str) -> DownloadToken {
-        use hmac::{KeyInit, Mac};
-        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
-        mac.update(b"satchel download token\0");
-        mac.update(salt.as_bytes());
-        DownloadToken(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        DownloadToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel download token\0", salt)))
     }
 
     /// The token, for links.

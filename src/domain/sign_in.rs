@@ -8,9 +8,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{KeyInit, Mac};
-use sha2::Sha256;
 
+use super::secrets::keyed_digest;
 use super::{Invalid, SecretHash, random_token};
 
 /// How long a code and its magic link work: 15 minutes.
@@ -18,13 +17,6 @@ pub const SIGN_IN_LIFETIME_MS: i64 = 15 * 60 * 1000;
 
 /// Wrong codes allowed per code; the next try (even with the right code) is refused.
 pub const MAX_WRONG_CODES: i64 = 5;
-
-fn hmac(server_key: &[u8], purpose: &[u8], salt: &str) -> [u8; 32] {
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(server_key).expect("HMAC takes any key length");
-    mac.update(purpose);
-    mac.update(salt.as_bytes());
-    mac.finalize().into_bytes().into()
-}
 
 /// A fresh salt (256 random bits) for a new sign-in.
 pub fn new_sign_in_salt() -> String {
@@ -53,7 +45,7 @@ impl SignInCode {
 
     /// The code of the sign-in with `salt`.
     pub fn derive(server_key: &[u8], salt: &str) -> SignInCode {
-        let mac = hmac(server_key, b"satchel sign-in code\0", salt);
+        let mac = keyed_digest(server_key, b"satchel sign-in code\0", salt);
         // 64 bits modulo a million: the bias is below one in ten million.
         let n = u64::from_be_bytes(mac[..8].try_into().expect("8 bytes")) % 1_000_000;
         SignInCode(format!("{n:06}"))
@@ -83,7 +75,7 @@ impl std::fmt::Debug for MagicLinkToken {
 impl MagicLinkToken {
     /// The link token of the sign-in with `salt`.
     pub fn derive(server_key: &[u8], salt: &str) -> MagicLinkToken {
-        MagicLinkToken(URL_SAFE_NO_PAD.encode(hmac(server_key, b"satchel sign-in link\0", salt)))
+        MagicLinkToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel sign-in link\0", salt)))
     }
 
     /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).

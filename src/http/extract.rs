@@ -41,7 +41,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(Error::BodyTooLarge { limit: JSON_BODY_LIMIT }),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(Error::BodyTooLarge { limit: JSON_BODY_LIMIT })
+            }
             Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidBody(e.body_text())),
             Err(e) => Err(Error::BadRequest { code: "invalid_json", message: e.body_text() }),
         }

@@ -62,7 +62,11 @@ pub async fn receive_raw(
         return Err(Error::TooLarge { limit });
     }
     let filename = match filename {
-        None => return Err(Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)").into()),
+        None => {
+            return Err(
+                Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)").into()
+            );
+        }
         Some(name) => DisplayName::parse("filename", name)?,
     };
     let content_type = content_type_of(request.headers())?;

@@ -94,7 +94,13 @@ pub fn served(file: &OrderFile, paid_at: Millis) -> ServedFile<'_> {
 
 /// Answers `answer` for `file`: headers from [`ranged::head`], body streamed from the store.
 /// Shared by the email links and the customer portal; `paid_at` is the order's payment time.
-pub async fn serve_file(blobs: &Blobs, method: &Method, answer: &Answer, file: &OrderFile, paid_at: Millis) -> Response {
+pub async fn serve_file(
+    blobs: &Blobs,
+    method: &Method,
+    answer: &Answer,
+    file: &OrderFile,
+    paid_at: Millis,
+) -> Response {
     let (status, headers) = ranged::head(answer, &served(file, paid_at));
     let range = match *answer {
         Answer::Full => 0..file.size as u64,

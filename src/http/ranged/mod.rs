@@ -197,11 +197,9 @@ fn tag_list_hits(value: &HeaderValue, ours: &str, weak: bool) -> bool {
         return false;
     };
     // Splitting on commas is enough: our own tag is hex and contains none.
-    list.split(',').map(str::trim).any(|tag| {
-        tag == "*"
-            || tag == ours
-            || (weak && tag.strip_prefix("W/") == Some(ours))
-    })
+    list.split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag == ours || (weak && tag.strip_prefix("W/") == Some(ours)))
 }
 
 /// Parse a Range value for a non-empty file; `None` means "ignore it" (other unit,
@@ -247,7 +245,6 @@ fn number(text: &str) -> Option<u64> {
     }
     Some(text.parse().unwrap_or(u64::MAX))
 }
-
 
 #[cfg(test)]
 mod tests;

@@ -207,7 +207,7 @@ fn content_disposition_fallback_and_encoding() {
         ("../a\\b/c;d%.zip", ".._a_b_c;d%.zip",
          "..%2Fa%5Cb%2Fc%3Bd%25.zip"),
         ("aZ09!#$&+-.^_`|~", "aZ09!#$&+-.^_`|~", "aZ09!#$&+-.^_`|~"),
-        ("🦀.txt", "_.txt", "%F0%9F%A6%80.txt"),
+        ("🦄.txt", "unicorn.txt", "%F0%9F%A6%84.txt"),
         // Header injection: CR/LF/NUL/DEL never reach the header.
         ("evil\r\nSet-Cookie: a=b\0\x7f.pdf", "evil__Set-Cookie: a=b__.pdf",
          "evil%0D%0ASet-Cookie%3A%20a%3Db%00%7F.pdf"),

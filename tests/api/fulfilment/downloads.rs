@@ -271,5 +271,8 @@ async fn dates_preconditions_and_names_work_with_real_clients(stack: Stack) {
     assert_eq!(saved, ["Resume - Dong Jing.pdf"]);
     assert_eq!(std::fs::read(dir.path().join(&saved[0])).unwrap(), shop.bytes);
     let disposition = header(&whole, "content-disposition");
-    assert!(disposition.ends_with("filename*=UTF-8''R%C3%A9sum%C3%A9%20%E2%80%93%20%E6%9D%B1%E4%BA%AC.pdf"), "{disposition}");
+    assert!(
+        disposition.ends_with("filename*=UTF-8''R%C3%A9sum%C3%A9%20%E2%80%93%20%E6%9D%B1%E4%BA%AC.pdf"),
+        "{disposition}"
+    );
 }

@@ -168,6 +168,15 @@ impl Blobs {
         Ok(key)
     }
 
+    /// Whether the object at `key` is stored.
+    pub async fn exists(&self, key: &str) -> Result<bool, object_store::Error> {
+        match self.store.head(&Path::from(key)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Drops a staged upload (its content is already stored).
     pub async fn discard(&self, staged: Staged) {
         if let Err(e) = self.store.delete(&staged.key).await {

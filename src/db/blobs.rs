@@ -49,18 +49,27 @@ pub async fn find_by_sha256(db: &Db, merchant_id: &str, sha256: &str) -> Result<
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).bind(sha256).fetch_optional(pool).await?))
 }
 
-/// Records a blob; when the same content was recorded meanwhile, returns that row instead.
-pub async fn insert(db: &Db, new: &NewBlob<'_>) -> Result<Blob, DbError> {
-    with_pool!(db, pool => {
-        sqlx::query(
-            "INSERT INTO blobs (id, merchant_id, sha256, size, content_type, filename, storage_key, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id, sha256) DO NOTHING",
-        )
-        .bind(new_id()).bind(new.merchant_id).bind(new.sha256).bind(new.size).bind(new.content_type)
-        .bind(new.filename).bind(new.storage_key).bind(now_millis())
-        .execute(pool).await?;
-    });
-    found(find_by_sha256(db, new.merchant_id, new.sha256).await?)
+/// Records a blob and says whether it is new; when the same content is recorded already,
+/// returns that row. While a delete of the same content is under way ([`delete_unused`]), the
+/// INSERT waits for it to finish (PostgreSQL waits on the conflicting row; SQLite on its write
+/// lock), so the caller's object, put after this returns, cannot be removed by that delete.
+pub async fn insert(db: &Db, new: &NewBlob<'_>) -> Result<(Blob, bool), DbError> {
+    // A row found by the INSERT's conflict can be deleted before the SELECT reads it: try again.
+    for _ in 0..3 {
+        let inserted = with_pool!(db, pool => {
+            sqlx::query(
+                "INSERT INTO blobs (id, merchant_id, sha256, size, content_type, filename, storage_key, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id, sha256) DO NOTHING",
+            )
+            .bind(new_id()).bind(new.merchant_id).bind(new.sha256).bind(new.size).bind(new.content_type)
+            .bind(new.filename).bind(new.storage_key).bind(now_millis())
+            .execute(pool).await?.rows_affected()
+        });
+        if let Some(blob) = find_by_sha256(db, new.merchant_id, new.sha256).await? {
+            return Ok((blob, inserted == 1));
+        }
+    }
+    Err(DbError::Conflict("the same file was being deleted; try again".into()))
 }
 
 /// One of the merchant's blobs.
@@ -88,10 +97,21 @@ pub async fn usage(db: &Db, blob_id: &str) -> Result<(i64, i64), DbError> {
     }))
 }
 
-/// Deletes the row of an unused blob and returns it, so the caller can remove the object.
+/// Deletes an unused blob: its row, then its object through `remove_object`, in one
+/// transaction that commits only once the object is gone (an upload of the same content waits
+/// for it, see [`insert`]). A failed removal rolls the row back and is returned as `Ok(Err)`.
 /// Refused with [`DbError::Conflict`] while a product or an order refers to it (rule 2); the
 /// foreign keys make the database refuse it too, should a purchase land in between.
-pub async fn delete_unused(db: &Db, merchant_id: &str, id: &str) -> Result<Blob, DbError> {
+pub async fn delete_unused<F, Fut, E>(
+    db: &Db,
+    merchant_id: &str,
+    id: &str,
+    remove_object: F,
+) -> Result<Result<Blob, E>, DbError>
+where
+    F: FnOnce(Blob) -> Fut,
+    Fut: std::future::Future<Output = Result<(), E>>,
+{
     let blob = get(db, merchant_id, id).await?;
     let (products, orders) = usage(db, id).await?;
     if products > 0 || orders > 0 {
@@ -99,18 +119,21 @@ pub async fn delete_unused(db: &Db, merchant_id: &str, id: &str) -> Result<Blob,
             "the file is still delivered by {products} product(s) and {orders} order(s)"
         )));
     }
-    let deleted = with_pool!(db, pool => {
-        sqlx::query("DELETE FROM blobs WHERE id = $1 AND merchant_id = $2").bind(id).bind(merchant_id).execute(pool).await.map(|r| r.rows_affected())
-    });
-    match deleted {
-        Ok(_) => Ok(blob),
-        Err(e) => {
-            let e = DbError::from(e);
-            if e.is_constraint() {
-                Err(DbError::Conflict("the file was just attached to a product or an order".into()))
-            } else {
-                Err(e)
-            }
+    let in_use = || DbError::Conflict("the file was just attached to a product or an order".into());
+    with_pool!(db, pool, begin => {
+        let mut tx = pool.begin_with(begin).await?;
+        let deleted = sqlx::query("DELETE FROM blobs WHERE id = $1 AND merchant_id = $2")
+            .bind(id).bind(merchant_id).execute(&mut *tx).await.map_err(DbError::from);
+        match deleted {
+            Ok(done) if done.rows_affected() == 0 => return Err(DbError::NotFound),
+            Ok(_) => {}
+            Err(e) if e.is_constraint() => return Err(in_use()),
+            Err(e) => return Err(e),
         }
-    }
+        if let Err(e) = remove_object(blob.clone()).await {
+            return Ok(Err(e));
+        }
+        tx.commit().await?;
+    });
+    Ok(Ok(blob))
 }

@@ -437,16 +437,75 @@ pub async fn set_revoked(db: &Db, merchant_id: &str, id: &str, revoked: bool) ->
     if done == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }
 
-/// Counts one download of a file, unless the order's limit is reached (then false).
+/// Counts one download of a file, unless the order's limit is reached (then false). A new
+/// download starts a new allowance of uncounted range bytes (see [`charge_range`]).
 pub async fn count_download(db: &Db, order_id: &str, position: i64, max: Option<i64>) -> Result<bool, DbError> {
     let done = with_pool!(db, pool => {
         sqlx::query(
-            "UPDATE order_files SET download_count = download_count + 1 \
+            "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = 0 \
              WHERE order_id = $1 AND position = $2 AND ($3 IS NULL OR download_count < $3)",
         )
         .bind(order_id).bind(position).bind(max).execute(pool).await?.rows_affected()
     });
     Ok(done == 1)
+}
+
+/// What [`charge_range`] decided for a range that continues a download.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeCharge {
+    /// Within one copy's worth since the last counted download: served, not counted.
+    Uncounted,
+    /// Past it: counted as a new download (the count had room).
+    Counted,
+    /// Past it, and the count is used up: refuse.
+    Refused,
+}
+
+/// Charges `bytes` served by a range that starts past byte 0 to a capped file: free while the
+/// uncounted bytes since its last counted download stay within the file's size, else a new
+/// download (two conditional UPDATEs; a race between them only errs by one range).
+pub async fn charge_range(
+    db: &Db,
+    order_id: &str,
+    position: i64,
+    bytes: i64,
+    max: i64,
+) -> Result<RangeCharge, DbError> {
+    let (free, counted) = with_pool!(db, pool => {
+        let free = sqlx::query(
+            "UPDATE order_files SET uncounted_bytes = uncounted_bytes + $3 \
+             WHERE order_id = $1 AND position = $2 AND uncounted_bytes + $3 <= size",
+        )
+        .bind(order_id).bind(position).bind(bytes).execute(pool).await?.rows_affected();
+        if free == 1 {
+            (true, false)
+        } else {
+            let counted = sqlx::query(
+                "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = $3 \
+                 WHERE order_id = $1 AND position = $2 AND download_count < $4",
+            )
+            .bind(order_id).bind(position).bind(bytes).bind(max).execute(pool).await?.rows_affected();
+            (false, counted == 1)
+        }
+    });
+    Ok(match (free, counted) {
+        (true, _) => RangeCharge::Uncounted,
+        (false, true) => RangeCharge::Counted,
+        (false, false) => RangeCharge::Refused,
+    })
+}
+
+/// Gives back `bytes` of a charged range that were never sent (the client went away), so a
+/// download resumed several times over a bad connection is charged only what it received.
+pub async fn refund_range(db: &Db, order_id: &str, position: i64, bytes: i64) -> Result<(), DbError> {
+    with_pool!(db, pool => {
+        sqlx::query(
+            "UPDATE order_files SET uncounted_bytes = CASE WHEN uncounted_bytes > $3 \
+             THEN uncounted_bytes - $3 ELSE 0 END WHERE order_id = $1 AND position = $2",
+        )
+        .bind(order_id).bind(position).bind(bytes).execute(pool).await?;
+    });
+    Ok(())
 }
 
 /// A payment event as the merchant sees it.

@@ -46,6 +46,12 @@ pub enum Error {
         /// Limit in bytes.
         limit: u64,
     },
+    /// 413: a request body (JSON) over the limit.
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge {
+        /// Limit in bytes.
+        limit: usize,
+    },
     /// 429: slow down.
     #[error("{0}")]
     TooManyRequests(String),
@@ -99,7 +105,7 @@ impl Error {
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Conflict { .. } => StatusCode::CONFLICT,
-            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::TooLarge { .. } | Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -112,7 +118,7 @@ impl Error {
             Error::InvalidBody(_) => "invalid_body",
             Error::Unauthorized => "unauthorized",
             Error::NotFound(_) => "not_found",
-            Error::TooLarge { .. } => "too_large",
+            Error::TooLarge { .. } | Error::BodyTooLarge { .. } => "too_large",
             Error::TooManyRequests(_) => "too_many_requests",
             Error::Internal(_) => "internal",
         }

@@ -2,7 +2,9 @@
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::Error;
@@ -39,8 +41,24 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Error> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(Error::BodyTooLarge { limit: JSON_BODY_LIMIT })
+            }
             Err(JsonRejection::JsonDataError(e)) => Err(Error::InvalidBody(e.body_text())),
             Err(e) => Err(Error::BadRequest { code: "invalid_json", message: e.body_text() }),
         }
     }
+}
+
+/// The largest request body the API reads whole (JSON), in bytes; uploads have their own limit.
+pub const JSON_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+/// Makes a 413 that an extractor answered in plain text (a body over [`JSON_BODY_LIMIT`] read
+/// as bytes) the API's JSON error, like every other refusal of the API.
+pub async fn json_too_large(response: Response) -> Response {
+    let json = response.headers().get(axum::http::header::CONTENT_TYPE).is_some_and(|t| t == "application/json");
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE && !json {
+        return Error::BodyTooLarge { limit: JSON_BODY_LIMIT }.into_response();
+    }
+    response
 }

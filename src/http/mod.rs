@@ -38,7 +38,12 @@ pub fn router(state: AppState) -> Router {
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/dashboard", dashboard::router())
-        .nest("/api/v1", api::router())
+        .nest(
+            "/api/v1",
+            api::router()
+                .layer(axum::middleware::map_response(extract::json_too_large))
+                .layer(axum::extract::DefaultBodyLimit::max(extract::JSON_BODY_LIMIT)),
+        )
         .merge(api::docs())
         .merge(portal::routes(state.clone()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))

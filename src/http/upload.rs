@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use crate::app::AppState;
-use crate::blobs::{Staged, UploadError};
+use crate::blobs::{Blobs, Staged, UploadError};
 use crate::db::blobs::{self as db_blobs, Blob, NewBlob};
 use crate::domain::{ContentType, DisplayName, Invalid};
 use crate::http::{Error, Result};
@@ -61,8 +61,14 @@ pub async fn receive_raw(
         }
         return Err(Error::TooLarge { limit });
     }
-    let filename = DisplayName::parse("filename", filename.unwrap_or(""))
-        .map_err(|_| Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)"))?;
+    let filename = match filename {
+        None => {
+            return Err(
+                Invalid::new("filename", "give the file name as ?filename=… (or upload multipart/form-data)").into()
+            );
+        }
+        Some(name) => DisplayName::parse("filename", name)?,
+    };
     let content_type = content_type_of(request.headers())?;
     let mut body = request.into_body().into_data_stream();
     let staged = match state.blobs.stage(&mut body).await {
@@ -73,6 +79,33 @@ pub async fn receive_raw(
         staged => staged?,
     };
     keep(state, merchant, Arrived { staged, filename, content_type }).await
+}
+
+/// The `filename` of a query string (`application/x-www-form-urlencoded`), decoded strictly:
+/// bytes that are not UTF-8 once percent-decoded are refused rather than turned into `�`, and
+/// so is a second `filename`. `None` when absent.
+pub fn filename_in_query(query: Option<&str>) -> Result<Option<String>, Invalid> {
+    let mut found = None;
+    for pair in query.unwrap_or("").split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if form_decode(name).as_deref() != Ok("filename") {
+            continue;
+        }
+        if found.is_some() {
+            return Err(Invalid::new("filename", "give filename once"));
+        }
+        let decoded = form_decode(value).map_err(|_| {
+            Invalid::new("filename", "is not UTF-8 once percent-decoded: encode the name's UTF-8 bytes (é is %C3%A9)")
+        })?;
+        found = Some(decoded);
+    }
+    Ok(found)
+}
+
+/// Form decoding: `+` is a space, `%XX` a byte; the bytes must be UTF-8.
+fn form_decode(text: &str) -> Result<String, std::string::FromUtf8Error> {
+    let spaced = text.replace('+', " ");
+    String::from_utf8(percent_encoding::percent_decode_str(&spaced).collect())
 }
 
 /// The `Content-Length` a client announced, if any.
@@ -173,21 +206,62 @@ pub async fn discard_all(state: &AppState, arrived: Vec<Arrived>) {
 
 /// Records a staged upload, reusing the existing blob when the content is already stored.
 /// Returns the blob and whether it is new.
+///
+/// The row comes first, the object second: a delete of the same content removes the object
+/// only inside the transaction that deletes the row, and the INSERT waits for that transaction,
+/// so an object put after the row exists is never removed under it. An existing row whose object
+/// is not in place yet (its own upload is still putting it) gets this upload's copy.
 pub async fn keep(state: &AppState, merchant: &str, part: Arrived) -> Result<(Blob, bool)> {
-    if let Some(existing) = db_blobs::find_by_sha256(&state.db, merchant, &part.staged.sha256).await? {
-        state.blobs.discard(part.staged).await;
-        return Ok((existing, false));
-    }
     let sha256 = part.staged.sha256.clone();
-    let size = part.staged.size as i64;
-    let key = state.blobs.keep(part.staged, merchant).await.map_err(Error::internal)?;
+    let key = Blobs::key_for(merchant, &sha256);
     let new = NewBlob {
         merchant_id: merchant,
         sha256: &sha256,
-        size,
+        size: part.staged.size as i64,
         content_type: part.content_type.as_str(),
         filename: part.filename.as_str(),
         storage_key: &key,
     };
-    Ok((db_blobs::insert(&state.db, &new).await?, true))
+    let (blob, created) = match db_blobs::insert(&state.db, &new).await {
+        Ok(found) => found,
+        Err(e) => {
+            state.blobs.discard(part.staged).await;
+            return Err(e.into());
+        }
+    };
+    if !created && state.blobs.exists(&blob.storage_key).await.map_err(Error::internal)? {
+        state.blobs.discard(part.staged).await;
+        return Ok((blob, false));
+    }
+    if let Err(e) = state.blobs.keep(part.staged, merchant).await {
+        if created {
+            // Nothing can deliver it yet but another upload of the same bytes, which puts
+            // its own copy: if that one holds the row, the row stays (in use), with an object.
+            let removed = db_blobs::delete_unused(&state.db, merchant, &blob.id, |_| async { Ok::<_, Error>(()) });
+            if let Err(e) = removed.await {
+                tracing::warn!(error = %e, id = %blob.id, "could not drop the row of a file whose object failed");
+            }
+        }
+        return Err(Error::internal(e));
+    }
+    Ok((blob, created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::filename_in_query;
+
+    #[test]
+    fn filename_in_query_is_strict_utf8() {
+        let name = |q: &str| filename_in_query(Some(q)).map_err(|e| e.field);
+        assert_eq!(filename_in_query(None), Ok(None));
+        assert_eq!(name("other=1"), Ok(None));
+        assert_eq!(name("filename=a+b%20c.pdf&x=%FF"), Ok(Some("a b c.pdf".into())));
+        assert_eq!(name("%66ilename=caf%C3%A9"), Ok(Some("café".into())));
+        assert_eq!(name("filename"), Ok(Some(String::new())));
+        assert_eq!(name("filename=%EF%BF%BD"), Ok(Some("\u{fffd}".into())));
+        assert_eq!(name("filename=%FF%FE.bin"), Err("filename"));
+        assert_eq!(name("filename=%C3"), Err("filename"));
+        assert_eq!(name("filename=a&filename=a"), Err("filename"));
+    }
 }

@@ -4,5 +4,7 @@ mod access;
 mod cli;
 mod delivery;
 mod health;
+mod json_limits;
 mod products;
+mod upload_races;
 mod uploads;

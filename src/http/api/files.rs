@@ -1,7 +1,7 @@
 //! `/api/v1/files`: streamed uploads (raw body or multipart), list, get, delete.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, RawQuery, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::blobs::{self as db_blobs, Blob};
 pub use crate::http::upload::close_unless_stored;
-use crate::http::upload::{declared_length, keep, receive_parts, receive_raw};
+use crate::http::upload::{declared_length, filename_in_query, keep, receive_parts, receive_raw};
 use crate::http::{ApiMerchant, Error, Result};
 
 /// An uploaded file.
@@ -46,7 +46,7 @@ pub struct FilesOut {
     files: Vec<FileOut>,
 }
 
-/// Query of a raw upload.
+/// Query of a raw upload (read by `filename_in_query`, which refuses names that are not UTF-8).
 #[derive(Deserialize, IntoParams)]
 pub struct UploadQuery {
     /// File name for a raw (non-multipart) body.
@@ -65,9 +65,10 @@ pub struct UploadQuery {
 pub async fn upload(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
-    Query(query): Query<UploadQuery>,
+    RawQuery(raw_query): RawQuery,
     request: Request,
 ) -> Result<Response> {
+    let query = UploadQuery { filename: filename_in_query(raw_query.as_deref())? };
     let limit = state.blobs.max_upload_bytes();
     let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if content_type.starts_with("multipart/form-data") {
@@ -114,10 +115,13 @@ pub async fn delete(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    let blob = db_blobs::delete_unused(&state.db, &merchant, &id).await.map_err(|e| match e {
+    // The object goes inside the transaction that deletes the row (see `upload::keep`).
+    let blobs = &state.blobs;
+    let remove = |blob: Blob| async move { blobs.delete(&blob.storage_key).await };
+    let deleted = db_blobs::delete_unused(&state.db, &merchant, &id, remove).await.map_err(|e| match e {
         DbError::Conflict(message) => Error::conflict("file_in_use", message),
         e => Error::missing("file")(e),
     })?;
-    state.blobs.delete(&blob.storage_key).await.map_err(Error::internal)?;
+    deleted.map_err(Error::internal)?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -6,11 +6,11 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Refusal, open};
+use super::{Refusal, cap, open};
 use crate::app::AppState;
 use crate::blobs::Blobs;
-use crate::db::orders::{self, OrderFile};
-use crate::domain::now_millis;
+use crate::db::orders::OrderFile;
+use crate::domain::{Millis, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::ranged::{self, Answer, ServedFile};
 
@@ -19,15 +19,6 @@ pub fn client_of(request: &Request) -> (String, String) {
     let ip = request.extensions().get::<crate::http::client::ClientIp>().map(|c| c.0.clone()).unwrap_or_default();
     let agent = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     (ip, agent.chars().take(512).collect())
-}
-
-/// Whether a request for `answer` is a new download: a GET of the whole file or of its start.
-/// A Range that starts past byte 0 resumes or splits a download already under way (curl -C -,
-/// aria2c -x4), so it is never counted (rule 4). The file's current count cannot decide it:
-/// unlimited counts are written by a background batch, and a split download's connections
-/// arrive together, so each would still see 0 and count itself.
-fn is_new_download(method: &Method, answer: &Answer) -> bool {
-    method == Method::GET && matches!(answer, Answer::Full | Answer::Partial { start: 0, .. })
 }
 
 /// `GET|HEAD /d/{token}/files/{n}`
@@ -43,21 +34,17 @@ pub async fn download(
     let Some(file) = detail.files.iter().find(|f| f.position == n) else {
         return Refusal::NotFound.into_page(&state).await;
     };
-    let answer = ranged::decide(request.headers(), &served(file));
-    let counted = is_new_download(request.method(), &answer);
-    let limit = detail.order.max_downloads_per_file;
-    if counted && limit.is_some() {
-        match orders::count_download(&state.db, &detail.order.id, file.position, limit).await {
-            Ok(true) => {}
-            Ok(false) => {
-                return Refusal::UsedUp { merchant_id: detail.order.merchant_id.clone() }.into_page(&state).await;
-            }
-            Err(e) => return Refusal::from(e).into_page(&state).await,
-        }
+    let answer = ranged::decide(request.headers(), &served(file, detail.order.created_at));
+    let admitted = match cap::admit(&state.db, &detail.order, file, request.method(), &answer).await {
+        Ok(admitted) => admitted,
+        Err(refusal) => return refusal.into_page(&state).await,
+    };
+    let mut response = serve_file(&state.blobs, request.method(), &answer, file, detail.order.created_at).await;
+    if let Some(charged) = admitted.charged {
+        response = cap::refunding(response, charged, &state.db, &detail.order.id, file.position);
     }
-    let response = serve_file(&state.blobs, request.method(), &answer, file).await;
-    // A limited policy was counted above, synchronously.
-    let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, counted && limit.is_none());
+    let (counted, increment) = (admitted.counted, admitted.increment);
+    let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, increment);
     state.downloads.record(event).await;
     response
 }
@@ -93,23 +80,34 @@ pub fn file_event(
     }
 }
 
-fn served(file: &OrderFile) -> ServedFile<'_> {
+/// What `file` of an order paid at `paid_at` is served as. Its Last-Modified is the payment
+/// time: the file was frozen into the order then, and its bytes never change afterwards.
+pub fn served(file: &OrderFile, paid_at: Millis) -> ServedFile<'_> {
     ServedFile {
         size: file.size as u64,
         sha256_hex: &file.sha256,
         content_type: &file.content_type,
         filename: &file.display_name,
+        last_modified: ranged::time_of(paid_at),
     }
 }
 
 /// Answers `answer` for `file`: headers from [`ranged::head`], body streamed from the store.
-/// Shared by the email links and the customer portal.
-pub async fn serve_file(blobs: &Blobs, method: &Method, answer: &Answer, file: &OrderFile) -> Response {
-    let (status, headers) = ranged::head(answer, &served(file));
+/// Shared by the email links and the customer portal; `paid_at` is the order's payment time.
+pub async fn serve_file(
+    blobs: &Blobs,
+    method: &Method,
+    answer: &Answer,
+    file: &OrderFile,
+    paid_at: Millis,
+) -> Response {
+    let (status, headers) = ranged::head(answer, &served(file, paid_at));
     let range = match *answer {
         Answer::Full => 0..file.size as u64,
         Answer::Partial { start, end } => start..end + 1,
-        Answer::NotModified | Answer::Unsatisfiable => return with_headers(status, headers, Body::empty()),
+        Answer::NotModified | Answer::PreconditionFailed | Answer::Unsatisfiable => {
+            return with_headers(status, headers, Body::empty());
+        }
     };
     if method == Method::HEAD {
         return with_headers(status, headers, Body::empty());

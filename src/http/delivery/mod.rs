@@ -18,8 +18,9 @@ use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_mi
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 
+mod cap;
 mod download;
-pub use download::{client_of, download, file_event, serve_file};
+pub use download::{client_of, download, file_event, serve_file, served};
 
 #[derive(Template)]
 #[template(path = "delivery/page.html")]

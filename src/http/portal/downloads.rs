@@ -13,9 +13,9 @@ use axum::response::Response;
 use super::open_signed;
 use crate::app::AppState;
 use crate::domain::PortalTarget;
-use crate::http::delivery::{NotFoundPage, client_of, file_event, link_event, redirect_to, serve_file};
+use crate::http::delivery::{NotFoundPage, client_of, file_event, link_event, redirect_to, serve_file, served};
 use crate::http::pages::render;
-use crate::http::ranged::{self, ServedFile};
+use crate::http::ranged;
 
 /// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
 pub async fn file(
@@ -32,14 +32,9 @@ pub async fn file(
     let Some(file) = detail.files.iter().find(|f| f.position == n) else {
         return render(StatusCode::NOT_FOUND, &NotFoundPage);
     };
-    let served = ServedFile {
-        size: file.size as u64,
-        sha256_hex: &file.sha256,
-        content_type: &file.content_type,
-        filename: &file.display_name,
-    };
-    let answer = ranged::decide(request.headers(), &served);
-    let response = serve_file(&state.blobs, request.method(), &answer, file).await;
+    let paid_at = detail.order.created_at;
+    let answer = ranged::decide(request.headers(), &served(file, paid_at));
+    let response = serve_file(&state.blobs, request.method(), &answer, file, paid_at).await;
     let event = file_event(&request, &detail.order.id, file, &answer, &response, false, false);
     state.downloads.record(event).await;
     response

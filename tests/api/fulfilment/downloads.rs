@@ -15,6 +15,7 @@ on_both_stacks!(
     split_download_opened_at_once_counts_once,
     file_answers_like_a_static_file_server,
     the_log_names_the_client_behind_a_trusted_proxy_only,
+    dates_preconditions_and_names_work_with_real_clients,
 );
 
 /// The address the download log recorded for the download that sent `forwarded_for`.
@@ -38,7 +39,7 @@ async fn the_log_names_the_client_behind_a_trusted_proxy_only(stack: Stack) {
 }
 
 /// Runs a download client, failing the test with its output if it fails.
-async fn run(program: &str, args: &[&str]) {
+pub(super) async fn run(program: &str, args: &[&str]) {
     let out = tokio::process::Command::new(program)
         .args(args)
         .kill_on_drop(true)
@@ -215,4 +216,63 @@ async fn file_answers_like_a_static_file_server(stack: Stack) {
     let fresh = app.client.get(&url).header("range", "bytes=500-").header("if-range", &etag).send().await.unwrap();
     assert_eq!(fresh.status(), StatusCode::PARTIAL_CONTENT);
     assert_eq!(fresh.bytes().await.unwrap(), bytes[500..]);
+}
+
+/// Last-Modified is the order's payment time (whole seconds); If-Modified-Since, If-Unmodified-
+/// Since, If-Match and a date in If-Range are honoured as RFC 9110 (and nginx) do, and `curl -OJ`
+/// saves a non-ASCII name transliterated rather than as underscores.
+async fn dates_preconditions_and_names_work_with_real_clients(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Names", "Résumé – 東京.pdf", file_bytes(70_000, 35)).await;
+    let order = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    let url = format!("{}/files/1", delivery_url(&order));
+    let etag = format!("\"{}\"", sha256_hex(&shop.bytes));
+    let whole = app.client.get(&url).send().await.unwrap();
+    let paid = httpdate::parse_http_date(header(&whole, "last-modified")).expect("an HTTP-date");
+    let age = std::time::SystemTime::now().duration_since(paid).expect("not in the future");
+    assert!(age < std::time::Duration::from_secs(120), "the payment time, moments ago: {age:?}");
+    let (at, before, after) = (
+        httpdate::fmt_http_date(paid),
+        httpdate::fmt_http_date(paid - std::time::Duration::from_secs(1)),
+        httpdate::fmt_http_date(paid + std::time::Duration::from_secs(86_400)),
+    );
+    let get = |name: &'static str, value: String| app.client.get(&url).header(name, value);
+
+    let cases = [
+        (get("if-modified-since", at.clone()), StatusCode::NOT_MODIFIED),
+        (get("if-modified-since", after.clone()), StatusCode::NOT_MODIFIED),
+        (get("if-modified-since", before.clone()), StatusCode::OK),
+        (get("if-modified-since", at.clone()).header("if-none-match", "\"other\""), StatusCode::OK),
+        (get("if-match", "\"other\"".into()), StatusCode::PRECONDITION_FAILED),
+        (get("if-match", format!("\"other\", {etag}")), StatusCode::OK),
+        (get("if-match", "*".into()), StatusCode::OK),
+        (get("if-unmodified-since", before.clone()), StatusCode::PRECONDITION_FAILED),
+        (get("if-unmodified-since", at.clone()), StatusCode::OK),
+        (get("if-range", at.clone()).header("range", "bytes=100-"), StatusCode::PARTIAL_CONTENT),
+        (get("if-range", before.clone()).header("range", "bytes=100-"), StatusCode::OK),
+    ];
+    for (request, want) in cases {
+        let shown = format!("{request:?}");
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), want, "{shown}");
+        let body = response.bytes().await.unwrap();
+        match want {
+            StatusCode::OK => assert_eq!(body, shop.bytes, "{shown}"),
+            StatusCode::PARTIAL_CONTENT => assert_eq!(body, shop.bytes[100..], "{shown}"),
+            _ => assert!(body.is_empty(), "{shown}"),
+        }
+    }
+
+    // curl reads the ASCII `filename=`; `filename*` keeps the exact name for browsers.
+    let dir = tempfile::tempdir().unwrap();
+    run("curl", &["-sS", "-f", "-O", "-J", "--output-dir", dir.path().to_str().unwrap(), &url]).await;
+    let saved: Vec<String> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert_eq!(saved, ["Resume - Dong Jing.pdf"]);
+    assert_eq!(std::fs::read(dir.path().join(&saved[0])).unwrap(), shop.bytes);
+    let disposition = header(&whole, "content-disposition");
+    assert!(
+        disposition.ends_with("filename*=UTF-8''R%C3%A9sum%C3%A9%20%E2%80%93%20%E6%9D%B1%E4%BA%AC.pdf"),
+        "{disposition}"
+    );
 }

@@ -1,5 +1,6 @@
 //! Fulfilment: payments in, orders with frozen deliveries, per-order links and downloads.
 
+mod caps;
 mod downloads;
 mod links;
 mod orders;

@@ -1,0 +1,120 @@
+//! The download cap of `/d/…` links (rule 4): a new download counts; a range that starts past
+//! byte 0 continues one (`curl -C -`, `aria2c -x4`) and does not, as long as the bytes served
+//! that way since the file's last counted download stay within one copy of the file. Past that
+//! a range counts as a new download, and once the count is used up it is refused (410).
+//! Bytes charged but never sent (the client went away) are given back when the body is dropped.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use axum::body::{Body, BodyDataStream};
+use axum::http::Method;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+
+use super::Refusal;
+use crate::db::Db;
+use crate::db::orders::{self, Order, OrderFile, RangeCharge};
+use crate::http::ranged::Answer;
+
+/// How a download attempt was admitted.
+pub(super) struct Admitted {
+    /// It counts as a download (logged so).
+    pub counted: bool,
+    /// Its count is still to be written, with the download-log batch (unlimited orders).
+    pub increment: bool,
+    /// Range bytes charged to the file's uncounted allowance (capped orders).
+    pub charged: Option<u64>,
+}
+
+/// Applies the order's cap to a request answered with `answer`; [`Refusal::UsedUp`] past it.
+pub(super) async fn admit(
+    db: &Db,
+    order: &Order,
+    file: &OrderFile,
+    method: &Method,
+    answer: &Answer,
+) -> Result<Admitted, Refusal> {
+    let free = Admitted { counted: false, increment: false, charged: None };
+    if method != Method::GET {
+        return Ok(free);
+    }
+    let used_up = || Refusal::UsedUp { merchant_id: order.merchant_id.clone() };
+    match (*answer, order.max_downloads_per_file) {
+        // A GET of the whole file or of its start is a new download. Its count cannot be
+        // decided from the file's current count: unlimited counts are written by a background
+        // batch, and a split download's connections arrive together.
+        (Answer::Full | Answer::Partial { start: 0, .. }, None) => {
+            Ok(Admitted { counted: true, increment: true, charged: None })
+        }
+        (Answer::Full | Answer::Partial { start: 0, .. }, Some(max)) => {
+            match orders::count_download(db, &order.id, file.position, Some(max)).await? {
+                true => Ok(Admitted { counted: true, increment: false, charged: None }),
+                false => Err(used_up()),
+            }
+        }
+        (Answer::Partial { start, end }, Some(max)) => {
+            let bytes = end - start + 1;
+            match orders::charge_range(db, &order.id, file.position, bytes as i64, max).await? {
+                RangeCharge::Uncounted => Ok(Admitted { charged: Some(bytes), ..free }),
+                RangeCharge::Counted => Ok(Admitted { counted: true, increment: false, charged: Some(bytes) }),
+                RangeCharge::Refused => Err(used_up()),
+            }
+        }
+        // Without a cap, a range past byte 0 continues a download and is never counted.
+        _ => Ok(free),
+    }
+}
+
+/// `response` whose body gives back, when dropped, the part of `charged` bytes it never sent.
+pub(super) fn refunding(response: Response, charged: u64, db: &Db, order_id: &str, position: i64) -> Response {
+    let refund = Refund { db: db.clone(), order_id: order_id.to_owned(), position };
+    response.map(|body| {
+        let metered = Metered { inner: body.into_data_stream(), unsent: charged, refund: Some(refund) };
+        Body::from_stream(metered)
+    })
+}
+
+struct Refund {
+    db: Db,
+    order_id: String,
+    position: i64,
+}
+
+/// A body stream that counts what it hands to the connection.
+struct Metered {
+    inner: BodyDataStream,
+    unsent: u64,
+    refund: Option<Refund>,
+}
+
+impl Stream for Metered {
+    type Item = Result<Bytes, axum::Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let item = std::task::ready!(this.inner.poll_next_unpin(cx));
+        if let Some(Ok(chunk)) = &item {
+            this.unsent = this.unsent.saturating_sub(chunk.len() as u64);
+        }
+        Poll::Ready(item)
+    }
+}
+
+impl Drop for Metered {
+    fn drop(&mut self) {
+        let Some(Refund { db, order_id, position }) = self.refund.take().filter(|_| self.unsent > 0) else {
+            return;
+        };
+        let unsent = self.unsent as i64;
+        // Bodies are dropped on the runtime's threads; outside one there is nothing to do.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = orders::refund_range(&db, &order_id, position, unsent).await {
+                    tracing::warn!(error = %e, order = %order_id, "could not give back unsent range bytes");
+                }
+            });
+        }
+    }
+}

@@ -4,5 +4,6 @@ mod access;
 mod cli;
 mod delivery;
 mod health;
+mod openapi;
 mod products;
 mod uploads;

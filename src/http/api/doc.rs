@@ -26,7 +26,7 @@ use crate::http::error::ErrorBody;
         orders::events,
         settings::get, settings::update,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, EmailAddress, OrderStatusName, DisplayNameText, IdempotencyKey)),
     modifiers(&BearerAuth, &SharedAnswers),
     security(("api_key" = [])),
 )]

@@ -50,6 +50,7 @@ pub struct FilesOut {
 
 /// Query of a raw upload.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     /// File name of a raw body (required then; a multipart body names each part instead).
     #[param(value_type = DisplayNameText, required = true)]

@@ -192,6 +192,7 @@ impl From<PaymentEventRow> for EventOut {
 
 /// Query of `GET /api/v1/orders`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Customer email.
     #[param(value_type = Option<EmailAddress>)]
@@ -537,6 +538,7 @@ async fn replay(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(
 
 /// Query of `GET /api/v1/payment-events`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// `unmatched` (default), `processed`, `refund`, or `all`; any other value matches nothing.
     status: Option<String>,

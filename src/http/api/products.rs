@@ -155,6 +155,7 @@ pub struct DeliveryFileIn {
 
 /// Query of `GET /api/v1/products`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Include archived products.
     #[serde(default)]

@@ -62,3 +62,18 @@ pub async fn json_too_large(response: Response) -> Response {
     }
     response
 }
+
+/// `Query` whose rejections are API errors in our JSON shape (400 `invalid_query`, naming the
+/// parameter serde names), not axum's plain-text answer.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Error> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(e) => Err(Error::BadRequest { code: "invalid_query", message: e.body_text() }),
+        }
+    }
+}

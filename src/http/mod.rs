@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod delivery;
 mod error;
 mod extract;
+pub mod fuzzing;
 mod health;
 pub mod pages;
 pub mod portal;
@@ -22,7 +23,7 @@ pub mod upload;
 mod webhooks;
 
 pub use error::{Error, Result};
-pub use extract::{ApiJson, ApiMerchant};
+pub use extract::{ApiJson, ApiMerchant, ApiQuery};
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {

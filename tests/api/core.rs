@@ -5,6 +5,7 @@ mod cli;
 mod delivery;
 mod health;
 mod json_limits;
+mod openapi;
 mod products;
 mod upload_races;
 mod uploads;

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::doc::DisplayNameText;
 use super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::DbError;
@@ -17,6 +18,7 @@ use crate::http::{ApiMerchant, Error, Result};
 
 /// An uploaded file.
 #[derive(Serialize, ToSchema)]
+#[schema(as = File)]
 pub struct FileOut {
     id: String,
     filename: String,
@@ -48,8 +50,10 @@ pub struct FilesOut {
 
 /// Query of a raw upload (read by `filename_in_query`, which refuses names that are not UTF-8).
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
-    /// File name for a raw (non-multipart) body.
+    /// File name of a raw body (required then; a multipart body names each part instead).
+    #[param(value_type = DisplayNameText, required = true)]
     filename: Option<String>,
 }
 
@@ -57,11 +61,13 @@ pub struct UploadQuery {
 /// several as `multipart/form-data` (each part with a filename). Files stream to storage while
 /// hashed; identical content is stored once per merchant. All or nothing: if any part fails,
 /// none is kept.
-#[utoipa::path(post, path = "/api/v1/files", params(UploadQuery),
-    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+#[utoipa::path(post, path = "/api/v1/files", operation_id = "upload_files", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream",
+                 description = "the file's bytes; or `multipart/form-data`, answered `{\"files\": [File, …]}`"),
     responses((status = 201, body = FileOut, description = "stored (raw body)"),
               (status = 200, body = FileOut, description = "the same content was already stored"),
-              (status = 413, description = "over the size limit; nothing stored")))]
+              (status = 413, description = "over the size limit; nothing stored"),
+              (status = 422, description = "no usable `filename`, or a bad `Content-Type`")))]
 pub async fn upload(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -93,13 +99,14 @@ pub async fn upload(
 }
 
 /// List uploaded files, newest first.
-#[utoipa::path(get, path = "/api/v1/files", responses((status = 200, body = [FileOut])))]
+#[utoipa::path(get, path = "/api/v1/files", operation_id = "list_files", responses((status = 200, body = [FileOut])))]
 pub async fn list(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<Vec<FileOut>>> {
     Ok(Json(db_blobs::list(&state.db, &merchant).await?.into_iter().map(FileOut::from).collect()))
 }
 
 /// Get an uploaded file's facts.
-#[utoipa::path(get, path = "/api/v1/files/{id}", responses((status = 200, body = FileOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/files/{id}", operation_id = "get_file", params(("id" = String, Path, description = "the file's id")),
+    responses((status = 200, body = FileOut), (status = 404, description = "no such file")))]
 pub async fn get(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -109,7 +116,9 @@ pub async fn get(
 }
 
 /// Delete an uploaded file; refused (409) while a product or an order still delivers it.
-#[utoipa::path(delete, path = "/api/v1/files/{id}", responses((status = 204), (status = 404), (status = 409)))]
+#[utoipa::path(delete, path = "/api/v1/files/{id}", operation_id = "delete_file", params(("id" = String, Path, description = "the file's id")),
+    responses((status = 204, description = "deleted"), (status = 404, description = "no such file"),
+              (status = 409, description = "a product or an order still delivers it")))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,

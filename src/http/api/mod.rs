@@ -3,12 +3,11 @@
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
-use utoipa::OpenApi;
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::app::AppState;
 
+mod doc;
 mod files;
 mod orders;
 pub(crate) mod products;
@@ -44,35 +43,7 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings::get).patch(settings::update))
 }
 
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders."),
-    paths(
-        products::list, products::create, products::get, products::update, products::archive,
-        products::set_delivery, products::get_delivery,
-        files::upload, files::list, files::get, files::delete,
-        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::resend,
-        orders::events,
-        settings::get, settings::update,
-    ),
-    modifiers(&BearerAuth),
-    security(("api_key" = [])),
-)]
-struct ApiDoc;
-
-struct BearerAuth;
-
-impl utoipa::Modify for BearerAuth {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// `/api/v1/openapi.json` and the Swagger UI at `/api/docs`.
 pub fn docs() -> Router<AppState> {
-    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", ApiDoc::openapi()).into()
+    SwaggerUi::new("/api/docs").url("/api/v1/openapi.json", doc::openapi()).into()
 }

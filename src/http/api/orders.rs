@@ -3,12 +3,13 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::doc::{CurrencyCode, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
 use super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
@@ -16,7 +17,7 @@ use crate::db::merchants;
 use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
 use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
 use crate::fulfilment::{self, Outcome, Payment};
-use crate::http::{ApiMerchant, Error, Result};
+use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 
 /// An order in a list.
 #[derive(Serialize, ToSchema)]
@@ -108,6 +109,7 @@ pub struct ItemOut {
 
 /// A file as frozen into the order.
 #[derive(Serialize, ToSchema)]
+#[schema(as = OrderFile)]
 pub struct FileOut {
     /// `/d/{token}/files/{position}`.
     position: i64,
@@ -190,23 +192,29 @@ impl From<PaymentEventRow> for EventOut {
 
 /// Query of `GET /api/v1/orders`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Customer email.
+    #[param(value_type = Option<EmailAddress>)]
     email: Option<String>,
     /// `paid`, `refunded` or `revoked`.
+    #[param(value_type = Option<OrderStatusName>)]
     status: Option<String>,
-    /// Page size (default 50, at most 500).
+    /// Page size (default 50; below 1 counts as 1, above 500 as 500).
+    #[param(minimum = -9_223_372_036_854_775_808_i64, maximum = 9_223_372_036_854_775_807_i64)]
     limit: Option<i64>,
-    /// Rows to skip.
+    /// Rows to skip (below 0 counts as 0).
+    #[param(minimum = -9_223_372_036_854_775_808_i64, maximum = 9_223_372_036_854_775_807_i64)]
     offset: Option<i64>,
 }
 
 /// List orders, newest first.
-#[utoipa::path(get, path = "/api/v1/orders", params(ListQuery), responses((status = 200, body = [OrderOut])))]
+#[utoipa::path(get, path = "/api/v1/orders", operation_id = "list_orders", params(ListQuery),
+    responses((status = 200, body = [OrderOut]), (status = 422, description = "a bad `email` or `status`")))]
 pub async fn list(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<OrderOut>>> {
     let filter = OrderFilter {
         email: q.email.as_deref().map(|e| Email::parse("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
@@ -279,7 +287,8 @@ async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Re
 }
 
 /// Get an order with its frozen delivery, download counts, payment events and downloads.
-#[utoipa::path(get, path = "/api/v1/orders/{id}", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/orders/{id}", operation_id = "get_order", params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, body = OrderDetailOut), (status = 404, description = "no such order")))]
 pub async fn get(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -290,7 +299,8 @@ pub async fn get(
 }
 
 /// Revoke access: the order's links answer 404 until restored.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/revoke", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/revoke", operation_id = "revoke_order", params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, body = OrderDetailOut), (status = 404, description = "no such order")))]
 pub async fn revoke(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -301,7 +311,8 @@ pub async fn revoke(
 }
 
 /// Restore access to a revoked order.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/restore", responses((status = 200, body = OrderDetailOut), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/restore", operation_id = "restore_order", params(("id" = String, Path, description = "the order's id")),
+    responses((status = 200, body = OrderDetailOut), (status = 404, description = "no such order")))]
 pub async fn restore(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -326,9 +337,11 @@ pub const RESEND_WINDOW_MS: i64 = 3_600_000;
 
 /// Send the purchase email again (same links) to the order's customer. At most 3 resends per
 /// order per hour: a 4th is answered 429, so a stuck button cannot flood a customer's inbox.
-#[utoipa::path(post, path = "/api/v1/orders/{id}/resend",
-    responses((status = 202, body = EmailOut, description = "queued"), (status = 404),
-              (status = 409, description = "the order is revoked"), (status = 429, description = "resent too often")))]
+#[utoipa::path(post, path = "/api/v1/orders/{id}/resend", operation_id = "resend_order_email", params(("id" = String, Path, description = "the order's id")),
+    responses((status = 202, body = EmailOut, description = "queued"), (status = 404, description = "no such order"),
+              (status = 409, description = "the order is revoked"),
+              (status = 429, description = "resent too often",
+               headers(("Retry-After" = i64, description = "seconds until a resend is allowed")))))]
 pub async fn resend(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -391,12 +404,18 @@ pub(crate) async fn queue_resend(state: &AppState, merchant: &str, id: &str) -> 
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     customer: CustomerIn,
+    #[schema(min_items = 1)]
     items: Vec<ItemIn>,
     /// Your payment id; unique per merchant (a repeat is answered with the existing order).
+    #[schema(value_type = Option<ReferenceText>)]
     payment_id: Option<String>,
+    /// Amount paid in minor units (default 0).
     #[serde(default)]
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     amount_minor: i64,
+    /// Default `USD`.
     #[serde(default = "default_currency")]
+    #[schema(value_type = CurrencyCode)]
     currency: String,
 }
 
@@ -408,6 +427,7 @@ fn default_currency() -> String {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerIn {
+    #[schema(value_type = EmailAddress)]
     email: String,
     #[serde(default)]
     name: String,
@@ -417,6 +437,7 @@ pub struct CustomerIn {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemIn {
+    /// The product's id, or its external id at `api`.
     product_id: String,
     #[serde(default = "one")]
     quantity: u32,
@@ -429,10 +450,12 @@ fn one() -> u32 {
 /// Record a paid order (for payments confirmed in your own backend). Send an
 /// `Idempotency-Key` header to make retries safe: the same key and body give the same order
 /// (200); the same key with another body is refused (409).
-#[utoipa::path(post, path = "/api/v1/orders", request_body = CreateOrder,
-    params(("Idempotency-Key" = Option<String>, Header, description = "makes retries safe")),
+#[utoipa::path(post, path = "/api/v1/orders", operation_id = "create_order", request_body = CreateOrder,
+    params(("Idempotency-Key" = Option<IdempotencyKey>, Header, description = "makes retries safe")),
     responses((status = 201, body = OrderDetailOut), (status = 200, body = OrderDetailOut, description = "a retry"),
-              (status = 409, description = "Idempotency-Key reused with another body"), (status = 422)))]
+              (status = 409, description = "Idempotency-Key reused with another body, or the payment id with \
+                another body"),
+              (status = 422, description = "a field is invalid, or no product matches an item")))]
 pub async fn create(
     State(state): State<AppState>,
     ApiMerchant(merchant_id): ApiMerchant,
@@ -515,17 +538,19 @@ async fn replay(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(
 
 /// Query of `GET /api/v1/payment-events`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
-    /// `unmatched` (default), `processed`, `refund`, or `all`.
+    /// `unmatched` (default), `processed`, `refund`, or `all`; any other value matches nothing.
     status: Option<String>,
 }
 
 /// Payment events, by default those that matched no product or order.
-#[utoipa::path(get, path = "/api/v1/payment-events", params(EventsQuery), responses((status = 200, body = [EventOut])))]
+#[utoipa::path(get, path = "/api/v1/payment-events", operation_id = "list_payment_events", params(EventsQuery),
+    responses((status = 200, body = [EventOut])))]
 pub async fn events(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
-    Query(q): Query<EventsQuery>,
+    ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Vec<EventOut>>> {
     let status = q.status.unwrap_or_else(|| "unmatched".into());
     let status = (status != "all").then_some(status);

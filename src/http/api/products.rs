@@ -3,18 +3,19 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::doc::{CurrencyCode, DeliveryRequest, ExternalIds, ProductNameText};
 use super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
 use crate::domain::{
     Currency, Delivery, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price, ProductName,
 };
-use crate::http::{ApiJson, ApiMerchant, Error, Result};
+use crate::http::{ApiJson, ApiMerchant, ApiQuery, Error, Result};
 use crate::payments::Provider;
 
 /// A product as the API shows it.
@@ -93,15 +94,20 @@ impl From<Product> for ProductOut {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProduct {
+    #[schema(value_type = ProductNameText)]
     name: String,
     #[serde(default)]
+    #[schema(max_length = 20000)]
     description: String,
     /// Price in minor units (1999 = 19.99).
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     price_minor: i64,
     /// ISO 4217 code.
+    #[schema(value_type = CurrencyCode)]
     currency: String,
     /// Provider name → the merchant's product id there.
     #[serde(default)]
+    #[schema(value_type = ExternalIds)]
     external_ids: BTreeMap<String, String>,
 }
 
@@ -109,12 +115,17 @@ pub struct CreateProduct {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateProduct {
+    #[schema(value_type = Option<ProductNameText>)]
     name: Option<String>,
+    #[schema(max_length = 20000)]
     description: Option<String>,
+    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     price_minor: Option<i64>,
+    #[schema(value_type = Option<CurrencyCode>)]
     currency: Option<String>,
     active: Option<bool>,
     /// Replaces all external ids.
+    #[schema(value_type = Option<ExternalIds>)]
     external_ids: Option<BTreeMap<String, String>>,
 }
 
@@ -124,10 +135,10 @@ pub struct UpdateProduct {
 pub struct SetDelivery {
     /// `none`, `files` or `external_link`.
     mode: String,
-    /// For `files`: up to 10, in order.
+    /// For `files`: 1 to 10 distinct files, in order; for the other modes none.
     #[serde(default)]
     files: Vec<DeliveryFileIn>,
-    /// For `external_link`: an http(s) URL.
+    /// For `external_link`: an http(s) URL without user name or password (ignored otherwise).
     external_url: Option<String>,
     #[serde(default)]
     instructions: String,
@@ -144,6 +155,7 @@ pub struct DeliveryFileIn {
 
 /// Query of `GET /api/v1/products`.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// Include archived products.
     #[serde(default)]
@@ -175,19 +187,21 @@ pub(crate) fn description(raw: &str) -> Result<String, Invalid> {
 }
 
 /// List products.
-#[utoipa::path(get, path = "/api/v1/products", params(ListQuery), responses((status = 200, body = [ProductOut])))]
+#[utoipa::path(get, path = "/api/v1/products", operation_id = "list_products", params(ListQuery),
+    responses((status = 200, body = [ProductOut])))]
 pub async fn list(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<ProductOut>>> {
     let products = db_products::list(&state.db, &merchant, query.include_archived).await?;
     Ok(Json(products.into_iter().map(ProductOut::from).collect()))
 }
 
 /// Create a product (delivery mode `none` until set).
-#[utoipa::path(post, path = "/api/v1/products", request_body = CreateProduct,
-    responses((status = 201, body = ProductOut), (status = 422, description = "a field is invalid")))]
+#[utoipa::path(post, path = "/api/v1/products", operation_id = "create_product", request_body = CreateProduct,
+    responses((status = 201, body = ProductOut), (status = 409, description = "an external id is already another product's"),
+              (status = 422, description = "a field is invalid")))]
 pub async fn create(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -204,7 +218,8 @@ pub async fn create(
 }
 
 /// Get a product.
-#[utoipa::path(get, path = "/api/v1/products/{id}", responses((status = 200, body = ProductOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/products/{id}", operation_id = "get_product", params(("id" = String, Path, description = "the product's id")), 
+    responses((status = 200, body = ProductOut), (status = 404, description = "no such product")))]
 pub async fn get(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -214,8 +229,11 @@ pub async fn get(
 }
 
 /// Change a product's name, description, price, external ids or active flag.
-#[utoipa::path(patch, path = "/api/v1/products/{id}", request_body = UpdateProduct,
-    responses((status = 200, body = ProductOut), (status = 404), (status = 422)))]
+#[utoipa::path(patch, path = "/api/v1/products/{id}", operation_id = "update_product", request_body = UpdateProduct,
+    params(("id" = String, Path, description = "the product's id")), 
+    responses((status = 200, body = ProductOut), (status = 404, description = "no such product"),
+              (status = 409, description = "an external id is already another product's"),
+              (status = 422, description = "a field is invalid")))]
 pub async fn update(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -241,7 +259,8 @@ pub async fn update(
 }
 
 /// Archive a product: it can no longer be bought; past orders keep their delivery.
-#[utoipa::path(post, path = "/api/v1/products/{id}/archive", responses((status = 200, body = ProductOut), (status = 404)))]
+#[utoipa::path(post, path = "/api/v1/products/{id}/archive", operation_id = "archive_product", params(("id" = String, Path, description = "the product's id")), 
+    responses((status = 200, body = ProductOut), (status = 404, description = "no such product")))]
 pub async fn archive(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -252,7 +271,8 @@ pub async fn archive(
 }
 
 /// Get a product's Digital Product Delivery.
-#[utoipa::path(get, path = "/api/v1/products/{id}/delivery", responses((status = 200, body = DeliveryOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/v1/products/{id}/delivery", operation_id = "get_product_delivery", params(("id" = String, Path, description = "the product's id")), 
+    responses((status = 200, body = DeliveryOut), (status = 404, description = "no such product")))]
 pub async fn get_delivery(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -265,8 +285,11 @@ pub async fn get_delivery(
 
 /// Set a product's Digital Product Delivery: up to 10 files, or one external link, plus
 /// instructions. Applies to future purchases only; past orders keep what they bought.
-#[utoipa::path(put, path = "/api/v1/products/{id}/delivery", request_body = SetDelivery,
-    responses((status = 200, body = ProductOut), (status = 404), (status = 422, description = "11th file, empty files, bad URL")))]
+#[utoipa::path(put, path = "/api/v1/products/{id}/delivery", operation_id = "set_product_delivery",
+    request_body = DeliveryRequest, params(("id" = String, Path, description = "the product's id")), 
+    responses((status = 200, body = ProductOut), (status = 404, description = "no such product"),
+              (status = 422, description = "11th file, no file in files mode, a file listed twice or not uploaded, \
+                files in another mode, bad URL")))]
 pub async fn set_delivery(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,

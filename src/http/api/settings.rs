@@ -5,6 +5,7 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::doc::{DisplayNameText, EmailAddress, StripeSecretText};
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
 use crate::domain::{DisplayName, DownloadPolicy, Email, Invalid};
@@ -50,19 +51,26 @@ pub struct WebhooksOut {
 #[serde(deny_unknown_fields)]
 pub struct UpdateSettings {
     test_mode: Option<bool>,
+    /// Seconds an email link works after payment (60 to 10 years); null: forever.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 60, maximum = 316_224_000)]
     link_expiry_seconds: Option<Option<i64>>,
+    /// Downloads per file through the email link; null: unlimited.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
     max_downloads_per_file: Option<Option<i64>>,
     revoke_on_refund: Option<bool>,
     /// Stripe's endpoint signing secret (`whsec_…`); null removes it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<StripeSecretText>)]
     stripe_webhook_secret: Option<Option<String>>,
     /// Name purchase emails come from; null returns to the default.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DisplayNameText>)]
     sender_name: Option<Option<String>>,
     /// Address purchase emails come from; null returns to the default.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<EmailAddress>)]
     sender_email: Option<Option<String>>,
 }
 
@@ -103,15 +111,15 @@ pub(crate) fn stripe_secret(field: &'static str, raw: &str) -> std::result::Resu
 }
 
 /// The merchant's settings.
-#[utoipa::path(get, path = "/api/v1/settings", responses((status = 200, body = SettingsOut)))]
+#[utoipa::path(get, path = "/api/v1/settings", operation_id = "get_settings", responses((status = 200, body = SettingsOut)))]
 pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<SettingsOut>> {
     let m = merchants::get(&state.db, &merchant).await?;
     Ok(Json(out(&state, m)))
 }
 
 /// Change settings. The download policy applies to orders placed from now on.
-#[utoipa::path(patch, path = "/api/v1/settings", request_body = UpdateSettings,
-    responses((status = 200, body = SettingsOut), (status = 422)))]
+#[utoipa::path(patch, path = "/api/v1/settings", operation_id = "update_settings", request_body = UpdateSettings,
+    responses((status = 200, body = SettingsOut), (status = 422, description = "a field is invalid")))]
 pub async fn update(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,

@@ -1,0 +1,287 @@
+//! The OpenAPI description of `/api/v1`: the document, the answers every operation shares
+//! (401, and 400/413/422 where a body or query is read), and the string rules the server
+//! checks (patterns and lengths), so a client can validate before sending.
+
+use std::borrow::Cow;
+
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
+use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
+
+use super::{files, orders, products, settings};
+use crate::http::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders. \
+        Every error answers `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
+    paths(
+        products::list, products::create, products::get, products::update, products::archive,
+        products::set_delivery, products::get_delivery,
+        files::upload, files::list, files::get, files::delete,
+        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::resend,
+        orders::events,
+        settings::get, settings::update,
+    ),
+    components(schemas(ErrorBody, EmailAddress, OrderStatusName, DisplayNameText, IdempotencyKey)),
+    modifiers(&BearerAuth, &SharedAnswers),
+    security(("api_key" = [])),
+)]
+pub(super) struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Adds the answers the extractors give to every operation that uses them, and the JSON error
+/// body to every 4xx answer that does not name one.
+struct SharedAnswers;
+
+impl Modify for SharedAnswers {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+            for operation in operations.into_iter().flatten() {
+                shared_answers(operation);
+            }
+        }
+    }
+}
+
+fn shared_answers(operation: &mut Operation) {
+    let has_body = operation.request_body.is_some();
+    let has_query = operation.parameters.iter().flatten().any(|p| matches!(p.parameter_in, ParameterIn::Query));
+    let mut add = |status: &str, description: &str| {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(ResponseBuilder::new().description(description).build()));
+    };
+    add("401", "no valid API key: send `Authorization: Bearer sk_…`");
+    if has_body || has_query {
+        add("400", "malformed: the body is not the JSON expected, or a query parameter cannot be read");
+    }
+    if has_body {
+        add("413", "the body is over the size limit; nothing was stored");
+        add("422", "a field is invalid (`field` names it)");
+    }
+    for (status, response) in &mut operation.responses.responses {
+        if let (true, RefOr::T(response)) = (status.starts_with('4'), response)
+            && response.content.is_empty()
+        {
+            let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            response.content.insert("application/json".to_owned(), content);
+        }
+    }
+}
+
+/// The document served at `/api/v1/openapi.json`.
+pub(super) fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+// Character classes of the rules below, as the server reads them (Rust's `char::is_whitespace`
+// and `char::is_control`; bidirectional controls are refused in names).
+const WS: &str = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+const CONTROL: &str = r"\x00-\x1f\x7f-\x9f";
+const BIDI: &str = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069";
+
+/// A string schema named `$name`: `pattern` (built by a closure from the classes above),
+/// optional length bounds, and a description.
+macro_rules! text_schema {
+    ($(#[$doc:meta])* $name:ident, $description:expr, max = $max:expr, $pattern:expr) => {
+        $(#[$doc])*
+        pub(crate) struct $name;
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let pattern: String = $pattern;
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .description(Some($description))
+                    .max_length($max)
+                    .pattern(Some(pattern))
+                    .into()
+            }
+        }
+
+        impl ToSchema for $name {
+            fn name() -> Cow<'static, str> {
+                Cow::Borrowed(stringify!($name))
+            }
+        }
+    };
+}
+
+text_schema!(
+    /// `Email::parse`: trimmed, no control or inner whitespace, `local@domain.tld`.
+    EmailAddress,
+    "An email address like ada@example.com (trimmed and lower-cased; at most 254 bytes).",
+    max = Some(254),
+    format!(r"^[{WS}]*[^@{WS}{CONTROL}]+@[^@.{WS}{CONTROL}]+(\.[^@.{WS}{CONTROL}]+)+[{WS}]*$")
+);
+text_schema!(
+    /// `Currency::parse`: three letters, either case, trimmed.
+    CurrencyCode,
+    "A three-letter ISO 4217 code like USD (upper-cased).",
+    max = None,
+    format!(r"^[{WS}]*[A-Za-z]{{3}}[{WS}]*$")
+);
+text_schema!(
+    /// `ProductName::parse`.
+    ProductNameText,
+    "1 to 200 characters after trimming; no control or bidirectional-control characters.",
+    max = Some(200),
+    format!(r"^[^{CONTROL}{BIDI}]*[^{WS}{CONTROL}{BIDI}][^{CONTROL}{BIDI}]*$")
+);
+text_schema!(
+    /// `DisplayName::parse`.
+    DisplayNameText,
+    "A name as shown (a file name, a sender name): 1 to 255 characters after trimming; no control or bidirectional-control characters.",
+    max = Some(255),
+    format!(r"^[^{CONTROL}{BIDI}]*[^{WS}{CONTROL}{BIDI}][^{CONTROL}{BIDI}]*$")
+);
+text_schema!(
+    /// `Instructions::parse`.
+    InstructionsText,
+    "Up to 10000 characters; line breaks and tabs are the only control characters allowed.",
+    max = Some(10_000),
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$".to_owned()
+);
+text_schema!(
+    /// An id of ours or a provider's: 1 to 255 characters, not only whitespace.
+    ReferenceText,
+    "1 to 255 characters (bytes), trimmed; not only whitespace.",
+    max = Some(255),
+    format!(r"[^{WS}]")
+);
+text_schema!(
+    /// `settings::stripe_secret`.
+    StripeSecretText,
+    "Stripe's endpoint signing secret (`whsec_…`): 8 to 255 characters without whitespace, trimmed.",
+    max = None,
+    format!(r"^[{WS}]*[^{WS}]{{8,255}}[{WS}]*$")
+);
+
+/// The merchant's product ids at payment providers: `standard` and `stripe`, nothing else.
+pub(crate) struct ExternalIds;
+
+impl PartialSchema for ExternalIds {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .description(Some("Provider name → the merchant's product id there."))
+            .property("standard", Ref::from_schema_name(ReferenceText::name()))
+            .property("stripe", Ref::from_schema_name(ReferenceText::name()))
+            .additional_properties(Some(utoipa::openapi::schema::AdditionalProperties::FreeForm(false)))
+            .into()
+    }
+}
+
+impl ToSchema for ExternalIds {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ExternalIds")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((ReferenceText::name().into_owned(), ReferenceText::schema()));
+    }
+}
+
+/// `OrderStatus::parse`.
+pub(crate) struct OrderStatusName;
+
+impl PartialSchema for OrderStatusName {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["paid", "refunded", "revoked"])).into()
+    }
+}
+
+impl ToSchema for OrderStatusName {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("OrderStatusName")
+    }
+}
+
+text_schema!(
+    /// An `Idempotency-Key` header: visible ASCII, 1 to 255 characters after trimming.
+    IdempotencyKey,
+    "1 to 255 visible ASCII characters (spaces inside allowed).",
+    max = Some(255),
+    r"^[\t -~]*[!-~][\t -~]*$".to_owned()
+);
+
+/// Body of `PUT /api/v1/products/{id}/delivery` with the rules of each mode (one of three
+/// shapes): `files` needs 1 to 10 files, `external_link` an http(s) URL, `none` neither.
+pub(crate) struct DeliveryRequest;
+
+impl PartialSchema for DeliveryRequest {
+    fn schema() -> RefOr<Schema> {
+        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, Object, OneOfBuilder, SchemaType};
+        let file = ObjectBuilder::new()
+            .property("file_id", ObjectBuilder::new().schema_type(Type::String))
+            .required("file_id")
+            .property(
+                "display_name",
+                OneOfBuilder::new()
+                    .item(Ref::from_schema_name(DisplayNameText::name()))
+                    .item(ObjectBuilder::new().schema_type(Type::Null)),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .build();
+        let files =
+            |min: usize, max: usize| ArrayBuilder::new().items(file.clone()).min_items(Some(min)).max_items(Some(max));
+        let any_url = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null])).build();
+        // What `ExternalUrl::parse` surely accepts: the server's rule is wider (any URL the
+        // WHATWG parser reads with an http(s) scheme and a host), the description is the safe part.
+        let url = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .max_length(Some(2048))
+            .pattern(Some(r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[0-9]{1,4})?(/[!-~]*)?$"))
+            .build();
+        let shape = |mode: &str, files: ArrayBuilder, url: Object, url_required: bool| {
+            let mut shape = ObjectBuilder::new()
+                .property("mode", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([mode])))
+                .required("mode")
+                .property("files", files)
+                .property("external_url", url)
+                .property("instructions", Ref::from_schema_name(InstructionsText::name()))
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+            if url_required {
+                shape = shape.required("external_url");
+            }
+            shape
+        };
+        OneOfBuilder::new()
+            .description(Some(
+                "A product's delivery: `none`; `files` (1 to 10 distinct uploaded files, in order); or \
+                 `external_link` (an http(s) URL without user name or password). Instructions go with any.",
+            ))
+            .item(shape("none", files(0, 0), any_url.clone(), false))
+            .item(shape("files", files(1, crate::domain::MAX_FILES), any_url, false))
+            .item(shape("external_link", files(0, 0), url, true))
+            .into()
+    }
+}
+
+impl ToSchema for DeliveryRequest {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("DeliveryRequest")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((DisplayNameText::name().into_owned(), DisplayNameText::schema()));
+        schemas.push((InstructionsText::name().into_owned(), InstructionsText::schema()));
+    }
+}

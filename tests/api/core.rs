@@ -5,4 +5,5 @@ mod cli;
 mod delivery;
 mod health;
 mod products;
+mod server;
 mod uploads;

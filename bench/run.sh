@@ -3,21 +3,32 @@
 #   bench/run.sh            full run (about 5 minutes; needs ~8 GB in $TMPDIR)
 #   bench/run.sh --quick    tiny files, one second per case: checks the harness still works
 #   bench/run.sh --portal   only the customer portal's purchases page (about 15 seconds)
+#   bench/run.sh --slow-clients  only 10,000 idle keep-alive connections + 1,000 slow downloads of
+#                           a 2 GiB file, Satchel then nginx (about 3 minutes)
 # Prints a Markdown table (and writes it to $BENCH_OUT if set). Run by hand, not in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 QUICK=${1:-}
-PORTAL_ONLY=""
+PORTAL_ONLY=""; SLOW_ONLY=""
 # --portal: small files (none is served), ten seconds of load.
 if [ "$QUICK" = "--portal" ]; then PORTAL_ONLY=1; QUICK="--quick"; fi
+if [ "$QUICK" = "--slow-clients" ]; then SLOW_ONLY=1; QUICK=""; fi
 if [ "$QUICK" = "--quick" ]; then
   DUR=1; BIG_MB=8; MEM_MB=16; UP_MB=16; BULK=2000; CONC_MEM=8
+  SLOW_IDLE=500; SLOW_DOWN=50; SLOW_SECS=3
 else
   DUR=10; BIG_MB=1024; MEM_MB=2048; UP_MB=2048; BULK=1000000; CONC_MEM=64
+  SLOW_IDLE=10000; SLOW_DOWN=1000; SLOW_SECS=30
 fi
 [ -n "$PORTAL_ONLY" ] && DUR=10
+[ -n "$SLOW_ONLY" ] && { BIG_MB=8; UP_MB=8; }
+# Slow downloads read at most this many bytes per second each (the goal says ≤ 1 MiB/s; slower
+# readers make the server hold data longer, and keep the Python client within one core).
+SLOW_RATE=${SLOW_RATE:-65536}
+# The slow-clients case needs ~11,000 sockets in the client and in each server.
+ulimit -n "$(ulimit -Hn)"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -38,6 +49,7 @@ SPID=""; NPID=""
 cleanup() {
   [ -n "$SPID" ] && kill "$SPID" 2>/dev/null || true
   [ -n "$NPID" ] && kill "$NPID" 2>/dev/null || true
+  [ -n "${NPID2:-}" ] && kill "$NPID2" 2>/dev/null || true
   [ -n "${PG_DB:-}" ] && psql "${PG_ADMIN}" -qc "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
   rm -rf "$W"
 }
@@ -166,6 +178,7 @@ http {
   default_type application/octet-stream;
   server {
     listen 127.0.0.1:$PORT_N;
+    location = /healthz { return 200 "ok"; }
     location /m/ {
       secure_link \$arg_md5,\$arg_expires;
       secure_link_md5 "\$secure_link_expires\$uri bench-secret";
@@ -187,10 +200,47 @@ nginx_url() { # $1 file → secure link of its blob
   md5=$(printf '%s' "${EXPIRES}${uri} bench-secret" | openssl md5 -binary | openssl base64 | tr '+/' '-_' | tr -d '=')
   echo "http://127.0.0.1:$PORT_N$uri?md5=$md5&expires=$EXPIRES"
 }
-N_BIG=$(nginx_url "$W/files/big.bin"); N_SMALL=$(nginx_url "$W/files/small.bin")
+N_BIG=$(nginx_url "$W/files/big.bin"); N_SMALL=$(nginx_url "$W/files/small.bin"); N_MEM=$(nginx_url "$W/files/mem.bin")
 for u in "$U_BIG" "$N_BIG" "$U_SMALL" "$N_SMALL"; do
   [ "$(curl -s -o /dev/null -w '%{http_code}' "$u")" = 200 ] || { echo "not served: $u" >&2; exit 1; }
 done
+
+# 10,000 idle keep-alive connections + 1,000 slow downloads of the ${MEM_MB} MiB file, against
+# a fresh Satchel (connection cap and keep-alive raised for it), then against nginx (the same
+# limits, a second instance on its own port); a probe request is timed all along. Sets SLOW_S
+# and SLOW_N to the client's JSON.
+slow_clients_case() {
+  local path_s="/${U_MEM#http://*/}" path_n="/${N_MEM#http://*/}" pids
+  stop_satchel
+  SATCHEL__SERVER__MAX_CONNECTIONS=$((SLOW_IDLE + SLOW_DOWN + 1000)) SATCHEL__SERVER__KEEP_ALIVE_TIMEOUT_SECONDS=600 \
+    start_satchel
+  SLOW_S=$(python3 bench/slow_clients.py "$PORT_S" "$SPID" "$path_s" /healthz "$SLOW_IDLE" "$SLOW_DOWN" "$SLOW_RATE" "$SLOW_SECS")
+  stop_satchel; start_satchel
+  PORT_N2=$(free_port)
+  sed -e "s/listen 127.0.0.1:$PORT_N;/listen 127.0.0.1:$PORT_N2;/" -e "s/worker_connections 4096;/worker_connections 16384;/" \
+      -e "s|^pid .*|pid $W/nginx/slow.pid;|" -e "s/^http {/worker_rlimit_nofile 40000;\nhttp {\n  keepalive_timeout 600s;/" \
+      "$W/nginx/nginx.conf" > "$W/nginx/slow.conf"
+  nginx -c "$W/nginx/slow.conf" & NPID2=$!
+  wait_port "$PORT_N2"
+  pids=$(echo "$NPID2" $(pgrep -P "$NPID2") | tr ' ' ',')
+  SLOW_N=$(python3 bench/slow_clients.py "$PORT_N2" "$pids" "$path_n" /healthz "$SLOW_IDLE" "$SLOW_DOWN" "$SLOW_RATE" "$SLOW_SECS")
+  kill "$NPID2"; wait "$NPID2" 2>/dev/null || true; NPID2=""
+}
+slow_row() { # $1 JSON → "idle a, downloading b (errors), probe p50/max, peak RSS"
+  json "f\"{d['idle_open']} idle open ({d['idle_closed_early']} closed early), {d['downloading']} downloading ({d['download_errors']} errors), probe p50 {d['probe_p50_ms']} ms, max {d['probe_max_ms']} ms ({d['probe_errors']} failed), peak RSS {d['peak_rss_mib']} MiB\"" <<<"$1"
+}
+slow_table() {
+  echo "| ${SLOW_IDLE} idle keep-alive + ${SLOW_DOWN} downloads of ${MEM_MB} MiB at $((SLOW_RATE / 1024)) KiB/s, ${SLOW_SECS} s | $(slow_row "$SLOW_S") | $(slow_row "$SLOW_N") | | probe < 100 ms; ≤ 192 MiB |"
+}
+if [ -n "$SLOW_ONLY" ]; then
+  log "slow clients: $SLOW_IDLE idle keep-alive connections + $SLOW_DOWN slow downloads"
+  slow_clients_case
+  echo
+  echo "| case | Satchel | nginx | ratio | goal |"
+  echo "|---|---|---|---|---|"
+  slow_table
+  exit 0
+fi
 
 # wrk's Transfer/sec and Requests/sec, as MiB/s and req/s.
 wrk_mib() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Transfer\/sec/ {v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[A-Za-z]+/,"",v);
@@ -210,6 +260,9 @@ pids=()
 for _ in $(seq 1 "$CONC_MEM"); do curl -s -o /dev/null --limit-rate 40M --max-time "$DUR" "$U_MEM" & pids+=($!); done
 wait "${pids[@]}" 2>/dev/null || true
 MEM_RSS=$(peak_rss_mib)
+
+log "case 3b: $SLOW_IDLE idle keep-alive connections + $SLOW_DOWN slow downloads"
+slow_clients_case
 
 log "case 4: upload of ${UP_MB} MiB through the API, beside cp"
 stop_satchel; start_satchel
@@ -275,6 +328,7 @@ TABLE=$(cat <<MD
 | ${BIG_MB} MiB file, 8 connections, page-cached | ${BIG_S} MiB/s | ${BIG_N} MiB/s | $(ratio "$BIG_S" "$BIG_N") | ≥ 0.9 |
 | 16 KiB file, 64 connections, every request logged | ${SMALL_S} req/s | ${SMALL_N} req/s | $(ratio "$SMALL_S" "$SMALL_N") | ≥ 0.5 |
 | ${CONC_MEM} concurrent downloads of ${MEM_MB} MiB (${DUR} s at 40 MiB/s each) | peak RSS ${MEM_RSS} MiB | | | ≤ 64 MiB |
+$(slow_table)
 | upload of ${UP_MB} MiB through the API | ${UP_S} MiB/s, peak RSS ${UP_RSS} MiB | cp: ${UP_CP} MiB/s | $(ratio "$UP_S" "$UP_CP") | ≤ 64 MiB; ≥ 0.5 |
 | signed webhooks, 32 connections, SQLite | ${WH_SQ} orders/s, p99 ${WH_SQ_P99} ms (errors ${WH_SQ_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |
 | signed webhooks, 32 connections, PostgreSQL | ${WH_PG} orders/s, p99 ${WH_PG_P99} ms (errors ${WH_PG_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |

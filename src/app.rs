@@ -168,7 +168,8 @@ impl App {
         self.run_until(shutdown_signal()).await
     }
 
-    /// Serves until `stop` completes; requests in flight finish first.
+    /// Serves until `stop` completes; requests in flight get `server.shutdown_timeout_seconds`
+    /// to finish.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
         let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
@@ -179,9 +180,15 @@ impl App {
             address = %self.listener.local_addr()?, public_url = %state.public_url,
             database = state.db.engine(), "satchel is serving"
         );
-        let result = axum::serve(self.listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(stop)
-            .await;
+        if crate::server::exposure::insecure_cookies_exposed(&state.config.server.host, &state.public_url) {
+            tracing::warn!(
+                host = %state.config.server.host, public_url = %state.public_url,
+                "listening beyond this machine with an http:// public URL: sign-in cookies are sent without \
+                 `Secure`; put Satchel behind HTTPS and set server.public_url to its https:// address"
+            );
+        }
+        let limits = crate::server::Limits::from_config(&state.config.server);
+        let result = crate::server::serve(self.listener, router, limits, stop).await;
         // The worker finishes the emails it is sending; anything still queued waits in the
         // database for the next start.
         let _ = stop_mail.send(true);

@@ -28,6 +28,16 @@ pub struct Config {
     pub signing_key: Option<Secret>,
     /// How email goes out.
     pub mail: MailConfig,
+    /// Who may read `/metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// Access to `GET /metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MetricsConfig {
+    /// Bearer token a scraper must send; none (the default) turns `/metrics` off (404).
+    pub token: Option<Secret>,
 }
 
 /// HTTP listener settings.
@@ -44,6 +54,24 @@ pub struct ServerConfig {
     /// Reverse proxies in front of Satchel that append the client's address to
     /// `X-Forwarded-For` (0: clients connect directly; their address is the connection's).
     pub trusted_proxies: u8,
+    /// Seconds a client has to send a complete request head, counted from the connection's
+    /// start (or its first byte after a kept-alive response).
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a kept-alive connection may wait idle for its next request.
+    pub keep_alive_timeout_seconds: u64,
+    /// Seconds of silence allowed while a request body is read (a slow but steady upload is
+    /// fine; one that stops sending is cut off).
+    pub body_read_timeout_seconds: u64,
+    /// Seconds a client may leave a response unread before the connection is closed.
+    pub send_timeout_seconds: u64,
+    /// Connections open at once; past it, new ones wait to be accepted. Lowered at start to
+    /// what the open-file limit allows.
+    pub max_connections: usize,
+    /// Seconds requests in flight get to finish after SIGTERM before connections are closed.
+    pub shutdown_timeout_seconds: u64,
+    /// Bytes hyper may buffer per connection (response bytes queued for a slow reader, and the
+    /// largest request head); at least 8192.
+    pub connection_buffer_bytes: usize,
 }
 
 /// Database settings.
@@ -214,13 +242,26 @@ impl Default for Config {
             storage: StorageConfig::default(),
             signing_key: None,
             mail: MailConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { host: "127.0.0.1".into(), port: 8080, public_url: None, trusted_proxies: 0 }
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            trusted_proxies: 0,
+            header_read_timeout_seconds: 10,
+            keep_alive_timeout_seconds: 60,
+            body_read_timeout_seconds: 60,
+            send_timeout_seconds: 60,
+            max_connections: 10_000,
+            shutdown_timeout_seconds: 20,
+            connection_buffer_bytes: 64 * 1024,
+        }
     }
 }
 

@@ -20,6 +20,7 @@ pub mod mail;
 pub mod order_cache;
 pub mod payments;
 pub mod rate_limit;
+pub mod server;
 pub mod telemetry;
 
 pub use app::App;

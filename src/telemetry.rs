@@ -1,5 +1,6 @@
 //! Prometheus metrics for operators: request counts and latencies per route, and what the
-//! service did (orders, emails, downloads). Scraped at `GET /metrics`.
+//! service did (orders, emails, downloads). Scraped at `GET /metrics` with `metrics.token` as
+//! a bearer token; every label takes a bounded set of values.
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -48,16 +49,67 @@ pub fn render() -> String {
     install().render()
 }
 
+/// The `method` label: a standard method's name, else `other` (any token is a valid method, so
+/// naming each would let clients add series without end).
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    let known = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::DELETE, "DELETE"),
+        (Method::PATCH, "PATCH"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::TRACE, "TRACE"),
+        (Method::CONNECT, "CONNECT"),
+    ];
+    known.into_iter().find(|(m, _)| m == method).map_or("other", |(_, name)| name)
+}
+
+/// Whether `authorization` (the request's header) carries `token` as a bearer token. Compared
+/// in constant time over SHA-256 digests, so neither the token nor its length leaks.
+pub fn scrape_allowed(authorization: Option<&[u8]>, token: &str) -> bool {
+    use sha2::{Digest, Sha256};
+    use subtle::ConstantTimeEq;
+    let Some(given) = authorization.and_then(|v| v.strip_prefix(b"Bearer ")) else {
+        return false;
+    };
+    Sha256::digest(given).ct_eq(&Sha256::digest(token.as_bytes())).into()
+}
+
 /// Middleware counting each request under its route pattern (`/d/{token}`, never the token).
 pub async fn track(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
     let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method.to_string(), "route" => route.clone(), "status" => status)
-        .increment(1);
+    metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status).increment(1);
     metrics::histogram!(HTTP_DURATION, "route" => route).record(start.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::Method;
+
+    #[test]
+    fn methods_outside_the_standard_ones_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        assert_eq!(method_label(&Method::from_bytes(b"XYZZY").unwrap()), "other");
+        assert_eq!(method_label(&Method::from_bytes(b"get").unwrap()), "other");
+    }
+
+    #[test]
+    fn only_the_configured_bearer_token_may_scrape() {
+        assert!(scrape_allowed(Some(b"Bearer s3cret-token"), "s3cret-token"));
+        assert!(!scrape_allowed(Some(b"Bearer s3cret-toke"), "s3cret-token"));
+        assert!(!scrape_allowed(Some(b"Bearer "), "s3cret-token"));
+        assert!(!scrape_allowed(Some(b"s3cret-token"), "s3cret-token"));
+        assert!(!scrape_allowed(None, "s3cret-token"));
+    }
 }

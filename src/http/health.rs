@@ -27,11 +27,22 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     (status, Json(json!({ "database": show(database), "blobs": show(blobs) })))
 }
 
-/// `GET /metrics`: Prometheus text format.
-pub async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+/// `GET /metrics`: Prometheus text format, for `Authorization: Bearer {metrics.token}`. With no
+/// token configured the route answers 404, as if it did not exist.
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> crate::http::Result<impl axum::response::IntoResponse> {
+    let Some(token) = &state.config.metrics.token else {
+        return Err(crate::http::Error::NotFound("metrics"));
+    };
+    let given = headers.get(axum::http::header::AUTHORIZATION).map(|v| v.as_bytes());
+    if !crate::telemetry::scrape_allowed(given, token.expose()) {
+        return Err(crate::http::Error::Unauthorized);
+    }
     match crate::db::emails::waiting(&state.db).await {
         Ok(n) => metrics::gauge!(crate::telemetry::EMAILS_WAITING).set(n as f64),
         Err(e) => tracing::warn!(error = %e, "could not count waiting emails"),
     }
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render())
+    Ok(([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::telemetry::render()))
 }

@@ -18,6 +18,7 @@ mod health;
 pub mod pages;
 pub mod portal;
 pub mod ranged;
+pub mod security;
 pub mod session;
 pub mod upload;
 mod webhooks;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(portal::routes(state.clone()))
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

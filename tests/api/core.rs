@@ -7,5 +7,6 @@ mod health;
 mod json_limits;
 mod openapi;
 mod products;
+mod server;
 mod upload_races;
 mod uploads;

@@ -4,5 +4,6 @@ mod access;
 mod cli;
 mod delivery;
 mod health;
+mod private_files;
 mod products;
 mod uploads;

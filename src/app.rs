@@ -88,7 +88,7 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 /// created only when the database lives in it).
 pub async fn connect_db(config: &Config) -> anyhow::Result<Db> {
     if config.database.url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)
+        crate::private_files::create_private_dir(&config.data_dir)
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     }
     let db = Db::connect(&config.database_url(), config.database.max_connections)
@@ -100,7 +100,7 @@ pub async fn connect_db(config: &Config) -> anyhow::Result<Db> {
 
 /// Connects to the database and the blob store named by `config`, migrating the schema.
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Blobs)> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::private_files::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let db = connect_db(config).await?;
     let blobs = Blobs::from_config(config).context("opening the blob store")?;

@@ -150,6 +150,10 @@ async fn match_payment(
     if payment.items.is_empty() {
         return Ok(Err(Invalid::new("items", "the payment names no product")));
     }
+    // An absurd amount is kept for the merchant to see, never stored as an order to be summed.
+    if let Err(invalid) = crate::domain::check_amount("amount_minor", payment.amount_minor) {
+        return Ok(Err(invalid));
+    }
     let mut items = Vec::with_capacity(payment.items.len());
     for (reference, quantity) in &payment.items {
         match products::resolve(db, &merchant.id, payment.provider, reference).await? {

@@ -42,6 +42,15 @@ impl RateLimiter {
         }
         Ok(())
     }
+
+    /// Takes back one attempt counted by [`RateLimiter::check`] for `key`: limits that count
+    /// only failures reserve a try before the slow check, and return it when it succeeded.
+    pub fn forgive(&self, key: &str) {
+        let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(entry) = windows.get_mut(key) {
+            entry.count = entry.count.saturating_sub(1);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -68,5 +77,18 @@ mod tests {
         assert!(limiter.check("a", 1, short).is_err());
         std::thread::sleep(Duration::from_millis(30));
         assert!(limiter.check("a", 1, short).is_ok());
+    }
+
+    #[test]
+    fn forgiven_attempts_do_not_count() {
+        let limiter = RateLimiter::default();
+        let minute = Duration::from_secs(60);
+        for _ in 0..5 {
+            assert!(limiter.check("a", 1, minute).is_ok());
+            limiter.forgive("a");
+        }
+        assert!(limiter.check("a", 1, minute).is_ok());
+        assert!(limiter.check("a", 1, minute).is_err());
+        limiter.forgive("unknown");
     }
 }

@@ -73,7 +73,22 @@ pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Customer, DbErr
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
 }
 
-/// What each of `customer_ids` spent, per currency, refunded orders left out.
+/// A sum as the database returns it: the amounts' high and low 32-bit halves summed apart.
+#[derive(sqlx::FromRow)]
+struct SpentParts {
+    customer_id: String,
+    currency: String,
+    high: i64,
+    low: i64,
+}
+
+/// `2^32`: amounts are summed as `amount / 2^32` and `amount % 2^32`, so that neither sum can
+/// overflow a 64-bit integer (SQLite's SUM fails on overflow, PostgreSQL's cast back to
+/// BIGINT too) before billions of orders; Rust adds the halves in 128 bits.
+const HALF: i64 = 1 << 32;
+
+/// What each of `customer_ids` spent, per currency, refunded orders left out. Sums beyond an
+/// `i64` (only possible with amounts stored before they were bounded) are shown as its maximum.
 pub async fn spent(db: &Db, merchant_id: &str, customer_ids: &[&str]) -> Result<Vec<Spent>, DbError> {
     if customer_ids.is_empty() {
         return Ok(Vec::new());
@@ -81,16 +96,50 @@ pub async fn spent(db: &Db, merchant_id: &str, customer_ids: &[&str]) -> Result<
     // One placeholder per id ($2, $3, …): the list is at most a page long.
     let placeholders: Vec<String> = (0..customer_ids.len()).map(|i| format!("${}", i + 2)).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT customer_id, currency, CAST(SUM(amount_minor) AS BIGINT) AS amount_minor FROM orders \
+        "SELECT customer_id, currency, CAST(SUM(amount_minor / {HALF}) AS BIGINT) AS high, \
+         CAST(SUM(amount_minor % {HALF}) AS BIGINT) AS low FROM orders \
          WHERE merchant_id = $1 AND refunded_at IS NULL AND customer_id IN ({}) \
          GROUP BY customer_id, currency ORDER BY customer_id, currency",
         placeholders.join(", ")
     ));
-    Ok(with_pool!(db, pool => {
+    let parts: Vec<SpentParts> = with_pool!(db, pool => {
         let mut query = sqlx::query_as(sql).bind(merchant_id);
         for id in customer_ids {
             query = query.bind(*id);
         }
         query.fetch_all(pool).await?
-    }))
+    });
+    Ok(parts
+        .into_iter()
+        .map(|p| Spent {
+            customer_id: p.customer_id,
+            currency: p.currency,
+            amount_minor: saturate(i128::from(p.high) * i128::from(HALF) + i128::from(p.low)),
+        })
+        .collect())
+}
+
+/// `sum` as an `i64`, clamped at its ends.
+fn saturate(sum: i128) -> i64 {
+    i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn halves_add_up_exactly_and_clamp() {
+        let split = |a: i64| (a / HALF, a % HALF);
+        for amounts in [vec![i64::MAX, i64::MAX], vec![1999, 5], vec![-7, 3, i64::MAX]] {
+            let (high, low) = amounts.iter().fold((0i128, 0i128), |(h, l), a| {
+                let (ah, al) = split(*a);
+                (h + i128::from(ah), l + i128::from(al))
+            });
+            let exact: i128 = amounts.iter().map(|a| i128::from(*a)).sum();
+            assert_eq!(high * i128::from(HALF) + low, exact);
+        }
+        assert_eq!(saturate(i128::from(i64::MAX) * 2), i64::MAX);
+        assert_eq!(saturate(-5), -5);
+    }
 }

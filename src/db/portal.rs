@@ -48,9 +48,15 @@ async fn sqlite_writer(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> 
     }
 }
 
-/// Starts a sign-in for `email` at the shop, if it is a customer there: replaces any earlier
-/// code, stores the new one's salt and link hash, and queues its email in the same transaction.
-/// Returns the email's id, or None for an address that never bought there (nothing written).
+/// Starts a sign-in for `email` at the shop, if it is a customer there, and returns the id of
+/// the email that carries it; None for an address that never bought there (nothing written).
+///
+/// While the customer's code is live (not used, expired or locked by wrong tries) the same
+/// code is sent again rather than replaced, so whoever knows the address cannot make the
+/// customer's code stop working: its email, if still on its way, is left to arrive; if it was
+/// sent, a new email carries the same code and link. Otherwise a new code with `salt` and
+/// `link_hash` replaces any older one (one live code per customer, so guesses cannot be
+/// spread over several codes), queued with its email in the same transaction.
 pub async fn request_code(
     db: &Db,
     merchant_id: &str,
@@ -64,10 +70,17 @@ pub async fn request_code(
         let customer: Option<(String,)> = sqlx::query_as("SELECT id FROM customers WHERE merchant_id = $1 AND email = $2")
             .bind(merchant_id).bind(email.as_str()).fetch_optional(&mut *tx).await?;
         let Some((customer_id,)) = customer else { return Ok(None) };
-        // One live code per customer: an older one stops working, so guesses cannot be spread
-        // over several codes.
-        sqlx::query("UPDATE sign_in_codes SET used_at = $2 WHERE customer_id = $1 AND used_at IS NULL")
-            .bind(&customer_id).bind(now).execute(&mut *tx).await?;
+        let live: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT s.id, s.email_id, e.status FROM sign_in_codes s JOIN emails e ON e.id = s.email_id \
+             WHERE s.customer_id = $1 AND s.used_at IS NULL AND s.expires_at > $2 AND s.failed_attempts < $3 \
+             ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
+        )
+        .bind(&customer_id).bind(now).bind(MAX_WRONG_CODES).fetch_optional(&mut *tx).await?;
+        if let Some((_, email_id, status)) = &live
+            && matches!(status.as_str(), "queued" | "sending" | "retrying")
+        {
+            return Ok(Some(email_id.clone()));
+        }
         let email_id = new_id();
         sqlx::query(
             "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, attempts, next_attempt_at, \
@@ -75,13 +88,21 @@ pub async fn request_code(
         )
         .bind(&email_id).bind(merchant_id).bind(EmailKind::SignIn.as_str()).bind(email.as_str()).bind(now)
         .execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO sign_in_codes (id, merchant_id, customer_id, salt, link_hash, email_id, failed_attempts, \
-             created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
-        )
-        .bind(new_id()).bind(merchant_id).bind(&customer_id).bind(salt).bind(link_hash).bind(&email_id)
-        .bind(now).bind(now + SIGN_IN_LIFETIME_MS)
-        .execute(&mut *tx).await?;
+        if let Some((code_id, _, _)) = live {
+            // The outbox finds a sign-in by its newest email.
+            sqlx::query("UPDATE sign_in_codes SET email_id = $2 WHERE id = $1")
+                .bind(&code_id).bind(&email_id).execute(&mut *tx).await?;
+        } else {
+            sqlx::query("UPDATE sign_in_codes SET used_at = $2 WHERE customer_id = $1 AND used_at IS NULL")
+                .bind(&customer_id).bind(now).execute(&mut *tx).await?;
+            sqlx::query(
+                "INSERT INTO sign_in_codes (id, merchant_id, customer_id, salt, link_hash, email_id, failed_attempts, \
+                 created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
+            )
+            .bind(new_id()).bind(merchant_id).bind(&customer_id).bind(salt).bind(link_hash).bind(&email_id)
+            .bind(now).bind(now + SIGN_IN_LIFETIME_MS)
+            .execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(Some(email_id))
     })

@@ -20,9 +20,12 @@ pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
 pub use names::{ContentType, DisplayName, Email, Instructions, ProductName, Slug};
 pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};
-pub use price::{Currency, Price};
+pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
-pub use sign_in::{MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode, new_sign_in_salt};
+pub use sign_in::{
+    FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
+    new_sign_in_salt,
+};
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
 
 /// Why a value was refused: which field, and a message a person can act on.

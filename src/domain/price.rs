@@ -35,6 +35,22 @@ pub fn minor_digits(code: &str) -> u32 {
     if ZERO_DECIMAL.contains(&code) { 0 } else { 2 }
 }
 
+/// The largest amount accepted anywhere, in minor units: twelve digits, the widest a payment
+/// provider takes (Stripe allows up to 12 digits for some currencies, 8 for most). Bounding
+/// every amount keeps sums of millions of orders far inside an `i64`.
+pub const MAX_AMOUNT_MINOR: i64 = 999_999_999_999;
+
+/// An amount in minor units as `field` of a request: from 0 to [`MAX_AMOUNT_MINOR`].
+pub fn check_amount(field: &'static str, amount_minor: i64) -> Result<i64, Invalid> {
+    if amount_minor < 0 {
+        return Err(Invalid::new(field, "must not be negative"));
+    }
+    if amount_minor > MAX_AMOUNT_MINOR {
+        return Err(Invalid::new(field, format!("must be at most {MAX_AMOUNT_MINOR} (minor units)")));
+    }
+    Ok(amount_minor)
+}
+
 /// What a product costs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
@@ -45,11 +61,9 @@ pub struct Price {
 }
 
 impl Price {
-    /// A price must not be negative.
+    /// A price must not be negative nor above [`MAX_AMOUNT_MINOR`].
     pub fn new(amount_minor: i64, currency: Currency) -> Result<Price, Invalid> {
-        if amount_minor < 0 {
-            return Err(Invalid::new("price_minor", "must not be negative"));
-        }
+        let amount_minor = check_amount("price_minor", amount_minor)?;
         Ok(Price { amount_minor, currency })
     }
 
@@ -80,7 +94,12 @@ impl Price {
         }
         let whole: i64 = whole.parse().map_err(|_| bad())?;
         let fraction: i64 = format!("{fraction:0<width$}", width = digits as usize).parse().unwrap_or(0);
-        Price::new(whole * 10_i64.pow(digits) + fraction, currency)
+        let amount = whole * 10_i64.pow(digits) + fraction;
+        if amount > MAX_AMOUNT_MINOR {
+            let most = Price::amount_text(MAX_AMOUNT_MINOR, currency.as_str());
+            return Err(Invalid::new(field, format!("must be at most {most}")));
+        }
+        Price::new(amount, currency)
     }
 
     /// The amount as [`Price::parse`] reads it back: `1999` USD → `19.99`.
@@ -101,6 +120,11 @@ mod tests {
         assert_eq!(Currency::parse("currency", "eur").unwrap().as_str(), "EUR");
         assert!(Currency::parse("currency", "euro").is_err());
         assert!(Price::new(-1, Currency::parse("c", "USD").unwrap()).is_err());
+        let usd = Currency::parse("c", "USD").unwrap();
+        assert!(Price::new(MAX_AMOUNT_MINOR, usd.clone()).is_ok());
+        assert_eq!(Price::new(MAX_AMOUNT_MINOR + 1, usd.clone()).unwrap_err().field, "price_minor");
+        assert_eq!(Price::new(i64::MAX, usd).unwrap_err().message, "must be at most 999999999999 (minor units)");
+        assert_eq!(check_amount("amount_minor", i64::MIN).unwrap_err().field, "amount_minor");
     }
 
     #[test]
@@ -115,6 +139,10 @@ mod tests {
             assert_eq!(Price::parse("price", bad, usd()).unwrap_err().field, "price", "{bad}");
         }
         assert!(Price::parse("price", "5.5", jpy()).is_err());
+        assert_eq!(Price::parse("price", "9999999999.99", usd()).unwrap().amount_minor, MAX_AMOUNT_MINOR);
+        let over = Price::parse("price", "10000000000", usd()).unwrap_err();
+        assert_eq!((over.field, over.message.as_str()), ("price", "must be at most 9999999999.99"));
+        assert_eq!(Price::parse("price", "999999999999", jpy()).unwrap().amount_minor, MAX_AMOUNT_MINOR);
         assert_eq!(Price::amount_text(1999, "USD"), "19.99");
         assert_eq!(Price::amount_text(500, "JPY"), "500");
     }

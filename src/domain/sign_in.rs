@@ -10,7 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::secrets::keyed_digest;
-use super::{Invalid, SecretHash, random_token};
+use super::{Invalid, Millis, SecretHash, random_token};
 
 /// How long a code and its magic link work: 15 minutes.
 pub const SIGN_IN_LIFETIME_MS: i64 = 15 * 60 * 1000;
@@ -95,6 +95,46 @@ impl MagicLinkToken {
     }
 }
 
+/// How long a sign-in form works after its page was shown: 2 hours. Older pages are answered
+/// with the form again, with a fresh token, so the cost of expiry is one more click.
+pub const FORM_TOKEN_LIFETIME_MS: i64 = 2 * 60 * 60 * 1000;
+
+/// The token a sign-in form (dashboard password, portal email, code and magic-link button)
+/// carries in a hidden field: `{issued_ms}.{HMAC(server key, issued_ms and the browser's form
+/// cookie)}`. Another site can neither read it nor make one for the visitor's cookie, so a form
+/// it posts (login CSRF: signing a visitor into the attacker's account) is refused even where
+/// the browser sends no `Origin`.
+pub struct FormToken;
+
+impl FormToken {
+    /// A fresh value for the browser's form cookie (256 random bits).
+    pub fn new_cookie() -> String {
+        random_token(32)
+    }
+
+    /// The token for a form shown at `now` to the browser holding `cookie`.
+    pub fn issue(server_key: &[u8], cookie: &str, now: Millis) -> String {
+        format!("{now}.{}", Self::mac(server_key, cookie, now))
+    }
+
+    /// Whether `presented` was issued to the browser holding `cookie`, at most
+    /// [`FORM_TOKEN_LIFETIME_MS`] ago; compared in constant time.
+    pub fn verify(server_key: &[u8], cookie: &str, presented: &str, now: Millis) -> bool {
+        use subtle::ConstantTimeEq;
+        let Some((issued, mac)) = presented.split_once('.') else { return false };
+        let Ok(issued) = issued.parse::<Millis>() else { return false };
+        // A little slack for clocks of several processes behind one balancer.
+        let fresh = issued <= now.saturating_add(60_000) && now.saturating_sub(issued) <= FORM_TOKEN_LIFETIME_MS;
+        let expected = Self::mac(server_key, cookie, issued);
+        let same: bool = expected.as_bytes().ct_eq(mac.as_bytes()).into();
+        fresh && same && !cookie.is_empty()
+    }
+
+    fn mac(server_key: &[u8], cookie: &str, issued: Millis) -> String {
+        URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel sign-in form\0", &format!("{issued}.{cookie}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +177,25 @@ mod tests {
         assert_ne!(token.expose(), MagicLinkToken::derive(&key, &new_sign_in_salt()).expose());
         assert!(MagicLinkToken::parse("short").is_none());
         assert!(MagicLinkToken::parse(&"a/".repeat(22)[..43]).is_none());
+    }
+
+    #[test]
+    fn form_tokens_belong_to_one_cookie_and_expire() {
+        let key = [5u8; 32];
+        let (cookie, other) = (FormToken::new_cookie(), FormToken::new_cookie());
+        let now = 1_700_000_000_000;
+        let token = FormToken::issue(&key, &cookie, now);
+        assert!(FormToken::verify(&key, &cookie, &token, now + 1000));
+        assert!(!FormToken::verify(&key, &other, &token, now), "another browser's token");
+        assert!(!FormToken::verify(&[6u8; 32], &cookie, &token, now), "another server's token");
+        assert!(!FormToken::verify(&key, &cookie, &token, now + FORM_TOKEN_LIFETIME_MS + 1), "expired");
+        assert!(FormToken::verify(&key, &cookie, &token, now + FORM_TOKEN_LIFETIME_MS));
+        let (_, mac) = token.split_once('.').unwrap();
+        let moved = format!("{}.{mac}", now + 5000);
+        assert!(!FormToken::verify(&key, &cookie, &moved, now + 6000), "the time is signed too");
+        for bad in ["", ".", "x.y", &format!("{now}."), &format!("{now}")] {
+            assert!(!FormToken::verify(&key, &cookie, bad, now), "{bad:?}");
+        }
+        assert!(!FormToken::verify(&key, "", &FormToken::issue(&key, "", now), now), "no cookie, no form");
     }
 }

@@ -50,6 +50,44 @@ pub fn same_origin(headers: &HeaderMap, public_url: &str) -> bool {
     !host.is_empty() && origin_host == host
 }
 
+/// The form cookie over plain http. Over https it is `__Host-satchel_form`: the prefix makes
+/// browsers refuse it from a sibling subdomain, which could otherwise plant a cookie whose
+/// token it had fetched for itself.
+pub const FORM_COOKIE: &str = "satchel_form";
+const FORM_COOKIE_HTTPS: &str = "__Host-satchel_form";
+/// The hidden field that carries a sign-in form's token.
+pub const FORM_FIELD: &str = "form_token";
+
+fn form_cookie_name(state: &AppState) -> &'static str {
+    if state.public_url.starts_with("https://") { FORM_COOKIE_HTTPS } else { FORM_COOKIE }
+}
+
+/// A token for a sign-in form shown now, bound to the browser's form cookie; the cookie is
+/// added to the jar when the browser has none yet (a pre-session cookie: it signs nobody in).
+pub fn form_token(state: &AppState, jar: CookieJar) -> (CookieJar, String) {
+    let name = form_cookie_name(state);
+    let now = crate::domain::now_millis();
+    if let Some(cookie) = secret_of(&jar, name) {
+        let token = crate::domain::FormToken::issue(&state.secrets.key(), &cookie, now);
+        return (jar, token);
+    }
+    let cookie = crate::domain::FormToken::new_cookie();
+    let token = crate::domain::FormToken::issue(&state.secrets.key(), &cookie, now);
+    let built = Cookie::build((name, cookie))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.public_url.starts_with("https://"))
+        .build();
+    (jar.add(built), token)
+}
+
+/// Whether a posted sign-in form carries a fresh token issued to this browser's form cookie.
+pub fn form_token_ok(state: &AppState, jar: &CookieJar, presented: &str) -> bool {
+    let Some(cookie) = secret_of(jar, form_cookie_name(state)) else { return false };
+    crate::domain::FormToken::verify(&state.secrets.key(), &cookie, presented, crate::domain::now_millis())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

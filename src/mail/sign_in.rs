@@ -72,7 +72,9 @@ pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(Strin
     let code = SignInCode::derive(&key, &sign_in.salt);
     let token = MagicLinkToken::derive(&key, &sign_in.salt);
     let link = format!("{}/portal/{}/sign-in/{}", state.public_url, merchant.slug, token.expose());
-    let view = SignInView::new(&merchant.name, &code, link);
+    let mut view = SignInView::new(&merchant.name, &code, link);
+    // A code sent again keeps its first expiry: say what is left of it.
+    view.minutes = ((sign_in.expires_at - now_millis()).max(1) + 59_999) / 60_000;
     let text = view.text().map_err(|e| format!("rendering the text part: {e}"))?;
     let html = view.html().map_err(|e| format!("rendering the HTML part: {e}"))?;
     let from = message::sender(&merchant, &state.config.mail)?;

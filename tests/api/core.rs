@@ -6,6 +6,7 @@ mod delivery;
 mod health;
 mod json_limits;
 mod openapi;
+mod private_files;
 mod products;
 mod server;
 mod upload_races;

@@ -491,9 +491,7 @@ pub async fn create(
         return Err(Invalid::new("payment_id", "must be 1 to 255 characters").into());
     }
     let currency = crate::domain::Currency::parse("currency", &order.currency)?;
-    if order.amount_minor < 0 {
-        return Err(Invalid::new("amount_minor", "must not be negative").into());
-    }
+    crate::domain::check_amount("amount_minor", order.amount_minor)?;
     let merchant = merchants::get(&state.db, &merchant_id).await?;
     let payment = Payment {
         provider: "api",

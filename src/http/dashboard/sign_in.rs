@@ -16,11 +16,14 @@ use crate::db::merchants;
 use crate::db::sessions::{self, SessionKind};
 use crate::domain::{Email, verify_password};
 use crate::http::pages::render;
-use crate::http::session::{removed, secret_of, session_cookie};
+use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
 
-/// Tries per address, and per client address, in [`WINDOW`].
-const TRIES_PER_EMAIL: u32 = 10;
-const TRIES_PER_IP: u32 = 30;
+/// Wrong passwords one client may try for one account in [`WINDOW`]. Counted per account and
+/// client, so strangers cannot lock the owner out: a client that has not failed is never
+/// refused.
+const FAILURES_PER_ACCOUNT_AND_CLIENT: u32 = 10;
+/// Wrong passwords one client may try in [`WINDOW`], whatever the account (password spraying).
+const FAILURES_PER_CLIENT: u32 = 30;
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 
 #[derive(Template)]
@@ -30,6 +33,7 @@ struct SignInPage {
     next: String,
     error: String,
     signed_out: bool,
+    form_token: String,
 }
 
 /// `?next=` (where to go after signing in) and `?signed_out`.
@@ -50,23 +54,33 @@ pub struct SignInForm {
     password: String,
     #[serde(default)]
     next: String,
+    #[serde(default)]
+    form_token: String,
 }
 
-/// Only paths inside the dashboard, so the form cannot be used to send people elsewhere.
+/// Only paths inside the dashboard, so the form cannot be used to send people elsewhere; and
+/// only visible ASCII, since it goes into the `Location` header (a percent-encoded path is).
 fn safe_next(next: &str) -> String {
     let inside = next.starts_with("/dashboard") && !next.starts_with("//") && !next.contains('\\');
-    if inside { next.to_owned() } else { "/dashboard".to_owned() }
+    let printable = next.bytes().all(|b| b.is_ascii_graphic());
+    if inside && printable { next.to_owned() } else { "/dashboard".to_owned() }
+}
+
+/// The sign-in page with a fresh form token (and the form cookie, when the browser had none).
+fn page(state: &AppState, jar: CookieJar, status: StatusCode, fill: impl FnOnce(String) -> SignInPage) -> Response {
+    let (jar, form_token) = form_token(state, jar);
+    (jar, render(status, &fill(form_token))).into_response()
 }
 
 /// `GET /dashboard/sign-in`
-pub async fn form(Query(query): Query<SignInQuery>) -> Response {
-    let page = SignInPage {
+pub async fn form(State(state): State<AppState>, jar: CookieJar, Query(query): Query<SignInQuery>) -> Response {
+    page(&state, jar, StatusCode::OK, |form_token| SignInPage {
         email: String::new(),
         next: safe_next(&query.next),
         error: String::new(),
         signed_out: query.signed_out.is_some(),
-    };
-    render(StatusCode::OK, &page)
+        form_token,
+    })
 }
 
 /// `POST /dashboard/sign-in`
@@ -78,25 +92,41 @@ pub async fn submit(
     axum::Form(form): axum::Form<SignInForm>,
 ) -> PageResult {
     let next = safe_next(&form.next);
-    let again = |status: StatusCode, error: &str| {
-        let page =
-            SignInPage { email: form.email.clone(), next: next.clone(), error: error.to_owned(), signed_out: false };
-        Ok(render(status, &page))
+    let again = |jar: CookieJar, status: StatusCode, error: &str| {
+        Ok(page(&state, jar, status, |form_token| SignInPage {
+            email: form.email.clone(),
+            next: next.clone(),
+            error: error.to_owned(),
+            signed_out: false,
+            form_token,
+        }))
     };
     // Signing in from another site's form would log the browser into the attacker's shop.
     if !same_origin(&headers, &state.public_url) {
-        return again(StatusCode::FORBIDDEN, "This form came from another site. Open the sign-in page and try again.");
+        return again(
+            jar,
+            StatusCode::FORBIDDEN,
+            "This form came from another site. Open the sign-in page and try again.",
+        );
+    }
+    // Browsers that send no `Origin` are held to the form token alone.
+    if !form_token_ok(&state, &jar, &form.form_token) {
+        let error = "This sign-in form has expired or did not come from this page. Enter your password again.";
+        return again(jar, StatusCode::FORBIDDEN, error);
     }
     let Ok(email) = Email::parse("email", &form.email) else {
-        return again(StatusCode::UNPROCESSABLE_ENTITY, "Enter the email address you signed up with.");
+        return again(jar, StatusCode::UNPROCESSABLE_ENTITY, "Enter the email address you signed up with.");
     };
-    let limited = state.rate_limits.check(&format!("dashboard-ip:{}", client.0), TRIES_PER_IP, WINDOW).and_then(|()| {
-        state.rate_limits.check(&format!("dashboard-email:{}", email.as_str()), TRIES_PER_EMAIL, WINDOW)
-    });
-    if let Err(wait) = limited {
+    // Failures only are counted: a try is held while the password is checked and given back
+    // when it was right.
+    let keys = [
+        (format!("dashboard-ip:{}", client.0), FAILURES_PER_CLIENT),
+        (format!("dashboard-email:{}:{}", email.as_str(), client.0), FAILURES_PER_ACCOUNT_AND_CLIENT),
+    ];
+    if let Err(wait) = hold_tries(&state, &keys) {
         let minutes = wait.as_secs().div_ceil(60);
         let message = format!("Too many sign-in attempts. Wait {minutes} minute(s) and try again.");
-        let mut response = again(StatusCode::TOO_MANY_REQUESTS, &message)?;
+        let mut response = again(jar, StatusCode::TOO_MANY_REQUESTS, &message)?;
         response.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().into());
         return Ok(response);
     }
@@ -108,11 +138,28 @@ pub async fn submit(
         .await
         .map_err(crate::http::Error::internal)?;
     let Some(user) = user.filter(|_| matches) else {
-        return again(StatusCode::UNAUTHORIZED, "That email and password don't match.");
+        return again(jar, StatusCode::UNAUTHORIZED, "That email and password don't match.");
     };
+    for (key, _) in &keys {
+        state.rate_limits.forgive(key);
+    }
     let secret = sessions::start(&state.db, SessionKind::Merchant, &user.merchant_id, &user.id).await?;
     let jar = jar.add(session_cookie(&state, COOKIE, COOKIE_PATH.to_owned(), secret));
     Ok((jar, Redirect::to(&next)).into_response())
+}
+
+/// Counts a try against every key, or none: a client refused by one limit keeps the tries it
+/// had under the others.
+fn hold_tries(state: &AppState, keys: &[(String, u32)]) -> Result<(), Duration> {
+    for (i, (key, limit)) in keys.iter().enumerate() {
+        if let Err(wait) = state.rate_limits.check(key, *limit, WINDOW) {
+            for (held, _) in &keys[..=i] {
+                state.rate_limits.forgive(held);
+            }
+            return Err(wait);
+        }
+    }
+    Ok(())
 }
 
 /// An argon2id hash of a random password nobody knows, made once per process.

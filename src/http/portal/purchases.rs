@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
-use super::sign_in::SignInPage;
+use super::sign_in::sign_in_form;
 use super::{home_of, internal, session_of, shop, signed_url};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
@@ -115,7 +115,7 @@ pub async fn home(
         None => None,
     };
     let Some(customer) = customer else {
-        return render(StatusCode::OK, &SignInPage::of(&merchant, "", ""));
+        return sign_in_form(&state, jar, &merchant);
     };
     let start = query.before.as_deref().and_then(parse_start);
     let page = portal::purchases(&state.db, &merchant.id, &customer.id, start.as_ref(), PAGE_SIZE as i64 + 1).await;

@@ -21,7 +21,7 @@ use crate::db::portal::{self, CodeTry};
 use crate::db::sessions::{self, SessionKind};
 use crate::domain::{Email, MAX_WRONG_CODES, MagicLinkToken, SignInCode, new_sign_in_salt, now_millis};
 use crate::http::pages::render;
-use crate::http::session::{removed, secret_of, session_cookie};
+use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
 
 /// The window every sign-in limit counts in.
 const WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -40,13 +40,34 @@ pub(super) struct SignInPage<'a> {
     pub action: String,
     pub email: &'a str,
     pub error: &'a str,
+    pub form_token: String,
 }
 
 impl<'a> SignInPage<'a> {
-    pub fn of(merchant: &'a Merchant, email: &'a str, error: &'a str) -> Self {
-        SignInPage { merchant: &merchant.name, action: format!("{}/sign-in", home_of(merchant)), email, error }
+    fn of(merchant: &'a Merchant, email: &'a str, error: &'a str, form_token: String) -> Self {
+        SignInPage {
+            merchant: &merchant.name,
+            action: format!("{}/sign-in", home_of(merchant)),
+            email,
+            error,
+            form_token,
+        }
     }
 }
+
+/// The email form (the portal's home when signed out), with a fresh form token.
+pub(super) fn sign_in_form(state: &AppState, jar: CookieJar, merchant: &Merchant) -> Response {
+    with_token(state, jar, |token| render(StatusCode::OK, &SignInPage::of(merchant, "", "", token)))
+}
+
+/// A form page rendered with a fresh form token, setting the form cookie if the browser had none.
+fn with_token(state: &AppState, jar: CookieJar, page: impl FnOnce(String) -> Response) -> Response {
+    let (jar, token) = form_token(state, jar);
+    (jar, page(token)).into_response()
+}
+
+/// What a refused form token is told: the page is shown again, ready to post.
+const STALE_FORM: &str = "This page was open too long or did not come from this shop. Please try again.";
 
 #[derive(Template)]
 #[template(path = "portal/code.html")]
@@ -57,10 +78,11 @@ struct CodePage<'a> {
     resend_action: String,
     start_href: String,
     error: &'a str,
+    form_token: String,
 }
 
 impl<'a> CodePage<'a> {
-    fn of(merchant: &'a Merchant, email: &'a str, error: &'a str) -> Self {
+    fn of(merchant: &'a Merchant, email: &'a str, error: &'a str, form_token: String) -> Self {
         let home = home_of(merchant);
         CodePage {
             merchant: &merchant.name,
@@ -69,6 +91,7 @@ impl<'a> CodePage<'a> {
             resend_action: format!("{home}/sign-in"),
             start_href: home,
             error,
+            form_token,
         }
     }
 }
@@ -78,12 +101,16 @@ impl<'a> CodePage<'a> {
 struct MagicPage<'a> {
     merchant: &'a str,
     action: String,
+    error: &'a str,
+    form_token: String,
 }
 
 /// The "email me a code" form.
 #[derive(Deserialize)]
 pub struct EmailForm {
     email: String,
+    #[serde(default)]
+    form_token: String,
 }
 
 /// The "enter your code" form.
@@ -91,6 +118,15 @@ pub struct EmailForm {
 pub struct CodeForm {
     email: String,
     code: String,
+    #[serde(default)]
+    form_token: String,
+}
+
+/// The magic link's button: its form token only.
+#[derive(Deserialize)]
+pub struct ButtonForm {
+    #[serde(default)]
+    form_token: String,
 }
 
 /// `POST /portal/{merchant}/sign-in`: queue a code for a customer; the same page for anyone.
@@ -98,15 +134,23 @@ pub async fn request_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     client: crate::http::client::ClientIp,
+    jar: CookieJar,
     Form(form): Form<EmailForm>,
 ) -> Response {
     let merchant = match shop(&state, &slug).await {
         Ok(m) => m,
         Err(response) => return response,
     };
+    let typed = form.email.trim();
+    let again = |jar, status, error: &str| {
+        with_token(&state, jar, |token| render(status, &SignInPage::of(&merchant, typed, error, token)))
+    };
+    if !form_token_ok(&state, &jar, &form.form_token) {
+        return again(jar, StatusCode::FORBIDDEN, STALE_FORM);
+    }
     let Ok(email) = Email::parse("email", &form.email) else {
         let error = "Enter the email address you bought with, like ada@example.com.";
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &SignInPage::of(&merchant, form.email.trim(), error));
+        return again(jar, StatusCode::UNPROCESSABLE_ENTITY, error);
     };
     if let Err(wait) = state.rate_limits.check(&format!("portal-ip:{}", client.0), CODES_PER_IP, WINDOW) {
         let explanation =
@@ -129,7 +173,7 @@ pub async fn request_code(
         Ok(None) => {}
         Err(e) => return internal(e),
     }
-    render(StatusCode::OK, &CodePage::of(&merchant, email.as_str(), ""))
+    with_token(&state, jar, |token| render(StatusCode::OK, &CodePage::of(&merchant, email.as_str(), "", token)))
 }
 
 /// `POST /portal/{merchant}/code`: sign in with the code from the email.
@@ -144,6 +188,13 @@ pub async fn enter_code(
         Ok(m) => m,
         Err(response) => return response,
     };
+    let typed_email = form.email.trim();
+    let code_page = |jar, status, error: &str| {
+        with_token(&state, jar, |token| render(status, &CodePage::of(&merchant, typed_email, error, token)))
+    };
+    if !form_token_ok(&state, &jar, &form.form_token) {
+        return code_page(jar, StatusCode::FORBIDDEN, STALE_FORM);
+    }
     if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
         let explanation =
             format!("Too many codes were tried from your network. Please try again {}.", wait_words(wait));
@@ -151,25 +202,26 @@ pub async fn enter_code(
     }
     let Ok(email) = Email::parse("email", &form.email) else {
         let error = "Enter the email address you bought with, like ada@example.com.";
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &SignInPage::of(&merchant, form.email.trim(), error));
+        let page =
+            |token| render(StatusCode::UNPROCESSABLE_ENTITY, &SignInPage::of(&merchant, typed_email, error, token));
+        return with_token(&state, jar, page);
     };
     let Ok(typed) = SignInCode::parse("code", &form.code) else {
-        let error = "The code is the 6 digits in the email we sent you.";
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &CodePage::of(&merchant, email.as_str(), error));
+        return code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, "The code is the 6 digits in the email we sent you.");
     };
     let now = now_millis();
-    let wrong = || {
+    let wrong = |jar| {
         let error = "That code is not right, or it has expired. Check the newest email from us, or ask for a new code.";
-        render(StatusCode::UNPROCESSABLE_ENTITY, &CodePage::of(&merchant, email.as_str(), error))
+        code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, error)
     };
     match portal::try_code(&state.db, &merchant.id, &email, now).await {
         Ok(CodeTry::Counted(sign_in)) => {
             if !SignInCode::derive(&state.secrets.key(), &sign_in.salt).matches(&typed) {
-                return wrong();
+                return wrong(jar);
             }
             match portal::code_was_right(&state.db, &sign_in.id, now).await {
                 Ok(true) => start_session(&state, &merchant, &sign_in.customer_id, jar).await,
-                Ok(false) => wrong(),
+                Ok(false) => wrong(jar),
                 Err(e) => internal(e),
             }
         }
@@ -178,7 +230,7 @@ pub async fn enter_code(
             // the answers cannot tell customers from strangers.
             let key = format!("portal-no-code:{}:{}", merchant.id, email.as_str());
             match state.rate_limits.check(&key, MAX_WRONG_CODES as u32, WINDOW) {
-                Ok(()) => wrong(),
+                Ok(()) => wrong(jar),
                 Err(_) => locked(&merchant),
             }
         }
@@ -200,7 +252,11 @@ fn locked(merchant: &Merchant) -> Response {
 
 /// `GET /portal/{merchant}/sign-in/{token}`: a button that signs in. Following the link alone
 /// changes nothing, so mail scanners that open links cannot use it up.
-pub async fn magic_page(State(state): State<AppState>, Path((slug, token)): Path<(String, String)>) -> Response {
+pub async fn magic_page(
+    State(state): State<AppState>,
+    Path((slug, token)): Path<(String, String)>,
+    jar: CookieJar,
+) -> Response {
     let merchant = match shop(&state, &slug).await {
         Ok(m) => m,
         Err(response) => return response,
@@ -210,10 +266,7 @@ pub async fn magic_page(State(state): State<AppState>, Path((slug, token)): Path
         None => Ok(None),
     };
     match live {
-        Ok(Some(_)) => {
-            let action = format!("{}/sign-in/{token}", home_of(&merchant));
-            render(StatusCode::OK, &MagicPage { merchant: &merchant.name, action })
-        }
+        Ok(Some(_)) => magic_button(&state, jar, &merchant, &token, StatusCode::OK, ""),
         Ok(None) => link_gone(&merchant),
         Err(e) => internal(e),
     }
@@ -225,21 +278,41 @@ pub async fn magic_use(
     Path((slug, token)): Path<(String, String)>,
     client: crate::http::client::ClientIp,
     jar: CookieJar,
+    form: Result<Form<ButtonForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let merchant = match shop(&state, &slug).await {
         Ok(m) => m,
         Err(response) => return response,
     };
+    let Some(link) = MagicLinkToken::parse(&token) else { return link_gone(&merchant) };
+    let presented = form.map(|Form(f)| f.form_token).unwrap_or_default();
+    if !form_token_ok(&state, &jar, &presented) {
+        return magic_button(&state, jar, &merchant, link.expose(), StatusCode::FORBIDDEN, STALE_FORM);
+    }
     if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
         let explanation = format!("Too many sign-in tries from your network. Please try again {}.", wait_words(wait));
         return too_many(&merchant, &explanation, wait);
     }
-    let Some(token) = MagicLinkToken::parse(&token) else { return link_gone(&merchant) };
-    match portal::use_link(&state.db, &merchant.id, token.hash().as_str(), now_millis()).await {
+    match portal::use_link(&state.db, &merchant.id, link.hash().as_str(), now_millis()).await {
         Ok(Some(customer_id)) => start_session(&state, &merchant, &customer_id, jar).await,
         Ok(None) => link_gone(&merchant),
         Err(e) => internal(e),
     }
+}
+
+/// The page with the button that uses a magic link.
+fn magic_button(
+    state: &AppState,
+    jar: CookieJar,
+    merchant: &Merchant,
+    token: &str,
+    status: StatusCode,
+    error: &str,
+) -> Response {
+    let action = format!("{}/sign-in/{token}", home_of(merchant));
+    with_token(state, jar, |form_token| {
+        render(status, &MagicPage { merchant: &merchant.name, action, error, form_token })
+    })
 }
 
 fn link_gone(merchant: &Merchant) -> Response {

@@ -11,6 +11,7 @@ mod products_plain;
 mod sign_in;
 
 // Orders, customers, settings and the mailbox.
+mod amounts;
 mod customers;
 mod mailbox;
 mod orders;
@@ -40,6 +41,14 @@ pub fn browser() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
+/// Opens the sign-in page with `client` (which keeps the form cookie it sets) and returns the
+/// form token the page carries, as a browser would post it.
+pub async fn sign_in_token(client: &reqwest::Client, app: &TestApp) -> String {
+    let page = client.get(app.url("/dashboard/sign-in")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    crate::portal::form_token_of(&page.text().await.unwrap())
+}
+
 /// The `content` of `<meta name="csrf-token">` in a dashboard page.
 pub fn csrf_of(html: &str) -> String {
     let start = html.find(r#"<meta name="csrf-token" content=""#).expect("a dashboard page") + 33;
@@ -50,9 +59,11 @@ impl Dashboard {
     /// Signs in as `merchant`'s owner.
     pub async fn sign_in(app: &TestApp, merchant: &TestMerchant) -> Dashboard {
         let client = browser();
+        let token = sign_in_token(&client, app).await;
+        let fields = [("email", owner_email(merchant)), ("password", PASSWORD.into()), ("next", "/dashboard".into())];
         let response = client
             .post(app.url("/dashboard/sign-in"))
-            .form(&[("email", owner_email(merchant).as_str()), ("password", PASSWORD), ("next", "/dashboard")])
+            .form(&[&fields[..], &[("form_token", token)]].concat())
             .send()
             .await
             .unwrap();

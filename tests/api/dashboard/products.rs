@@ -291,12 +291,11 @@ async fn dashboard_cut_off_upload_leaves_nothing_behind(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let merchant = app.merchant("Lamplight Audio").await;
     // Signed in by hand, to hold the session cookie for a raw connection.
-    let signed_in = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
+    let client = super::browser();
+    let token = super::sign_in_token(&client, &app).await;
+    let signed_in = client
         .post(app.url("/dashboard/sign-in"))
-        .form(&[("email", owner_email(&merchant).as_str()), ("password", PASSWORD)])
+        .form(&[("email", owner_email(&merchant).as_str()), ("password", PASSWORD), ("form_token", &token)])
         .send()
         .await
         .unwrap();

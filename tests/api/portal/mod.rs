@@ -5,6 +5,7 @@ mod browser;
 mod downloads;
 mod purchases;
 mod sign_in;
+mod sign_in_forms;
 mod walls;
 
 use reqwest::{Response, StatusCode};
@@ -56,11 +57,70 @@ pub async fn request_code(app: &TestApp, slug: &str, email: &str) -> Response {
     post_form(app, &url, &[("email", email)]).await
 }
 
-/// POSTs `fields` as an HTML form does.
+/// POSTs `fields` as the shop's own page does: with a browser's form cookie and the page's
+/// form token (fetched from the portal's sign-in page first).
 pub async fn post_form(app: &TestApp, url: &str, fields: &[(&str, &str)]) -> Response {
+    let slug = url.split("/portal/").nth(1).and_then(|rest| rest.split('/').next()).expect("a portal URL");
+    let pass = FormPass::fetch(app, slug).await;
+    post_form_with(app, url, fields, &pass.cookie, &pass.token).await
+}
+
+/// POSTs `fields` with the form cookie `cookie` (`name=value`) and the form token `token`.
+pub async fn post_form_with(app: &TestApp, url: &str, fields: &[(&str, &str)], cookie: &str, token: &str) -> Response {
+    let mut fields = fields.to_vec();
+    fields.push(("form_token", token));
     let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
     let request = app.client.post(url).header("content-type", "application/x-www-form-urlencoded");
-    request.body(body).send().await.unwrap()
+    request.header("cookie", cookie).body(body).send().await.unwrap()
+}
+
+/// What a browser holds after showing a sign-in page: its form cookie and the page's token.
+pub struct FormPass {
+    /// `satchel_form=…` (or `__Host-satchel_form=…` over https), to send back.
+    pub cookie: String,
+    /// The hidden `form_token` field.
+    pub token: String,
+}
+
+impl FormPass {
+    /// Opens the shop's portal as a new browser would.
+    pub async fn fetch(app: &TestApp, slug: &str) -> FormPass {
+        let response = app.client.get(app.url(&format!("/portal/{slug}"))).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = form_cookie(&response).expect("the sign-in page sets the form cookie");
+        let token = form_token_of(&response.text().await.unwrap());
+        FormPass { cookie, token }
+    }
+}
+
+/// The form cookie a response sets, as `name=value`.
+pub fn form_cookie(response: &Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("satchel_form=") || v.starts_with("__Host-satchel_form="))
+        .map(cookie_pair)
+}
+
+/// The `form_token` hidden field of a sign-in page.
+pub fn form_token_of(html: &str) -> String {
+    let start = html.find(r#"name="form_token" value=""#).expect("a form token") + 25;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// The page with its form tokens blanked, to compare pages shown at different times.
+pub fn without_tokens(html: &str) -> String {
+    html.split(r#"name="form_token" value=""#)
+        .enumerate()
+        .map(
+            |(i, part)| {
+                if i == 0 { part.to_owned() } else { part.split_once('"').map_or(String::new(), |(_, r)| r.to_owned()) }
+            },
+        )
+        .collect::<Vec<_>>()
+        .join(r#"name="form_token" value=""#)
 }
 
 /// The newest sign-in code of `email` at the shop, derived as the outbox does (the database

@@ -7,6 +7,12 @@
 //! - a response `send` of the client reading nothing at all.
 //!
 //! Silence inside a request body is timed per read by [`super::body::Quiet`].
+//!
+//! Closing lingers, as nginx's `lingering_close` does: when a response ends the connection
+//! while the client is still sending (a 413 before the body was read), the stream sends FIN and
+//! reads and discards what keeps coming for a short while. Closing at once would make the
+//! kernel answer the unread bytes with a reset, and the client would see "connection reset"
+//! instead of the answer it was sent.
 
 use std::future::Future;
 use std::io;
@@ -20,6 +26,10 @@ use futures_util::task::AtomicWaker;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep};
+
+/// The longest a closing connection is read from, and how much, before it is closed anyway.
+const LINGER_TIME: Duration = Duration::from_secs(5);
+const LINGER_BYTES: u64 = 64 * 1024 * 1024;
 
 /// The silence each phase of a connection may have.
 #[derive(Debug, Clone, Copy)]
@@ -87,6 +97,8 @@ pub struct Watched {
     head_since: Option<Instant>,
     /// When a write first found the client not reading.
     blocked_since: Option<Instant>,
+    /// Once the write side is shut: until when, and how much, was read and discarded.
+    linger: Option<(Instant, u64)>,
 }
 
 impl Watched {
@@ -105,6 +117,7 @@ impl Watched {
             idle_since: Instant::now(),
             head_since: None,
             blocked_since: None,
+            linger: None,
         };
         (watched, activity)
     }
@@ -230,7 +243,25 @@ impl AsyncWrite for Watched {
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.io).poll_shutdown(cx)
+        let this = &mut *self;
+        if this.linger.is_none() {
+            std::task::ready!(Pin::new(&mut this.io).poll_shutdown(cx))?;
+            this.linger = Some((Instant::now() + LINGER_TIME, 0));
+        }
+        let Some((until, drained)) = this.linger.as_mut() else { unreachable!("set above") };
+        let mut scratch = [0u8; 8192];
+        loop {
+            let mut buf = ReadBuf::new(&mut scratch);
+            match Pin::new(&mut this.io).poll_read(cx, &mut buf) {
+                Poll::Ready(Ok(())) if !buf.filled().is_empty() && *drained < LINGER_BYTES => {
+                    *drained += buf.filled().len() as u64;
+                }
+                // The client closed too (or failed, or sent more than we will read).
+                Poll::Ready(_) => return Poll::Ready(Ok(())),
+                Poll::Pending if this.read_timer.expired(*until, cx) => return Poll::Ready(Ok(())),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 

@@ -37,6 +37,12 @@ async fn oversized_json_is_a_json_413_on_every_route_kind() {
         let what = format!("{method} {path}");
         let announced = app.api(&m, method.clone(), &path).header("content-type", "application/json");
         assert_json_413(announced.body(body.clone()).send().await.unwrap(), &what).await;
+        // Chunked, without a Content-Length: refused once the limit is read.
+        let chunks: Vec<_> = body.chunks(64 * 1024).map(|c| Ok::<_, std::io::Error>(c.to_vec())).collect();
+        let chunks = futures_util::stream::iter(chunks);
+        let streamed = app.api(&m, method, &path).header("content-type", "application/json");
+        let streamed = streamed.body(reqwest::Body::wrap_stream(chunks)).send().await.unwrap();
+        assert_json_413(streamed, &format!("{what}, chunked")).await;
     }
     // Under the limit, the same routes read the body and judge it.
     let response = app.api(&m, Method::POST, "/products").json(&json!({"name": "x".repeat(1_000_000)})).send();

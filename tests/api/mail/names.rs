@@ -16,6 +16,7 @@ on_both_stacks!(
     a_poisoned_email_left_sending_does_not_stop_the_next_worker,
     an_email_that_cannot_be_built_is_marked_and_the_next_one_is_sent,
     international_domains_and_names_are_encoded,
+    bidi_controls_are_refused_in_product_and_file_names,
 );
 
 const EVE: &str = "Eve\r\nBcc: victim@example.com\u{202E}";
@@ -216,5 +217,36 @@ async fn international_domains_and_names_are_encoded(stack: Stack) {
         // The name is RFC 2047 encoded (to_of decodes only that), the domain punycoded.
         assert_eq!(to_of(&raw), ("Zoë Ünal".to_owned(), ascii), "{raw}");
         assert_eq!(to_of(&nul_raw), ("Nul Name".to_owned(), nul_to), "{nul_raw}");
+    }
+}
+
+async fn bidi_controls_are_refused_in_product_and_file_names(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Bidi Names").await;
+    let spoof = "invoice\u{202E}fdp.exe";
+    let body = json!({"name": spoof, "price_minor": 100, "currency": "USD"});
+    let response = app.api(&m, Method::POST, "/products").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["field"], "name");
+
+    let encoded: String = url::form_urlencoded::byte_serialize(spoof.as_bytes()).collect();
+    let response = app
+        .api(&m, Method::POST, &format!("/files?filename={encoded}"))
+        .header("content-type", "application/pdf")
+        .body(b"%PDF-1.4 bidi".to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "upload file name");
+    assert_eq!(response.json::<Value>().await.unwrap()["error"]["field"], "filename");
+
+    let file = crate::fulfilment::upload(&app, &m, "guide.pdf", "application/pdf", b"%PDF-1.4 ok").await;
+    let product_id = crate::fulfilment::product(&app, &m, "Guide", json!({})).await;
+    for name in [spoof, "x\u{2066}y.pdf", "x\u{200F}.pdf", "x\u{061C}.pdf"] {
+        let delivery = json!({"mode": "files", "files": [{"file_id": file["id"], "display_name": name}]});
+        let path = format!("/products/{product_id}/delivery");
+        let response = app.api(&m, Method::PUT, &path).json(&delivery).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "display name {name:?}");
+        assert_eq!(response.json::<Value>().await.unwrap()["error"]["field"], "files.display_name");
     }
 }

@@ -4,7 +4,7 @@
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
 use crate::db::{Db, DbError, products};
-use crate::domain::{DownloadToken, Email, Invalid};
+use crate::domain::{CustomerName, DownloadToken, Email, Invalid};
 
 /// A successful payment, whatever reported it.
 #[derive(Debug, Clone)]
@@ -15,8 +15,8 @@ pub struct Payment<'a> {
     pub payment_id: &'a str,
     /// Customer email as sent.
     pub customer_email: &'a str,
-    /// Customer name as sent.
-    pub customer_name: &'a str,
+    /// Customer name: refused at the API and forms when unusable, cleaned when a provider sent it.
+    pub customer_name: &'a CustomerName,
     /// Amount, minor units.
     pub amount_minor: i64,
     /// Currency as sent.
@@ -109,7 +109,7 @@ async fn record(
         payment_id: payment.payment_id,
         event: payment.event,
         customer_email: &email,
-        customer_name: payment.customer_name.trim(),
+        customer_name: payment.customer_name.as_str(),
         amount_minor: payment.amount_minor,
         currency: &currency,
         items,

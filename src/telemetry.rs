@@ -24,6 +24,10 @@ pub const EMAILS_SENT: &str = "satchel_emails_sent_total";
 pub const EMAIL_FAILURES: &str = "satchel_email_failures_total";
 /// Emails waiting to be sent or retried (set when scraped).
 pub const EMAILS_WAITING: &str = "satchel_emails_waiting";
+/// 1 while the outbox worker runs, 0 while it is stopped or being restarted.
+pub const MAIL_WORKER_UP: &str = "satchel_mail_worker_up";
+/// Times the outbox worker died and was started again.
+pub const MAIL_WORKER_RESTARTS: &str = "satchel_mail_worker_restarts_total";
 /// File downloads recorded, by whether they counted against the link's cap.
 pub const DOWNLOADS: &str = "satchel_downloads_total";
 

@@ -103,6 +103,14 @@ pub async fn get(db: &Db, id: &str) -> Result<Merchant, DbError> {
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(id).fetch_optional(pool).await?))
 }
 
+/// The sign-in addresses of a merchant's dashboard users (stored normalized).
+pub async fn user_emails(db: &Db, merchant_id: &str) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(String,)> = with_pool!(db, pool => {
+        sqlx::query_as("SELECT email FROM merchant_users WHERE merchant_id = $1").bind(merchant_id).fetch_all(pool).await?
+    });
+    Ok(rows.into_iter().map(|(email,)| email).collect())
+}
+
 /// A merchant by slug or id (URLs accept both).
 pub async fn find(db: &Db, slug_or_id: &str) -> Result<Merchant, DbError> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE slug = $1 OR id = $1"));

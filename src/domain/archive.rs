@@ -3,12 +3,16 @@
 /// Characters that cannot appear in a file name on some system people unzip on.
 const UNSAFE: &[char] = &['/', '\\', ':', '*', '?', '"', '<', '>', '|'];
 
-/// A display name made safe as a ZIP entry: only its last path part, no control or reserved
-/// characters, no leading dots or trailing dots and spaces; `file-{n}` when nothing is left.
+/// A display name made safe as a ZIP entry: only its last path part, no control, bidi (which
+/// could make `exe.pdf` of `fdp.exe`) or reserved characters, no leading dots or trailing dots and spaces; `file-{n}` when nothing is left.
 /// So an entry can never point outside the folder it is extracted into (`../`, `/etc/…`, `C:`).
 pub fn safe_entry_name(display_name: &str, n: usize) -> String {
     let last = display_name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let cleaned: String = last.chars().map(|c| if c.is_control() || UNSAFE.contains(&c) { '_' } else { c }).collect();
+    let cleaned: String = last
+        .chars()
+        .filter(|c| !super::is_bidi_control(*c))
+        .map(|c| if c.is_control() || UNSAFE.contains(&c) { '_' } else { c })
+        .collect();
     let trimmed = cleaned.trim().trim_start_matches('.').trim_end_matches(['.', ' ']).trim();
     if trimmed.is_empty() { format!("file-{n}") } else { trimmed.to_owned() }
 }
@@ -57,5 +61,7 @@ mod tests {
         assert_eq!(safe_entry_name("report. ", 1), "report");
         assert_eq!(safe_entry_name("tab\there", 1), "tab_here");
         assert_eq!(safe_entry_name("Über Straße.pdf", 1), "Über Straße.pdf");
+        assert_eq!(safe_entry_name("invoice\u{202E}fdp.exe", 1), "invoicefdp.exe");
+        assert_eq!(safe_entry_name("\u{2066}\u{200F}", 5), "file-5");
     }
 }

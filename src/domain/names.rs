@@ -6,6 +6,17 @@ fn has_control(s: &str) -> bool {
     s.chars().any(char::is_control)
 }
 
+/// Whether `c` changes the direction text is shown in (U+202A–U+202E embeddings and overrides,
+/// U+2066–U+2069 isolates, the LRM/RLM/ALM marks): `invoice\u{202E}fdp.exe` shows as
+/// `invoiceexe.pdf`, so such names can pass for what they are not.
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+fn has_bidi(s: &str) -> bool {
+    s.chars().any(is_bidi_control)
+}
+
 /// A customer or merchant email address, trimmed and lower-cased so one person is one customer.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -41,7 +52,7 @@ macro_rules! bounded_text {
         pub struct $name(String);
 
         impl $name {
-            /// Trims, then checks length and that there are no control characters.
+            /// Trims, then checks length and that there are no control or bidi characters.
             pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
                 let text = raw.trim();
                 let chars = text.chars().count();
@@ -53,6 +64,9 @@ macro_rules! bounded_text {
                 }
                 if has_control(text) {
                     return Err(Invalid::new(field, concat!($what, " must not contain control characters")));
+                }
+                if has_bidi(text) {
+                    return Err(Invalid::new(field, concat!($what, " must not contain bidirectional control characters")));
                 }
                 Ok($name(text.to_owned()))
             }
@@ -73,6 +87,60 @@ bounded_text!(
     /// The name a delivered file is shown and saved under, e.g. `Chapter 1.pdf`.
     DisplayName, 1, 255, "the file name"
 );
+
+/// A customer's name as shown in emails and to the merchant ("" when unknown): one line of at
+/// most [`CustomerName::MAX`] characters, no control or bidi characters, so it can never break a
+/// mail header or pass for other text.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CustomerName(String);
+
+impl CustomerName {
+    /// The longest name kept, in characters.
+    pub const MAX: usize = 200;
+
+    /// A name typed into the API or a form: trimmed, and refused when it carries control or
+    /// bidi characters or is too long (the sender can correct it).
+    pub fn parse(field: &'static str, raw: &str) -> Result<CustomerName, Invalid> {
+        let text = raw.trim();
+        if text.chars().count() > Self::MAX {
+            return Err(Invalid::new(field, format!("the name is longer than {} characters", Self::MAX)));
+        }
+        if has_control(text) || has_bidi(text) {
+            return Err(Invalid::new(
+                field,
+                "the name must not contain control characters (such as line breaks) or bidirectional controls",
+            ));
+        }
+        Ok(CustomerName(text.to_owned()))
+    }
+
+    /// A name reported by a payment provider (or read back from storage), made safe instead of
+    /// refused, since the payment happened whatever its name says: control characters become
+    /// spaces, bidi controls go, runs of white space become one space, and it is cut at
+    /// [`CustomerName::MAX`] characters.
+    pub fn clean(raw: &str) -> CustomerName {
+        let spaced: String =
+            raw.chars().filter(|c| !is_bidi_control(*c)).map(|c| if c.is_control() { ' ' } else { c }).collect();
+        let mut name = String::with_capacity(spaced.len());
+        for word in spaced.split_whitespace() {
+            if !name.is_empty() {
+                name.push(' ');
+            }
+            name.push_str(word);
+        }
+        CustomerName(name.chars().take(Self::MAX).collect::<String>().trim_end().to_owned())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
 
 /// Free text shown to the customer with the delivery (line breaks allowed).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -184,6 +252,34 @@ mod tests {
         assert!(ProductName::parse("name", &"x".repeat(201)).is_err());
         assert!(DisplayName::parse("display_name", "a\u{0}b").is_err());
         assert!(Instructions::parse("instructions", "line 1\nline 2").is_ok());
+    }
+
+    #[test]
+    fn bidi_controls_are_refused_in_names() {
+        for bidi in ['\u{202A}', '\u{202E}', '\u{2066}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}'] {
+            let name = format!("invoice{bidi}fdp.exe");
+            let err = DisplayName::parse("display_name", &name).unwrap_err();
+            assert_eq!(err.field, "display_name");
+            assert!(err.message.contains("bidirectional"), "{}", err.message);
+            assert_eq!(ProductName::parse("name", &name).unwrap_err().field, "name");
+            assert_eq!(CustomerName::parse("customer.name", &name).unwrap_err().field, "customer.name");
+        }
+        assert!(DisplayName::parse("display_name", "عربي \u{200D} ok.pdf").is_ok(), "other marks are text");
+    }
+
+    #[test]
+    fn customer_names_are_refused_when_typed_and_cleaned_when_paid() {
+        assert_eq!(CustomerName::parse("name", "  Ada Lovelace ").unwrap().as_str(), "Ada Lovelace");
+        assert_eq!(CustomerName::parse("name", "").unwrap().as_str(), "");
+        for bad in ["Eve\r\nBcc: x@evil.example", "Eve\nX", "a\u{0}b", "Eve\u{202E}X"] {
+            assert_eq!(CustomerName::parse("customer.name", bad).unwrap_err().field, "customer.name", "{bad:?}");
+        }
+        assert!(CustomerName::parse("name", &"x".repeat(201)).is_err());
+        assert_eq!(CustomerName::clean("Eve\r\nBcc: x@evil.example").as_str(), "Eve Bcc: x@evil.example");
+        assert_eq!(CustomerName::clean(" a\u{0}b\u{202E}c\t\td ").as_str(), "a bc d");
+        assert_eq!(CustomerName::clean("\r\n\u{200F}").as_str(), "");
+        assert_eq!(CustomerName::clean(&"é".repeat(300)).as_str().chars().count(), CustomerName::MAX);
+        assert_eq!(CustomerName::clean("Zoë Ünal").as_str(), "Zoë Ünal");
     }
 
     #[test]

@@ -1,10 +1,15 @@
 //! `/buy/{product}`: a test-mode checkout that succeeds a payment without a card, so a
-//! newcomer can walk the whole journey. It only works while the merchant's test mode is on.
+//! newcomer can walk the whole journey. It only works while the merchant's test mode is on,
+//! only from this site's own page (never another site's form), a few times per network and
+//! per address; with SMTP configured, its emails reach only the merchant's own addresses (the
+//! outbox keeps the rest in the file mailbox).
+
+use std::time::Duration;
 
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
@@ -12,10 +17,17 @@ use crate::app::AppState;
 use crate::db::merchants::{self, Merchant};
 use crate::db::products::{self, Product};
 use crate::db::{DbError, with_pool};
-use crate::domain::{Email, human_price};
+use crate::domain::{CustomerName, Email, human_price};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::delivery::NotFoundPage;
 use crate::http::pages::render;
+
+/// Test purchases allowed per client network per [`WINDOW`].
+pub const PURCHASES_PER_IP: u32 = 20;
+/// Test purchases allowed per customer address (all shops together) per [`WINDOW`].
+pub const PURCHASES_PER_ADDRESS: u32 = 5;
+/// The window both limits count in.
+pub const WINDOW: Duration = Duration::from_secs(600);
 
 #[derive(Template)]
 #[template(path = "checkout.html")]
@@ -80,6 +92,8 @@ pub async fn show(State(state): State<AppState>, Path(product_id): Path<String>)
 pub async fn pay(
     State(state): State<AppState>,
     Path(product_id): Path<String>,
+    client: crate::http::client::ClientIp,
+    headers: HeaderMap,
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let (merchant, product) = match for_sale(&state, &product_id).await {
@@ -87,16 +101,37 @@ pub async fn pay(
         Ok(None) => return render(StatusCode::NOT_FOUND, &NotFoundPage),
         Err(e) => return crate::http::Error::from(e).into_response(),
     };
-    if let Err(invalid) = Email::parse("email", &form.email) {
-        let error = format!("Email {}", invalid.message);
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page(&merchant, &product, &form, error));
+    let refuse = |status, error: String| render(status, &page(&merchant, &product, &form, error));
+    // Another site's form would make this an order and email generator aimed at anyone.
+    if !crate::http::session::same_origin(&headers, &state.public_url) {
+        return refuse(StatusCode::FORBIDDEN, "Test purchases can only be made from this checkout page.".into());
+    }
+    let email = match Email::parse("email", &form.email) {
+        Ok(email) => email,
+        Err(invalid) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("Email {}", invalid.message)),
+    };
+    let name = match CustomerName::parse("name", &form.name) {
+        Ok(name) => name,
+        Err(invalid) => return refuse(StatusCode::UNPROCESSABLE_ENTITY, format!("Name: {}", invalid.message)),
+    };
+    let limits = [
+        (format!("buy-ip:{}", client.0), PURCHASES_PER_IP),
+        (format!("buy-email:{}", email.as_str()), PURCHASES_PER_ADDRESS),
+    ];
+    for (key, limit) in limits {
+        if let Err(wait) = state.rate_limits.check(&key, limit, WINDOW) {
+            let error = format!("Too many test purchases: please try again in {} seconds.", wait.as_secs());
+            let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, error);
+            response.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().into());
+            return response;
+        }
     }
     let payment_id = format!("test_{}", crate::db::new_id());
     let payment = Payment {
         provider: "test",
         payment_id: &payment_id,
-        customer_email: &form.email,
-        customer_name: &form.name,
+        customer_email: email.as_str(),
+        customer_name: &name,
         amount_minor: product.row.price_minor,
         currency: &product.row.currency,
         items: vec![(product.row.id.clone(), 1)],

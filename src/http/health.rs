@@ -12,11 +12,14 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 when the database and the blob store both answer, else 503 saying which.
+/// `GET /readyz`: 200 when the database and the blob store both answer and the mail worker
+/// runs, else 503 saying which.
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let blobs = state.blobs.check().await.map_err(|e| e.to_string());
-    let status = if database.is_ok() && blobs.is_ok() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let mail = state.mail.worker_running();
+    let ready = database.is_ok() && blobs.is_ok() && mail;
+    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let show = |r: Result<(), String>| match r {
         Ok(()) => json!("ok"),
         Err(e) => {
@@ -24,7 +27,8 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             json!("unavailable")
         }
     };
-    (status, Json(json!({ "database": show(database), "blobs": show(blobs) })))
+    let mail = if mail { "ok" } else { "stopped" };
+    (status, Json(json!({ "database": show(database), "blobs": show(blobs), "mail": mail })))
 }
 
 /// `GET /metrics`: Prometheus text format, for `Authorization: Bearer {metrics.token}`. With no

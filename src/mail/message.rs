@@ -9,7 +9,7 @@ use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
 use crate::delivered::{DeliveredItem, delivered_items};
-use crate::domain::{DownloadToken, human_date, human_price, purchase_subject};
+use crate::domain::{CustomerName, DownloadToken, human_date, human_price, purchase_subject};
 
 /// Everything the templates show, with the links already made.
 #[derive(Debug, Clone)]
@@ -102,8 +102,26 @@ pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, Strin
         .filter(|n| !n.trim().is_empty())
         .or_else(|| config.from_name.clone())
         .unwrap_or_else(|| merchant.name.clone());
-    let address = address.trim().parse().map_err(|e| format!("sender address {address:?}: {e}"))?;
-    Ok(Mailbox::new(Some(name), address))
+    header_mailbox(&name, address).map_err(|e| format!("sender {e}"))
+}
+
+/// A mailbox safe to write into a header, whatever was stored: the name cleaned of control and
+/// bidi characters (a line break in it once stopped all mail; lettre RFC 2047-encodes what is
+/// not ASCII), the domain in its ASCII form (`bücher.example` → `xn--bcher-kva.example`), since
+/// a raw UTF-8 domain is understood by few mail servers. A non-ASCII local part has no ASCII
+/// form: it is written as is (RFC 6532) and lettre asks the server for SMTPUTF8.
+pub fn header_mailbox(name: &str, address: &str) -> Result<Mailbox, String> {
+    let address = address.trim();
+    let bad = |why: &str| format!("address {address:?}: {why}");
+    let (user, domain) = address.rsplit_once('@').ok_or_else(|| bad("no @"))?;
+    let domain = if domain.is_ascii() {
+        domain.to_owned()
+    } else {
+        idna::domain_to_ascii(domain).map_err(|_| bad("the domain is not a valid international name"))?
+    };
+    let address = lettre::Address::new(user, &domain).map_err(|e| bad(&e.to_string()))?;
+    let name = CustomerName::clean(name).into_string();
+    Ok(Mailbox::new(Some(name).filter(|n| !n.is_empty()), address))
 }
 
 /// The message as sent: `Message-ID` is `<{email id}@{host}>`, so a copy sent again after a
@@ -142,11 +160,10 @@ pub fn build_parts(
     host: &str,
 ) -> Result<Message, String> {
     let Parts { subject, text, html } = parts;
-    let to_address = to_address.parse().map_err(|e| format!("recipient {to_address:?}: {e}"))?;
-    let to_name = Some(to_name.to_owned()).filter(|n| !n.trim().is_empty());
+    let to = header_mailbox(to_name, to_address).map_err(|e| format!("recipient {e}"))?;
     Message::builder()
         .from(from)
-        .to(Mailbox::new(to_name, to_address))
+        .to(to)
         .subject(subject.to_owned())
         .message_id(Some(format!("<{email_id}@{host}>")))
         .multipart(MultiPart::alternative_plain_html(text, html))
@@ -236,5 +253,31 @@ mod tests {
         assert!(raw.contains("Message-ID: <0193-abc@shop.example>"), "{raw}");
         assert!(raw.contains("multipart/alternative") && raw.contains("text/plain") && raw.contains("text/html"));
         assert!(raw.contains("Subject: Your purchase from Acme: Atlas and 1 more"), "{raw}");
+    }
+
+    fn to_header(name: &str, address: &str) -> String {
+        let from = Mailbox::new(Some("Acme".into()), "shop@example.com".parse().unwrap());
+        let message = build(&view(), "0193-abc", from, address, name, "shop.example").unwrap();
+        let raw = String::from_utf8(message.formatted()).unwrap();
+        let head = &raw[..raw.find("\r\n\r\n").unwrap()];
+        crate::mail::mailbox::header(head, "To").unwrap()
+    }
+
+    #[test]
+    fn stored_names_with_line_breaks_or_nul_cannot_break_the_to_header() {
+        let to = to_header("Eve\r\nBcc: x@evil.example", "eve@example.com");
+        let (name, address) = to.rsplit_once(' ').unwrap();
+        let name = crate::mail::mailbox::decode_words(name);
+        assert_eq!((name.as_str(), address), ("Eve Bcc: x@evil.example", "<eve@example.com>"), "{to}");
+        assert_eq!(to_header("Nul\u{0}Name", "nul@example.com"), "\"Nul Name\" <nul@example.com>");
+        assert_eq!(to_header("\r\n", "ada@example.com"), "ada@example.com");
+    }
+
+    #[test]
+    fn international_domains_are_punycoded_and_names_encoded() {
+        let to = to_header("Zoë Ünal", "zoe@bücher.example");
+        assert!(to.ends_with(" <zoe@xn--bcher-kva.example>"), "{to}");
+        assert!(to.is_ascii() && to.starts_with("=?utf-8?"), "{to}");
+        assert_eq!(crate::mail::mailbox::decode_words(to.split(" <").next().unwrap()), "Zoë Ünal");
     }
 }

@@ -3,11 +3,20 @@
 //!
 //! It is woken as soon as an order commits (so mail leaves within a second) and also polls
 //! every few seconds, which picks up retries and emails left behind by a crashed process.
+//!
+//! One email can never stop it: an error or a panic while building or sending one email marks
+//! that email `retrying` (or `failed`) with the reason, and the worker goes on. Should the
+//! worker itself die all the same, a supervisor logs it and starts it again; `/readyz` and the
+//! `satchel_mail_worker_up` gauge say whether it runs.
 
+use std::any::Any;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
 use super::message::{self, PurchaseView};
@@ -19,18 +28,21 @@ use crate::domain::{EmailKind, RetryPolicy, now_millis};
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;
+/// How long the supervisor waits before starting a worker that died again.
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 /// The outbox's handle in the app state: how to wake the worker, and where mail goes.
 #[derive(Clone)]
 pub struct Outbox {
     wake: Arc<Notify>,
     transport: Transport,
+    running: Arc<AtomicBool>,
 }
 
 impl Outbox {
     /// An outbox sending through `transport`.
     pub fn new(transport: Transport) -> Outbox {
-        Outbox { wake: Arc::new(Notify::new()), transport }
+        Outbox { wake: Arc::new(Notify::new()), transport, running: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Tells the worker new mail is queued. Cheap; a wake-up while it is busy is remembered.
@@ -42,36 +54,86 @@ impl Outbox {
     pub fn transport(&self) -> &Transport {
         &self.transport
     }
+
+    /// Whether the worker is running (false before it starts, after it stops, and for the
+    /// moment between its dying and its restart).
+    pub fn worker_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
+    }
 }
 
-/// Runs the worker until `stop` turns true; the emails being sent when it does are finished.
-pub fn spawn_worker(state: AppState, mut stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mail = &state.config.mail;
-        let poll = Duration::from_secs(mail.poll_seconds.max(1));
-        tracing::info!(transport = %state.mail.transport.describe(), "mail worker started");
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let sent = match run_once(&state).await {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail worker could not read the outbox");
-                    0
-                }
-            };
-            // A full batch means more may be due right now.
-            if sent as i64 >= BATCH {
-                continue;
-            }
-            tokio::select! {
-                () = state.mail.wake.notified() => {}
-                () = tokio::time::sleep(poll) => {}
-                _ = stop.changed() => return,
+/// Runs the worker, supervised, until `stop` turns true; the emails being sent when it does
+/// are finished.
+pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    let running = state.mail.running.clone();
+    // Up from now on, so a request answered before the task first runs sees it so.
+    running.store(true, Ordering::SeqCst);
+    let worker_stop = stop.clone();
+    tokio::spawn(supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())))
+}
+
+/// Runs `worker` in a task of its own until it returns (it was asked to stop). If it dies
+/// instead (a panic), that is logged and counted, and it is started again after `pause`.
+/// `running` (and the `satchel_mail_worker_up` gauge) tell whether a worker runs.
+pub(crate) async fn supervise<F, Fut>(
+    running: Arc<AtomicBool>,
+    mut stop: watch::Receiver<bool>,
+    pause: Duration,
+    mut worker: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let set_running = |up: bool| {
+        running.store(up, Ordering::SeqCst);
+        metrics::gauge!(crate::telemetry::MAIL_WORKER_UP).set(if up { 1.0 } else { 0.0 });
+    };
+    loop {
+        set_running(true);
+        let ended = tokio::spawn(worker()).await;
+        set_running(false);
+        match ended {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::error!(error = %e, "the mail worker died; starting it again");
+                metrics::counter!(crate::telemetry::MAIL_WORKER_RESTARTS).increment(1);
             }
         }
-    })
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// The worker: sends what is due, then waits for a wake-up, the poll interval or `stop`.
+async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
+    let poll = Duration::from_secs(state.config.mail.poll_seconds.max(1));
+    tracing::info!(transport = %state.mail.transport.describe(), "mail worker started");
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let sent = match run_once(&state).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "mail worker could not read the outbox");
+                0
+            }
+        };
+        // A full batch means more may be due right now.
+        if sent as i64 >= BATCH {
+            continue;
+        }
+        tokio::select! {
+            () = state.mail.wake.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Claims one batch of due emails and sends them; returns how many were claimed.
@@ -85,35 +147,86 @@ pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     Ok(count)
 }
 
-/// Sends one claimed email and records what happened.
+/// What became of one attempt at an email.
+enum Attempt {
+    /// Handed to SMTP or written to the mailbox, with this subject.
+    Sent(String),
+    /// A sign-in code that expired (or was replaced) before it could be sent: of no use.
+    Expired,
+    /// Not sent, and why.
+    Failed { subject: String, error: String },
+}
+
+/// Where a composed email goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    /// The configured transport.
+    Transport,
+    /// The file mailbox: a test purchase to someone other than the merchant, with SMTP on.
+    KeepInMailbox,
+}
+
+/// Sends one claimed email and records what happened; a panic on the way is that email's
+/// failure, not the worker's.
 async fn deliver(state: &AppState, email: EmailRow) {
+    let attempt =
+        guarded(attempt(state, &email)).await.unwrap_or_else(|error| Attempt::Failed { subject: String::new(), error });
+    record(state, &email, attempt).await;
+}
+
+/// Runs `work`, turning a panic inside it into an error that says what it was.
+pub(crate) async fn guarded<T>(work: impl Future<Output = T>) -> Result<T, String> {
+    AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
+        tracing::error!(panic = %panic_message(&*panic), "building or sending an email panicked");
+        format!("building or sending this email failed unexpectedly: {}", panic_message(&*panic))
+    })
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    match (panic.downcast_ref::<&str>(), panic.downcast_ref::<String>()) {
+        (Some(text), _) => (*text).to_owned(),
+        (_, Some(text)) => text.clone(),
+        _ => "a panic".to_owned(),
+    }
+}
+
+async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
     let composed = if email.kind == EmailKind::SignIn.as_str() {
-        super::sign_in::compose(state, &email).await
+        super::sign_in::compose(state, email).await.map(|c| c.map(|(subject, m)| (subject, m, Route::Transport)))
     } else {
-        compose(state, &email).await.map(Some)
+        compose(state, email).await.map(Some)
     };
-    let (subject, result) = match composed {
-        Ok(Some((subject, message))) => {
-            let result = state.mail.transport.send(&email.id, &message).await;
-            (subject, result)
-        }
-        Ok(None) => {
-            // A sign-in code that expired (or was replaced) before it could be sent is of no use.
-            let why = "the sign-in code expired before it could be sent";
-            if let Err(e) = emails::mark_failed_attempt(&state.db, &email.id, "", why, None).await {
-                tracing::error!(email = %email.id, error = %e, "could not record the outcome of an email");
-            }
-            return;
-        }
-        Err(e) => (String::new(), Err(e)),
+    let (subject, message, route) = match composed {
+        Ok(Some(composed)) => composed,
+        Ok(None) => return Attempt::Expired,
+        Err(error) => return Attempt::Failed { subject: String::new(), error },
     };
-    let recorded = match result {
-        Ok(()) => {
+    let result = match route {
+        Route::Transport => state.mail.transport.send(&email.id, &message).await,
+        Route::KeepInMailbox => {
+            tracing::info!(email = %email.id, "test purchase kept in the mailbox: test mode emails only the merchant's own addresses");
+            Transport::Mailbox(super::Mailbox::new(state.config.mailbox_dir())).send(&email.id, &message).await
+        }
+    };
+    match result {
+        Ok(()) => Attempt::Sent(subject),
+        Err(error) => Attempt::Failed { subject, error },
+    }
+}
+
+/// Records the outcome of an attempt: sent, given up, or to be retried with backoff.
+async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
+    let recorded = match attempt {
+        Attempt::Sent(subject) => {
             tracing::info!(email = %email.id, order = %email.order_id, kind = %email.kind, attempts = email.attempts, "email sent");
             metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.clone()).increment(1);
             emails::mark_sent(&state.db, &email.id, &subject).await
         }
-        Err(error) => {
+        Attempt::Expired => {
+            let why = "the sign-in code expired before it could be sent";
+            emails::mark_failed_attempt(&state.db, &email.id, "", why, None).await
+        }
+        Attempt::Failed { subject, error } => {
             let mail = &state.config.mail;
             let policy = RetryPolicy {
                 base_ms: mail.retry_base_seconds as i64 * 1000,
@@ -146,8 +259,9 @@ pub(crate) fn message_host(state: &AppState) -> String {
         .unwrap_or_else(|| "satchel.invalid".into())
 }
 
-/// Renders the email from its order as it is now (the frozen delivery) into a message.
-async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::Message), String> {
+/// Renders the email from its order as it is now (the frozen delivery) into a message, and
+/// says where it goes.
+async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::Message, Route), String> {
     let detail = orders::get(&state.db, &email.merchant_id, &email.order_id)
         .await
         .map_err(|e| format!("loading order {}: {e}", email.order_id))?;
@@ -159,5 +273,62 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
     let from = message::sender(&merchant, &state.config.mail)?;
     let host = message_host(state);
     let message = message::build(&view, &email.id, from, &email.to_address, &detail.order.customer_name, &host)?;
-    Ok((view.subject, message))
+    let route = route(state, email, &detail.order.provider).await?;
+    Ok((view.subject, message, route))
+}
+
+/// A test purchase goes out by SMTP only to the merchant's own sign-in addresses (as Stripe's
+/// test mode does): the test checkout must not mail strangers. The rest is kept in the mailbox,
+/// which the dashboard's Mailbox page shows.
+async fn route(state: &AppState, email: &EmailRow, provider: &str) -> Result<Route, String> {
+    if provider != "test" || !matches!(state.mail.transport, Transport::Smtp { .. }) {
+        return Ok(Route::Transport);
+    }
+    let own = merchants::user_emails(&state.db, &email.merchant_id)
+        .await
+        .map_err(|e| format!("loading the merchant's addresses: {e}"))?;
+    let to = email.to_address.trim().to_lowercase();
+    Ok(if own.iter().any(|a| a.eq_ignore_ascii_case(&to)) { Route::Transport } else { Route::KeepInMailbox })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_the_emails_error() {
+        assert_eq!(guarded(async { 7 }).await, Ok(7));
+        let error = guarded::<u8>(async { panic!("writing `Mailboxes` returned an error") }).await.unwrap_err();
+        assert!(error.contains("failed unexpectedly: writing `Mailboxes` returned an error"), "{error}");
+        let owned = guarded::<u8>(async { panic!("{}", String::from("owned")) }).await.unwrap_err();
+        assert!(owned.ends_with("owned"), "{owned}");
+    }
+
+    #[tokio::test]
+    async fn a_worker_that_dies_is_started_again_until_stopped() {
+        let running = Arc::new(AtomicBool::new(false));
+        let (stop, stopped) = watch::channel(false);
+        let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
+        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (counter, quit) = (runs.clone(), stopped.clone());
+        let supervisor = tokio::spawn(supervise(running.clone(), stopped, Duration::from_millis(10), move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let (started, mut quit) = (started.clone(), quit.clone());
+            async move {
+                let _ = started.send(n);
+                if n < 2 {
+                    panic!("worker {n} dies");
+                }
+                let _ = quit.wait_for(|stop| *stop).await;
+            }
+        }));
+        for expected in 0..3 {
+            assert_eq!(starts.recv().await, Some(expected), "worker {expected} is started");
+        }
+        assert!(running.load(Ordering::SeqCst), "the third worker runs");
+        stop.send(true).unwrap();
+        supervisor.await.unwrap();
+        assert!(!running.load(Ordering::SeqCst), "stopped");
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "not started again after a clean stop");
+    }
 }

@@ -7,6 +7,8 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
+use crate::domain::CustomerName;
+
 pub mod salvage;
 pub mod standard;
 pub mod stripe;
@@ -76,8 +78,9 @@ pub struct PaidOrder {
     pub payment_id: String,
     /// Raw as sent; the caller validates.
     pub customer_email: String,
-    /// `""` when absent.
-    pub customer_name: String,
+    /// `""` when absent; cleaned of control and bidi characters (a paid order is never refused
+    /// for its name).
+    pub customer_name: CustomerName,
     /// Total in minor units (cents).
     pub amount_minor: i64,
     /// As sent, e.g. `"USD"` or `"usd"`; the caller normalizes.

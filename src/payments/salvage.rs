@@ -5,6 +5,7 @@
 use serde_json::Value;
 
 use super::lookup;
+use crate::domain::CustomerName;
 
 /// What a stored payment event says about its payment, as far as it says anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -15,8 +16,8 @@ pub struct Salvaged {
     pub payment_id: Option<String>,
     /// The customer's email as sent (unchecked).
     pub customer_email: Option<String>,
-    /// The customer's name ("" when absent).
-    pub customer_name: String,
+    /// The customer's name ("" when absent), cleaned of control and bidi characters.
+    pub customer_name: CustomerName,
     /// Amount paid, minor units (0 when absent).
     pub amount_minor: i64,
     /// Currency as sent.
@@ -45,7 +46,7 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
             ),
             payment_id: text(&["data.object.payment_intent", "data.object.id"]),
             customer_email: text(&["data.object.customer_details.email", "data.object.customer_email"]),
-            customer_name: text(&["data.object.customer_details.name"]).unwrap_or_default(),
+            customer_name: CustomerName::clean(&text(&["data.object.customer_details.name"]).unwrap_or_default()),
             amount_minor: number("data.object.amount_total"),
             currency: text(&["data.object.currency"]),
             product_refs: text(&["data.object.metadata.satchel_product_id"]).into_iter().collect(),
@@ -54,7 +55,7 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
             paid: event_type == "payment.succeeded",
             payment_id: text(&["data.payment_id"]),
             customer_email: text(&["data.customer.email"]),
-            customer_name: text(&["data.customer.name"]).unwrap_or_default(),
+            customer_name: CustomerName::clean(&text(&["data.customer.name"]).unwrap_or_default()),
             amount_minor: number("data.total_amount"),
             currency: text(&["data.currency"]),
             product_refs: refs("data.product_cart", "product_id"),
@@ -75,6 +76,8 @@ mod tests {
         assert_eq!(found.payment_id.as_deref(), Some("pay_1"));
         assert_eq!(found.customer_email, None);
         assert_eq!((found.customer_name.as_str(), found.amount_minor), ("Grace", 1999));
+        let eve = body.replace("Grace", "Eve\\r\\nBcc: x@evil.example\\u202e");
+        assert_eq!(salvage("standard", &eve).customer_name.as_str(), "Eve Bcc: x@evil.example");
         assert_eq!((found.currency.as_deref(), found.product_refs), (Some("EUR"), vec!["p_9".to_owned()]));
     }
 

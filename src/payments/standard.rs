@@ -6,8 +6,9 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use serde_json::Value;
 
 use super::{
-    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh, event_type,
-    hmac_sha256, list_len, opt_str, parse_json, parse_timestamp, quantity, req_i64, req_str, require_header,
+    CustomerName, EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh,
+    event_type, hmac_sha256, list_len, opt_str, parse_json, parse_timestamp, quantity, req_i64, req_str,
+    require_header,
 };
 
 /// The header carrying the message id, which is also the event id.
@@ -81,7 +82,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
     Ok(PaidOrder {
         payment_id: req_str(root, "data.payment_id")?,
         customer_email: req_str(root, "data.customer.email")?,
-        customer_name: opt_str(root, "data.customer.name")?.unwrap_or_default().to_owned(),
+        customer_name: CustomerName::clean(opt_str(root, "data.customer.name")?.unwrap_or_default()),
         amount_minor: req_i64(root, "data.total_amount")?,
         currency: req_str(root, "data.currency")?,
         items,
@@ -194,7 +195,7 @@ mod tests {
         let expected = PaidOrder {
             payment_id: "pay_9Zt3".into(),
             customer_email: "ada@example.com".into(),
-            customer_name: "Ada Lovelace".into(),
+            customer_name: CustomerName::clean("Ada Lovelace"),
             amount_minor: 5997,
             currency: "USD".into(),
             items: vec![item("pdt_ebook", 1), item("pdt_course", 2)],
@@ -212,7 +213,7 @@ mod tests {
         let EventKind::PaymentSucceeded(order) = parse_json_text(body).unwrap() else {
             panic!("not a payment");
         };
-        assert_eq!(order.customer_name, "");
+        assert_eq!(order.customer_name.as_str(), "");
         assert_eq!(order.items[0].quantity, 1);
         let no_cart = body.replace(r#","product_cart":[{"product_id":"pdt_a"}]"#, "");
         let EventKind::PaymentSucceeded(order) = parse_json_text(&no_cart).unwrap() else {

@@ -3,9 +3,9 @@
 use serde_json::Value;
 
 use super::{
-    EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh, event_type,
-    hmac_sha256, list_len, lookup, malformed, opt_str, parse_json, parse_timestamp, quantity, req_i64, req_str,
-    require_header,
+    CustomerName, EventKind, HeaderLookup, PaidItem, PaidOrder, PaymentEvent, WebhookError, any_matches, check_fresh,
+    event_type, hmac_sha256, list_len, lookup, malformed, opt_str, parse_json, parse_timestamp, quantity, req_i64,
+    req_str, require_header,
 };
 
 /// The header carrying `t=<unix seconds>,v1=<hex>[,v1=<hex>…]`.
@@ -84,7 +84,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
     Ok(PaidOrder {
         payment_id: payment_id(root)?,
         customer_email,
-        customer_name: opt_str(root, "data.object.customer_details.name")?.unwrap_or_default().to_owned(),
+        customer_name: CustomerName::clean(opt_str(root, "data.object.customer_details.name")?.unwrap_or_default()),
         amount_minor: req_i64(root, "data.object.amount_total")?,
         currency: req_str(root, "data.object.currency")?,
         items: items(root)?,
@@ -184,7 +184,7 @@ mod tests {
         let expected = PaidOrder {
             payment_id: "pi_3QbXyZ2eZvKYlo2C1e2f3g4h".into(),
             customer_email: "grace@example.com".into(),
-            customer_name: "Grace Hopper".into(),
+            customer_name: CustomerName::clean("Grace Hopper"),
             amount_minor: 1999,
             currency: "usd".into(),
             items: vec![PaidItem { product_ref: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(), quantity: 1 }],

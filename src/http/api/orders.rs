@@ -492,12 +492,13 @@ pub async fn create(
     }
     let currency = crate::domain::Currency::parse("currency", &order.currency)?;
     crate::domain::check_amount("amount_minor", order.amount_minor)?;
+    let customer_name = crate::domain::CustomerName::parse("customer.name", &order.customer.name)?;
     let merchant = merchants::get(&state.db, &merchant_id).await?;
     let payment = Payment {
         provider: "api",
         payment_id: &payment_id,
         customer_email: &order.customer.email,
-        customer_name: &order.customer.name,
+        customer_name: &customer_name,
         amount_minor: order.amount_minor,
         currency: currency.as_str(),
         items: order.items.iter().map(|i| (i.product_id.clone(), i.quantity)).collect(),

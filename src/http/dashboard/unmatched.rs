@@ -85,7 +85,7 @@ fn view(event: PaymentEventRow, error: Option<&AssignError>) -> UnmatchedPayment
         assignable: found.paid,
         typed_email: error.map(|e| e.email.clone()).unwrap_or_default(),
         error: error.map(|e| e.message.clone()),
-        name: found.customer_name,
+        name: found.customer_name.into_string(),
         event_id: event.event_id,
         id: event.id,
     }

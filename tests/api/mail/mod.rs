@@ -5,9 +5,11 @@
 //! its own, unique recipients, since tests run side by side.
 
 mod mailbox;
+mod names;
 mod processes;
 mod purchase;
 mod retries;
+mod test_checkout;
 
 use std::time::Duration;
 
@@ -89,6 +91,14 @@ impl Maildev {
             (emails.len() == n).then_some(emails)
         })
         .await
+    }
+
+    /// The raw message (RFC 5322, as received over SMTP) of the email maildev calls `id`.
+    pub async fn source(&self, id: &str) -> String {
+        let response =
+            self.client.get(format!("{}/api/email/{id}/source", self.url)).send().await.expect("maildev answers");
+        assert!(response.status().is_success(), "the source of {id}: {}", response.status());
+        response.text().await.unwrap()
     }
 
     /// Whether its API answers.

@@ -13,6 +13,8 @@ fn oversized() -> Value {
 async fn assert_json_413(response: reqwest::Response, what: &str) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE, "{what}");
     assert_eq!(response.headers()["content-type"], "application/json", "{what}");
+    // The unread rest of the body makes the connection unusable for another request.
+    assert_eq!(response.headers()["connection"], "close", "{what}");
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_code(&body), "too_large", "{what}: {body}");
     let message = body["error"]["message"].as_str().unwrap();

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::doc::{CurrencyCode, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
 use super::time::rfc3339;
+use super::whole;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::merchants;
@@ -410,7 +411,7 @@ pub struct CreateOrder {
     #[schema(value_type = Option<ReferenceText>)]
     payment_id: Option<String>,
     /// Amount paid in minor units (default 0).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole::whole")]
     #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
     amount_minor: i64,
     /// Default `USD`.
@@ -439,12 +440,32 @@ pub struct CustomerIn {
 pub struct ItemIn {
     /// The product's id, or its external id at `api`.
     product_id: String,
-    #[serde(default = "one")]
+    /// How many were bought (default 1).
+    #[serde(default = "one", deserialize_with = "whole::whole")]
+    #[schema(minimum = 1, maximum = 10_000)]
     quantity: u32,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// The most of one product an order may list: a quantity is shown to the customer and the
+/// merchant, never multiplied into an amount, so any bound is generous; this one is plain.
+pub const MAX_QUANTITY: u32 = 10_000;
+
+impl CreateOrder {
+    /// Checks what serde cannot: each item's quantity is 1 to [`MAX_QUANTITY`]. Runs before any
+    /// lookup, so a refused body is never answered with an earlier order.
+    fn check(&self) -> Result<(), Invalid> {
+        for (i, item) in self.items.iter().enumerate() {
+            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+                let message = format!("items[{i}].quantity must be 1 to {MAX_QUANTITY}, not {}", item.quantity);
+                return Err(Invalid::new("items", message));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Record a paid order (for payments confirmed in your own backend). Send an
@@ -463,6 +484,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<OrderDetailOut>)> {
     let order: CreateOrder = serde_json::from_slice(&body).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    order.check()?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {

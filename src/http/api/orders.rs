@@ -9,14 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{CurrencyCode, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
+use super::doc::{self, CurrencyCode, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
 use super::time::rfc3339;
 use super::whole;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::merchants;
 use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
-use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
+use crate::domain::{Invalid, OrderStatus, SecretHash};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 
@@ -218,7 +218,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<OrderOut>>> {
     let filter = OrderFilter {
-        email: q.email.as_deref().map(|e| Email::parse("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
+        email: q.email.as_deref().map(|e| doc::email("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
         status: q
             .status
             .as_deref()
@@ -455,9 +455,11 @@ fn one() -> u32 {
 pub const MAX_QUANTITY: u32 = 10_000;
 
 impl CreateOrder {
-    /// Checks what serde cannot: each item's quantity is 1 to [`MAX_QUANTITY`]. Runs before any
+    /// Checks what serde cannot: the email as the description states it, each item's quantity
+    /// 1 to [`MAX_QUANTITY`]. Runs before any
     /// lookup, so a refused body is never answered with an earlier order.
     fn check(&self) -> Result<(), Invalid> {
+        doc::email("customer.email", &self.customer.email)?;
         for (i, item) in self.items.iter().enumerate() {
             if !(1..=MAX_QUANTITY).contains(&item.quantity) {
                 let message = format!("items[{i}].quantity must be 1 to {MAX_QUANTITY}, not {}", item.quantity);

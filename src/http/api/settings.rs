@@ -5,11 +5,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::doc::{DisplayNameText, EmailAddress, StripeSecretText};
+use super::doc::{DisplayNameText, EmailAddress, StripeSecretText, email};
 use super::whole;
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DisplayName, DownloadPolicy, Email, Invalid};
+use crate::domain::{DisplayName, DownloadPolicy, Invalid};
 use crate::http::{ApiJson, ApiMerchant};
 
 type Result<T> = crate::http::Result<T>;
@@ -143,7 +143,7 @@ pub async fn update(
         other => other,
     };
     let sender_email = match body.sender_email {
-        Some(Some(email)) => Some(Some(Email::parse("sender_email", &email)?.as_str().to_owned())),
+        Some(Some(raw)) => Some(Some(email("sender_email", &raw)?.as_str().to_owned())),
         other => other,
     };
     let change = SettingsChange {

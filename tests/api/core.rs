@@ -2,6 +2,7 @@
 
 mod access;
 mod cli;
+mod conformance;
 mod delivery;
 mod health;
 mod json_limits;

@@ -13,6 +13,7 @@ mod orders;
 pub(crate) mod products;
 mod settings;
 mod time;
+mod whole;
 
 // Shared with the dashboard, which offers the same actions.
 pub(crate) use orders::{Resent, queue_resend, set_access};

@@ -9,13 +9,14 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::doc::{CurrencyCode, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
+use super::doc::{self, CurrencyCode, CustomerNameText, EmailAddress, IdempotencyKey, OrderStatusName, ReferenceText};
 use super::time::rfc3339;
+use super::whole;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::merchants;
 use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
-use crate::domain::{Email, Invalid, OrderStatus, SecretHash};
+use crate::domain::{Invalid, OrderStatus, SecretHash};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 
@@ -217,7 +218,7 @@ pub async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<Json<Vec<OrderOut>>> {
     let filter = OrderFilter {
-        email: q.email.as_deref().map(|e| Email::parse("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
+        email: q.email.as_deref().map(|e| doc::email("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
         status: q
             .status
             .as_deref()
@@ -410,8 +411,8 @@ pub struct CreateOrder {
     #[schema(value_type = Option<ReferenceText>)]
     payment_id: Option<String>,
     /// Amount paid in minor units (default 0).
-    #[serde(default)]
-    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[serde(default, deserialize_with = "whole::whole")]
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     amount_minor: i64,
     /// Default `USD`.
     #[serde(default = "default_currency")]
@@ -430,6 +431,7 @@ pub struct CustomerIn {
     #[schema(value_type = EmailAddress)]
     email: String,
     #[serde(default)]
+    #[schema(value_type = CustomerNameText)]
     name: String,
 }
 
@@ -439,12 +441,34 @@ pub struct CustomerIn {
 pub struct ItemIn {
     /// The product's id, or its external id at `api`.
     product_id: String,
-    #[serde(default = "one")]
+    /// How many were bought (default 1).
+    #[serde(default = "one", deserialize_with = "whole::whole")]
+    #[schema(minimum = 1, maximum = 10_000)]
     quantity: u32,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// The most of one product an order may list: a quantity is shown to the customer and the
+/// merchant, never multiplied into an amount, so any bound is generous; this one is plain.
+pub const MAX_QUANTITY: u32 = 10_000;
+
+impl CreateOrder {
+    /// Checks what serde cannot: the email as the description states it, each item's quantity
+    /// 1 to [`MAX_QUANTITY`]. Runs before any
+    /// lookup, so a refused body is never answered with an earlier order.
+    fn check(&self) -> Result<(), Invalid> {
+        doc::email("customer.email", &self.customer.email)?;
+        for (i, item) in self.items.iter().enumerate() {
+            if !(1..=MAX_QUANTITY).contains(&item.quantity) {
+                let message = format!("items[{i}].quantity must be 1 to {MAX_QUANTITY}, not {}", item.quantity);
+                return Err(Invalid::new("items", message));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Record a paid order (for payments confirmed in your own backend). Send an
@@ -463,6 +487,7 @@ pub async fn create(
     body: Bytes,
 ) -> Result<(StatusCode, Json<OrderDetailOut>)> {
     let order: CreateOrder = serde_json::from_slice(&body).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    order.check()?;
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(value) => {

@@ -10,6 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::doc::{CurrencyCode, DeliveryRequest, ExternalIds, ProductNameText};
 use super::time::rfc3339;
+use super::whole;
 use crate::app::AppState;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
 use crate::domain::{
@@ -100,7 +101,8 @@ pub struct CreateProduct {
     #[schema(max_length = 20000)]
     description: String,
     /// Price in minor units (1999 = 19.99).
-    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[serde(deserialize_with = "whole::whole")]
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     price_minor: i64,
     /// ISO 4217 code.
     #[schema(value_type = CurrencyCode)]
@@ -119,7 +121,8 @@ pub struct UpdateProduct {
     name: Option<String>,
     #[schema(max_length = 20000)]
     description: Option<String>,
-    #[schema(minimum = 0, maximum = 9_223_372_036_854_775_807_i64)]
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 0, maximum = 999_999_999_999_i64)]
     price_minor: Option<i64>,
     #[schema(value_type = Option<CurrencyCode>)]
     currency: Option<String>,

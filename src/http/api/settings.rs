@@ -5,10 +5,11 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::doc::{DisplayNameText, EmailAddress, StripeSecretText};
+use super::doc::{DisplayNameText, EmailAddress, StripeSecretText, email};
+use super::whole;
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DisplayName, DownloadPolicy, Email, Invalid};
+use crate::domain::{DisplayName, DownloadPolicy, Invalid};
 use crate::http::{ApiJson, ApiMerchant};
 
 type Result<T> = crate::http::Result<T>;
@@ -52,11 +53,11 @@ pub struct WebhooksOut {
 pub struct UpdateSettings {
     test_mode: Option<bool>,
     /// Seconds an email link works after payment (60 to 10 years); null: forever.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole::present")]
     #[schema(value_type = Option<i64>, minimum = 60, maximum = 316_224_000)]
     link_expiry_seconds: Option<Option<i64>>,
     /// Downloads per file through the email link; null: unlimited.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "whole::present")]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 1_000_000)]
     max_downloads_per_file: Option<Option<i64>>,
     revoke_on_refund: Option<bool>,
@@ -142,7 +143,7 @@ pub async fn update(
         other => other,
     };
     let sender_email = match body.sender_email {
-        Some(Some(email)) => Some(Some(Email::parse("sender_email", &email)?.as_str().to_owned())),
+        Some(Some(raw)) => Some(Some(email("sender_email", &raw)?.as_str().to_owned())),
         other => other,
     };
     let change = SettingsChange {

@@ -62,6 +62,11 @@ impl ExternalUrl {
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Invalid::new(field, "must not contain a user name or password"));
         }
+        // Normalizing percent-encodes spaces and non-ASCII (`é` is 2 bytes, `%C3%A9` 6): the
+        // stored form must keep the limit too, or reading the link back and sending it again fails.
+        if url.as_str().len() > 2048 {
+            return Err(Invalid::new(field, "is longer than 2048 characters once percent-encoded"));
+        }
         Ok(ExternalUrl(url.into()))
     }
 
@@ -213,5 +218,18 @@ mod tests {
             "https://example.com/a%20b"
         );
         assert!(ExternalUrl::parse("external_url", "http://drive.example.org/x?y=1").is_ok());
+    }
+
+    /// Found by `cargo fuzz run names` (fuzz/corpus/names/seed-10): 1,415 bytes were accepted
+    /// and stored as 4,215, which the same parser then refused when the link was sent back.
+    #[test]
+    fn the_stored_url_keeps_the_length_limit() {
+        let long = format!("https://ex.com/{}", "é".repeat(700));
+        assert!(long.len() <= 2048);
+        let err = ExternalUrl::parse("external_url", &long).unwrap_err();
+        assert_eq!(err.field, "external_url");
+        let fits = format!("https://ex.com/{}", "é".repeat(300));
+        let stored = ExternalUrl::parse("external_url", &fits).unwrap();
+        assert_eq!(ExternalUrl::parse("external_url", stored.as_str()).unwrap(), stored);
     }
 }

@@ -171,10 +171,10 @@ pub async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result
             code: "upload_cut_off",
             message: format!("the multipart body could not be read: {}", e.body_text()),
         })? {
-            let Some(name) = field.file_name().filter(|n| !n.is_empty()).map(str::to_owned) else {
+            let Some(filename) = part_filename(field.file_name()) else {
                 continue;
             };
-            let filename = DisplayName::parse("filename", &name)?;
+            let filename = filename?;
             let content_type = match field.content_type() {
                 Some(value) => ContentType::parse("content_type", value)?,
                 None => ContentType::octet_stream(),
@@ -195,6 +195,12 @@ pub async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result
             Err(e)
         }
     }
+}
+
+/// The name a multipart part is stored under: `None` for a part that is not a file (no file
+/// name, or the empty one of a browser's empty file input), else the checked name.
+pub(crate) fn part_filename(file_name: Option<&str>) -> Option<Result<DisplayName, Invalid>> {
+    file_name.filter(|n| !n.is_empty()).map(|name| DisplayName::parse("filename", name))
 }
 
 /// Drops staged uploads that will not be kept after all.

@@ -12,7 +12,8 @@ use crate::db::orders::{self, EventRecord};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::payments::{self, EventKind, HeaderLookup, PaymentEvent, Provider};
 
-struct Headers<'a>(&'a HeaderMap);
+/// The request's headers as the payment module reads them.
+pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
 
 impl HeaderLookup for Headers<'_> {
     fn header(&self, name: &str) -> Option<&str> {

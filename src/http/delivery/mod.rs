@@ -97,8 +97,7 @@ impl Refusal {
 
 /// Finds the order a token opens: only paid or refunded ones, only before the link expires.
 pub async fn open(state: &AppState, token: &str) -> Result<Arc<OrderDetail>, Refusal> {
-    // A token is 43 base64url characters; anything else cannot match, so skip the lookup.
-    if token.len() != 43 || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+    if !token_shaped(token) {
         return Err(Refusal::NotFound);
     }
     let Some(detail) = state.order_cache.get(&state.db, SecretHash::of(token).as_str()).await? else {
@@ -111,6 +110,12 @@ pub async fn open(state: &AppState, token: &str) -> Result<Arc<OrderDetail>, Ref
         return Err(Refusal::Expired { merchant_id: detail.order.merchant_id.clone() });
     }
     Ok(detail)
+}
+
+/// Whether `token` has the shape of a download token: 43 base64url characters (256 bits).
+/// Anything else cannot match, so the lookup is skipped.
+pub(crate) fn token_shaped(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// `GET /d/{token}`: what the order delivers.

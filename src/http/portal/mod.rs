@@ -139,16 +139,8 @@ async fn open_signed(
     query: Option<&str>,
 ) -> Result<(Merchant, OrderDetail), Response> {
     let merchant = shop(state, slug).await?;
-    let (mut expires, mut signature) = (None, None);
-    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-        match key.as_ref() {
-            "e" => expires = value.parse::<i64>().ok(),
-            "s" => signature = Some(value.into_owned()),
-            _ => {}
-        }
-    }
     let not_found = || render(StatusCode::NOT_FOUND, &crate::http::delivery::NotFoundPage);
-    let (Some(expires), Some(signature)) = (expires, signature) else { return Err(not_found()) };
+    let Some((expires, signature)) = signed_query(query) else { return Err(not_found()) };
     let link = PortalLink { merchant_id: &merchant.id, order_id, target, expires };
     match link.verify(&state.secrets.key(), &signature, now_millis()) {
         Ok(()) => {}
@@ -174,6 +166,20 @@ async fn open_signed(
         return Err(not_found());
     }
     Ok((merchant, detail))
+}
+
+/// The expiry (`e`) and signature (`s`) of a signed URL's query string; `None` when either is
+/// missing or the expiry is not a number. The last of repeated keys wins.
+pub(crate) fn signed_query(query: Option<&str>) -> Option<(i64, String)> {
+    let (mut expires, mut signature) = (None, None);
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match key.as_ref() {
+            "e" => expires = value.parse::<i64>().ok(),
+            "s" => signature = Some(value.into_owned()),
+            _ => {}
+        }
+    }
+    Some((expires?, signature?))
 }
 
 /// 429 with `Retry-After`, as a page.

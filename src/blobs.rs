@@ -18,16 +18,15 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt, WriteMultipart};
 use sha2::{Digest, Sha256};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::config::{Config, StorageBackend};
+
+mod paced;
 
 /// Multipart part size: S3's minimum, so an upload holds at most a few parts in memory.
 const PART_SIZE: usize = 5 * 1024 * 1024;
 /// Parts in flight at once while uploading.
 const PARTS_IN_FLIGHT: usize = 2;
-/// Read size when streaming a local file: big reads are what make file serving fast.
-const READ_CHUNK: usize = 128 * 1024;
 
 /// A stream of file bytes on their way to a client.
 pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
@@ -277,7 +276,8 @@ impl Blobs {
 /// Ranges up to this size are read in one go, in one blocking task: small files want one read.
 const ONE_READ: u64 = 256 * 1024;
 
-/// Streams part of a local file with large reads (object_store's local stream uses small ones).
+/// Streams part of a local file with reads sized to the client's pace (object_store's local
+/// stream uses small ones).
 async fn read_local(path: PathBuf, range: Range<u64>) -> std::io::Result<ByteStream> {
     if range.end - range.start <= ONE_READ {
         let bytes = tokio::task::spawn_blocking(move || {
@@ -292,10 +292,5 @@ async fn read_local(path: PathBuf, range: Range<u64>) -> std::io::Result<ByteStr
         .map_err(std::io::Error::other)??;
         return Ok(futures_util::stream::once(async move { Ok(bytes) }).boxed());
     }
-    let mut file = tokio::fs::File::open(&path).await?;
-    if range.start > 0 {
-        file.seek(std::io::SeekFrom::Start(range.start)).await?;
-    }
-    let reader = file.take(range.end - range.start);
-    Ok(tokio_util::io::ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
+    paced::stream(path, range).await
 }

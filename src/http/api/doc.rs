@@ -294,10 +294,13 @@ impl PartialSchema for DeliveryRequest {
         let any_url = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null])).build();
         // What `ExternalUrl::parse` surely accepts: the server's rule is wider (any URL the
         // WHATWG parser reads with an http(s) scheme and a host), the description is the safe part.
+        // The last label starts with a letter (`http://y.2/` is read as a bad IPv4 address); the
+        // path holds only characters the parser keeps as they are, and 2047 leaves room for the
+        // `/` it adds to a bare host, so the stored form stays within the server's 2048 bytes.
         let url = ObjectBuilder::new()
             .schema_type(Type::String)
-            .max_length(Some(2048))
-            .pattern(Some(r"^https?://[a-z0-9]+(\.[a-z0-9]+)*(:[0-9]{1,4})?(/[!-~]*)?$"))
+            .max_length(Some(2047))
+            .pattern(Some(r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&()*+,;=:@/%?#-]*)?$"))
             .build();
         let shape = |mode: &str, files: ArrayBuilder, url: Object, url_required: bool| {
             let mut shape = ObjectBuilder::new()

@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod api_keys;
 pub mod blobs;
+pub mod caps;
 pub mod emails;
 pub mod merchants;
 pub mod orders;

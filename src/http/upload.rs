@@ -235,9 +235,10 @@ pub async fn keep(state: &AppState, merchant: &str, part: Arrived) -> Result<(Bl
             return Err(e.into());
         }
     };
-    if !created && state.blobs.exists(&blob.storage_key).await.map_err(Error::internal)? {
+    let in_place = if created { Ok(false) } else { state.blobs.exists(&blob.storage_key).await };
+    if !matches!(in_place, Ok(false)) {
         state.blobs.discard(part.staged).await;
-        return Ok((blob, false));
+        return in_place.map(|_| (blob, false)).map_err(Error::internal);
     }
     if let Err(e) = state.blobs.keep(part.staged, merchant).await {
         if created {

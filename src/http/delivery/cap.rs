@@ -2,7 +2,10 @@
 //! byte 0 continues one (`curl -C -`, `aria2c -x4`) and does not, as long as the bytes served
 //! that way since the file's last counted download stay within one copy of the file. Past that
 //! a range counts as a new download, and once the count is used up it is refused (410).
-//! Bytes charged but never sent (the client went away) are given back when the body is dropped.
+//! Bytes charged but never handed to the connection (the client went away) are given back, to
+//! the allowance they were charged to, when the body is dropped. What was handed over counts as
+//! sent even if it still sat in hyper's or the kernel's buffers: a client can be charged a
+//! little more than it received, never less, so dropping connections gains it nothing.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -15,7 +18,8 @@ use futures_util::{Stream, StreamExt};
 
 use super::Refusal;
 use crate::db::Db;
-use crate::db::orders::{self, Order, OrderFile, RangeCharge};
+use crate::db::caps::{self, Allowance, RangeCharge};
+use crate::db::orders::{Order, OrderFile};
 use crate::http::ranged::Answer;
 
 /// How a download attempt was admitted.
@@ -24,8 +28,8 @@ pub(super) struct Admitted {
     pub counted: bool,
     /// Its count is still to be written, with the download-log batch (unlimited orders).
     pub increment: bool,
-    /// Range bytes charged to the file's uncounted allowance (capped orders).
-    pub charged: Option<u64>,
+    /// Range bytes charged to the file's uncounted allowance (capped orders), and to which.
+    pub charged: Option<(u64, Allowance)>,
 }
 
 /// Applies the order's cap to a request answered with `answer`; [`Refusal::UsedUp`] past it.
@@ -49,16 +53,18 @@ pub(super) async fn admit(
             Ok(Admitted { counted: true, increment: true, charged: None })
         }
         (Answer::Full | Answer::Partial { start: 0, .. }, Some(max)) => {
-            match orders::count_download(db, &order.id, file.position, Some(max)).await? {
+            match caps::count_download(db, &order.id, file.position, Some(max)).await? {
                 true => Ok(Admitted { counted: true, increment: false, charged: None }),
                 false => Err(used_up()),
             }
         }
         (Answer::Partial { start, end }, Some(max)) => {
             let bytes = end - start + 1;
-            match orders::charge_range(db, &order.id, file.position, bytes as i64, max).await? {
-                RangeCharge::Uncounted => Ok(Admitted { charged: Some(bytes), ..free }),
-                RangeCharge::Counted => Ok(Admitted { counted: true, increment: false, charged: Some(bytes) }),
+            match caps::charge_range(db, &order.id, file.position, bytes as i64, max).await? {
+                RangeCharge::Uncounted(to) => Ok(Admitted { charged: Some((bytes, to)), ..free }),
+                RangeCharge::Counted(to) => {
+                    Ok(Admitted { counted: true, increment: false, charged: Some((bytes, to)) })
+                }
                 RangeCharge::Refused => Err(used_up()),
             }
         }
@@ -67,9 +73,16 @@ pub(super) async fn admit(
     }
 }
 
-/// `response` whose body gives back, when dropped, the part of `charged` bytes it never sent.
-pub(super) fn refunding(response: Response, charged: u64, db: &Db, order_id: &str, position: i64) -> Response {
-    let refund = Refund { db: db.clone(), order_id: order_id.to_owned(), position };
+/// `response` whose body gives back to `allowance`, when dropped, the part of `charged` bytes
+/// it never handed to the connection.
+pub(super) fn refunding(
+    response: Response,
+    (charged, allowance): (u64, Allowance),
+    db: &Db,
+    order_id: &str,
+    position: i64,
+) -> Response {
+    let refund = Refund { db: db.clone(), order_id: order_id.to_owned(), position, allowance };
     response.map(|body| {
         let metered = Metered { inner: body.into_data_stream(), unsent: charged, refund: Some(refund) };
         Body::from_stream(metered)
@@ -80,9 +93,10 @@ struct Refund {
     db: Db,
     order_id: String,
     position: i64,
+    allowance: Allowance,
 }
 
-/// A body stream that counts what it hands to the connection.
+/// A body stream that counts what it hands to the connection (not what reached the client).
 struct Metered {
     inner: BodyDataStream,
     unsent: u64,
@@ -104,14 +118,14 @@ impl Stream for Metered {
 
 impl Drop for Metered {
     fn drop(&mut self) {
-        let Some(Refund { db, order_id, position }) = self.refund.take().filter(|_| self.unsent > 0) else {
+        let Some(Refund { db, order_id, position, allowance }) = self.refund.take().filter(|_| self.unsent > 0) else {
             return;
         };
         let unsent = self.unsent as i64;
         // Bodies are dropped on the runtime's threads; outside one there is nothing to do.
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                if let Err(e) = orders::refund_range(&db, &order_id, position, unsent).await {
+                if let Err(e) = caps::refund_range(&db, &order_id, position, allowance, unsent).await {
                     tracing::warn!(error = %e, order = %order_id, "could not give back unsent range bytes");
                 }
             });

@@ -9,7 +9,11 @@ use serde_json::{Value, json};
 use super::{buy, delivery_url, flush_download_log, settings, shop};
 use crate::helpers::{Stack, TestApp, eventually, file_bytes, on_both_stacks, sha256_hex};
 
-on_both_stacks!(ranges_past_the_cap_give_at_most_one_more_copy, interrupted_capped_download_resumes_uncounted);
+on_both_stacks!(
+    ranges_past_the_cap_give_at_most_one_more_copy,
+    interrupted_capped_download_resumes_uncounted,
+    a_range_held_open_across_a_counted_download_refunds_nothing,
+);
 
 fn download_count(order: &Value) -> i64 {
     order["files"][0]["download_count"].as_i64().unwrap()
@@ -106,4 +110,50 @@ async fn interrupted_capped_download_resumes_uncounted(stack: Stack) {
     assert_eq!(download_count(&detail), 1, "one download: {:#}", detail["downloads"]);
     // The cap is used up and one copy's worth was resumed: another copy is refused.
     assert_eq!(status_of(&app, &url, Some("bytes=1-")).await, StatusCode::GONE);
+}
+
+/// Reads `response` until at least `at_least` bytes arrived; returns how many did.
+async fn read_some(response: &mut reqwest::Response, at_least: usize) -> usize {
+    let mut received = 0;
+    while received < at_least {
+        received += response.chunk().await.unwrap().expect("more bytes").len();
+    }
+    received
+}
+
+/// A range charged to one allowance gives nothing back to the next. Abuse: open a resume and
+/// leave it unread, use up the cap with a whole download, take the one copy's worth of ranges
+/// past it, then drop the first resume: its unsent bytes must not pay for yet another copy.
+async fn a_range_held_open_across_a_counted_download_refunds_nothing(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    const MIB: usize = 1024 * 1024;
+    let size = 32 * MIB + 3;
+    let shop = shop(&app, "Capped Held Open", "Held.bin", file_bytes(size, 43)).await;
+    settings(&app, &shop.m, json!({"max_downloads_per_file": 2})).await;
+    let order = buy(&app, &shop.m, &shop.product_id, "mallory@example.com").await;
+    let id = order["id"].as_str().unwrap();
+    let url = format!("{}/files/1", delivery_url(&order));
+    let resume = || app.client.get(&url).header("range", "bytes=1-").send();
+
+    assert_eq!(status_of(&app, &url, None).await, StatusCode::OK, "download 1 of 2");
+    let held = resume().await.unwrap();
+    assert_eq!(held.status(), StatusCode::PARTIAL_CONTENT, "charged to the first allowance, then left unread");
+    assert_eq!(status_of(&app, &url, None).await, StatusCode::OK, "download 2 of 2: a new allowance");
+    let mut past_cap = resume().await.unwrap();
+    assert_eq!(past_cap.status(), StatusCode::PARTIAL_CONTENT, "one copy's worth past the cap");
+    let full_charge = (size - 1) as i64;
+    assert_eq!(uncounted_bytes(&app, id).await, full_charge);
+    drop(held);
+    let received = read_some(&mut past_cap, 4 * MIB).await as i64;
+    drop(past_cap);
+    // The second resume's unsent bytes come back to its own allowance; the first one's never do.
+    let left = eventually(Duration::from_secs(15), "the second resume's unsent bytes are given back", || async {
+        let left = uncounted_bytes(&app, id).await;
+        (left < full_charge).then_some(left)
+    })
+    .await;
+    assert!(left >= received, "charged {left} bytes, fewer than the {received} sent");
+    assert_eq!(status_of(&app, &url, Some("bytes=1-")).await, StatusCode::GONE, "no second copy past the cap");
+    let detail = flush_download_log(&app, &shop.m, id, &url).await;
+    assert_eq!(download_count(&detail), 2, "{:#}", detail["downloads"]);
 }

@@ -5,12 +5,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Stack, TestApp, error_code};
 
-/// A JSON body a few dozen bytes over the 2 MiB limit. Just over, so that what the server
-/// leaves unread when it refuses is small enough for hyper to drain: hyper closes a connection
-/// with more unread, and the client, still sending, may then lose the answer to a reset (a
-/// lingering close would belong to the server loop).
+/// A JSON body of about 3 MiB (the limit is 2 MiB): the server refuses it with a megabyte
+/// still coming, so the client gets the answer only if the server reads the rest before it
+/// closes (a lingering close) instead of resetting the connection.
 fn oversized() -> Value {
-    json!({"name": "x".repeat(2 * 1024 * 1024), "price_minor": 100, "currency": "USD"})
+    json!({"name": "x".repeat(3 * 1024 * 1024), "price_minor": 100, "currency": "USD"})
 }
 
 async fn assert_json_413(response: reqwest::Response, what: &str) {

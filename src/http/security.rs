@@ -31,7 +31,10 @@ pub fn page_policy(path: &str) -> &'static str {
 
 /// Middleware adding the headers (those a handler set itself are kept).
 pub async fn headers(request: Request, next: Next) -> Response {
-    let path = request.uri().path().to_owned();
+    // Decided from the path before the request moves on: nothing is copied on the download path.
+    let path = request.uri().path();
+    let no_referrer = token_in_url(path);
+    let policy = page_policy(path);
     let mut response = next.run(request).await;
     let is_html = response
         .headers()
@@ -43,12 +46,12 @@ pub async fn headers(request: Request, next: Next) -> Response {
         headers.entry(name).or_insert(HeaderValue::from_static(value));
     };
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    if token_in_url(&path) {
+    if no_referrer {
         // On every answer there, redirects included: a redirect's policy governs its Referer.
         set(header::REFERRER_POLICY, "no-referrer");
     }
     if is_html {
-        set(header::CONTENT_SECURITY_POLICY, page_policy(&path));
+        set(header::CONTENT_SECURITY_POLICY, policy);
         set(header::REFERRER_POLICY, "same-origin");
         set(header::X_FRAME_OPTIONS, "DENY");
     }

@@ -84,12 +84,17 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::write(path, bytes)
 }
 
+/// Creates the data directory, private to this user (see [`crate::private_files`]).
+fn create_data_dir(config: &Config) -> anyhow::Result<()> {
+    crate::private_files::create_private_dir(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))
+}
+
 /// Connects to the database named by `config`, migrating the schema (the data directory is
 /// created only when the database lives in it).
 pub async fn connect_db(config: &Config) -> anyhow::Result<Db> {
     if config.database.url.is_none() {
-        crate::private_files::create_private_dir(&config.data_dir)
-            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+        create_data_dir(config)?;
     }
     let db = Db::connect(&config.database_url(), config.database.max_connections)
         .await
@@ -100,8 +105,7 @@ pub async fn connect_db(config: &Config) -> anyhow::Result<Db> {
 
 /// Connects to the database and the blob store named by `config`, migrating the schema.
 pub async fn connect(config: &Config) -> anyhow::Result<(Db, Blobs)> {
-    crate::private_files::create_private_dir(&config.data_dir)
-        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    create_data_dir(config)?;
     let db = connect_db(config).await?;
     let blobs = Blobs::from_config(config).context("opening the blob store")?;
     Ok((db, blobs))

@@ -19,6 +19,7 @@ pub mod http;
 pub mod mail;
 pub mod order_cache;
 pub mod payments;
+pub mod portal_access;
 pub mod private_files;
 pub mod rate_limit;
 pub mod server;

@@ -19,7 +19,7 @@ use crate::db::products::{self, Product};
 use crate::db::{DbError, with_pool};
 use crate::domain::{CustomerName, Email, human_price};
 use crate::fulfilment::{self, Outcome, Payment};
-use crate::http::delivery::NotFoundPage;
+use crate::http::page_error::NotFoundPage;
 use crate::http::pages::render;
 
 /// Test purchases allowed per client network per [`WINDOW`].

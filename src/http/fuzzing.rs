@@ -7,9 +7,9 @@ use http::HeaderMap;
 use crate::domain::{DisplayName, Invalid};
 use crate::payments::{self, PaymentEvent, Provider, Unreadable, WebhookError};
 
-/// Whether `/d/{token}` looks a download token up at all (`delivery::open`).
+/// Whether `/d/{token}` looks a download token up at all (`order_links::open`).
 pub fn token_shaped(token: &str) -> bool {
-    super::delivery::token_shaped(token)
+    super::order_links::token_shaped(token)
 }
 
 /// The expiry and signature a signed portal URL's query string carries (`portal::open_signed`).

@@ -8,12 +8,14 @@ use serde_json::{Value, json};
 use crate::app::AppState;
 
 /// `GET /healthz`: the process is up.
+#[tracing::instrument]
 pub async fn healthz() -> &'static str {
     "ok"
 }
 
 /// `GET /readyz`: 200 when the database and the blob store both answer and the mail worker
 /// runs, else 503 saying which.
+#[tracing::instrument(skip_all)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let blobs = state.blobs.check().await.map_err(|e| e.to_string());
@@ -33,6 +35,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
 
 /// `GET /metrics`: Prometheus text format, for `Authorization: Bearer {metrics.token}`. With no
 /// token configured the route answers 404, as if it did not exist.
+#[tracing::instrument(skip_all)]
 pub async fn metrics(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -1,4 +1,5 @@
-//! The HTTP surface: dashboard, JSON API, downloads, webhooks, health and metrics.
+//! The HTTP surface: dashboard, JSON API, the customer's order links and portal, webhooks,
+//! health and metrics.
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -10,11 +11,12 @@ pub mod api;
 mod checkout;
 pub mod client;
 pub mod dashboard;
-pub mod delivery;
 mod error;
 mod extract;
 pub mod fuzzing;
 mod health;
+pub mod order_links;
+pub mod page_error;
 pub mod pages;
 pub mod portal;
 pub mod ranged;
@@ -25,6 +27,7 @@ mod webhooks;
 
 pub use error::{Error, Result};
 pub use extract::{ApiJson, ApiMerchant, ApiQuery};
+pub use page_error::{PageError, PageResult};
 
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
@@ -33,10 +36,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/static/{name}", get(pages::asset))
-        .route("/d/{token}", get(delivery::page))
-        .route("/d/{token}/files/{n}", get(delivery::download))
-        .route("/d/{token}/link", get(delivery::first_link))
-        .route("/d/{token}/link/{n}", get(delivery::nth_link))
+        .route("/d/{token}", get(order_links::page))
+        .route("/d/{token}/files/{n}", get(order_links::download))
+        .route("/d/{token}/link", get(order_links::first_link))
+        .route("/d/{token}/link/{n}", get(order_links::nth_link))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/dashboard", dashboard::router())

@@ -5,6 +5,7 @@ use askama::Template;
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
 
+use super::{BadAddress, MailError};
 use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
@@ -94,7 +95,7 @@ impl PurchaseView {
 
 /// Who an email is from: the merchant's sender settings, else the server's address under the
 /// merchant's name (customers recognise the shop, not the delivery service).
-pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, String> {
+pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, MailError> {
     let address = merchant.sender_email.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&config.from_address);
     let name = merchant
         .sender_name
@@ -102,7 +103,7 @@ pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, Strin
         .filter(|n| !n.trim().is_empty())
         .or_else(|| config.from_name.clone())
         .unwrap_or_else(|| merchant.name.clone());
-    header_mailbox(&name, address).map_err(|e| format!("sender {e}"))
+    header_mailbox(&name, address).map_err(MailError::Sender)
 }
 
 /// A mailbox safe to write into a header, whatever was stored: the name cleaned of control and
@@ -110,16 +111,15 @@ pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, Strin
 /// not ASCII), the domain in its ASCII form (`bücher.example` → `xn--bcher-kva.example`), since
 /// a raw UTF-8 domain is understood by few mail servers. A non-ASCII local part has no ASCII
 /// form: it is written as is (RFC 6532) and lettre asks the server for SMTPUTF8.
-pub fn header_mailbox(name: &str, address: &str) -> Result<Mailbox, String> {
+pub fn header_mailbox(name: &str, address: &str) -> Result<Mailbox, BadAddress> {
     let address = address.trim();
-    let bad = |why: &str| format!("address {address:?}: {why}");
-    let (user, domain) = address.rsplit_once('@').ok_or_else(|| bad("no @"))?;
+    let (user, domain) = address.rsplit_once('@').ok_or_else(|| BadAddress::NoAt(address.to_owned()))?;
     let domain = if domain.is_ascii() {
         domain.to_owned()
     } else {
-        idna::domain_to_ascii(domain).map_err(|_| bad("the domain is not a valid international name"))?
+        idna::domain_to_ascii(domain).map_err(|_| BadAddress::Domain(address.to_owned()))?
     };
-    let address = lettre::Address::new(user, &domain).map_err(|e| bad(&e.to_string()))?;
+    let address = lettre::Address::new(user, &domain).map_err(|e| BadAddress::Invalid(address.to_owned(), e))?;
     let name = CustomerName::clean(name).into_string();
     Ok(Mailbox::new(Some(name).filter(|n| !n.is_empty()), address))
 }
@@ -133,9 +133,9 @@ pub fn build(
     to_address: &str,
     to_name: &str,
     host: &str,
-) -> Result<Message, String> {
-    let text = view.text().map_err(|e| format!("rendering the text part: {e}"))?;
-    let html = view.html().map_err(|e| format!("rendering the HTML part: {e}"))?;
+) -> Result<Message, MailError> {
+    let text = view.text().map_err(MailError::render("text part"))?;
+    let html = view.html().map_err(MailError::render("HTML part"))?;
     let parts = Parts { subject: &view.subject, text, html };
     build_parts(parts, email_id, from, to_address, to_name, host)
 }
@@ -158,16 +158,16 @@ pub fn build_parts(
     to_address: &str,
     to_name: &str,
     host: &str,
-) -> Result<Message, String> {
+) -> Result<Message, MailError> {
     let Parts { subject, text, html } = parts;
-    let to = header_mailbox(to_name, to_address).map_err(|e| format!("recipient {e}"))?;
+    let to = header_mailbox(to_name, to_address).map_err(MailError::Recipient)?;
     Message::builder()
         .from(from)
         .to(to)
         .subject(subject.to_owned())
         .message_id(Some(format!("<{email_id}@{host}>")))
         .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(|e| format!("building the message: {e}"))
+        .map_err(MailError::Build)
 }
 
 #[cfg(test)]

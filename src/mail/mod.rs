@@ -5,6 +5,7 @@
 //! the worker renders and sends it afterwards, so a slow or absent mail server never holds up a
 //! payment and never loses an email.
 
+mod error;
 pub mod mailbox;
 pub mod message;
 pub mod outbox;
@@ -14,6 +15,7 @@ pub mod transport;
 // Reading mailbox files back for the dashboard's Mailbox page.
 pub mod parse;
 
+pub use error::{BadAddress, MailError};
 pub use mailbox::Mailbox;
 pub use outbox::Outbox;
 pub use transport::Transport;

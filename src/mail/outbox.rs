@@ -19,6 +19,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
+use super::MailError;
 use super::message::{self, PurchaseView};
 use super::transport::Transport;
 use crate::app::AppState;
@@ -154,7 +155,7 @@ enum Attempt {
     /// A sign-in code that expired (or was replaced) before it could be sent: of no use.
     Expired,
     /// Not sent, and why.
-    Failed { subject: String, error: String },
+    Failed { subject: String, error: MailError },
 }
 
 /// Where a composed email goes.
@@ -168,6 +169,7 @@ enum Route {
 
 /// Sends one claimed email and records what happened; a panic on the way is that email's
 /// failure, not the worker's.
+#[tracing::instrument(skip_all, fields(email = %email.id, attempts = email.attempts))]
 async fn deliver(state: &AppState, email: EmailRow) {
     let attempt =
         guarded(attempt(state, &email)).await.unwrap_or_else(|error| Attempt::Failed { subject: String::new(), error });
@@ -175,10 +177,10 @@ async fn deliver(state: &AppState, email: EmailRow) {
 }
 
 /// Runs `work`, turning a panic inside it into an error that says what it was.
-pub(crate) async fn guarded<T>(work: impl Future<Output = T>) -> Result<T, String> {
+pub(crate) async fn guarded<T>(work: impl Future<Output = T>) -> Result<T, MailError> {
     AssertUnwindSafe(work).catch_unwind().await.map_err(|panic| {
         tracing::error!(panic = %panic_message(&*panic), "building or sending an email panicked");
-        format!("building or sending this email failed unexpectedly: {}", panic_message(&*panic))
+        MailError::Panicked(panic_message(&*panic))
     })
 }
 
@@ -242,7 +244,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
                 None => tracing::error!(email = %email.id, attempts = email.attempts, error = %error,
                     "email not sent; giving up"),
             }
-            emails::mark_failed_attempt(&state.db, &email.id, &subject, &error, next).await
+            emails::mark_failed_attempt(&state.db, &email.id, &subject, &error.to_string(), next).await
         }
     };
     if let Err(e) = recorded {
@@ -261,12 +263,11 @@ pub(crate) fn message_host(state: &AppState) -> String {
 
 /// Renders the email from its order as it is now (the frozen delivery) into a message, and
 /// says where it goes.
-async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::Message, Route), String> {
+async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::Message, Route), MailError> {
     let detail = orders::get(&state.db, &email.merchant_id, &email.order_id)
         .await
-        .map_err(|e| format!("loading order {}: {e}", email.order_id))?;
-    let merchant =
-        merchants::get(&state.db, &email.merchant_id).await.map_err(|e| format!("loading the merchant: {e}"))?;
+        .map_err(MailError::load(format!("order {}", email.order_id)))?;
+    let merchant = merchants::get(&state.db, &email.merchant_id).await.map_err(MailError::load("the merchant"))?;
     let token = crate::fulfilment::token_of(&state.secrets.key(), &detail.order);
     let resend = email.kind == EmailKind::Resend.as_str();
     let view = PurchaseView::new(&merchant, &detail, &token, &state.public_url, resend);
@@ -280,13 +281,13 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
 /// A test purchase goes out by SMTP only to the merchant's own sign-in addresses (as Stripe's
 /// test mode does): the test checkout must not mail strangers. The rest is kept in the mailbox,
 /// which the dashboard's Mailbox page shows.
-async fn route(state: &AppState, email: &EmailRow, provider: &str) -> Result<Route, String> {
+async fn route(state: &AppState, email: &EmailRow, provider: &str) -> Result<Route, MailError> {
     if provider != "test" || !matches!(state.mail.transport, Transport::Smtp { .. }) {
         return Ok(Route::Transport);
     }
     let own = merchants::user_emails(&state.db, &email.merchant_id)
         .await
-        .map_err(|e| format!("loading the merchant's addresses: {e}"))?;
+        .map_err(MailError::load("the merchant's addresses"))?;
     let to = email.to_address.trim().to_lowercase();
     Ok(if own.iter().any(|a| a.eq_ignore_ascii_case(&to)) { Route::Transport } else { Route::KeepInMailbox })
 }
@@ -297,10 +298,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_becomes_the_emails_error() {
-        assert_eq!(guarded(async { 7 }).await, Ok(7));
+        assert_eq!(guarded(async { 7 }).await.unwrap(), 7);
         let error = guarded::<u8>(async { panic!("writing `Mailboxes` returned an error") }).await.unwrap_err();
+        let error = error.to_string();
         assert!(error.contains("failed unexpectedly: writing `Mailboxes` returned an error"), "{error}");
-        let owned = guarded::<u8>(async { panic!("{}", String::from("owned")) }).await.unwrap_err();
+        let owned = guarded::<u8>(async { panic!("{}", String::from("owned")) }).await.unwrap_err().to_string();
         assert!(owned.ends_with("owned"), "{owned}");
     }
 

@@ -3,6 +3,7 @@
 
 use askama::Template;
 
+use super::MailError;
 use super::message::{self, Parts};
 use crate::app::AppState;
 use crate::db::emails::EmailRow;
@@ -61,13 +62,12 @@ impl SignInView {
 
 /// The message for a queued sign-in email; None when its code is no longer live (used,
 /// replaced or expired), so there is nothing worth sending.
-pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(String, lettre::Message)>, String> {
-    let sign_in = portal::of_email(&state.db, &email.id).await.map_err(|e| format!("loading the sign-in: {e}"))?;
+pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(String, lettre::Message)>, MailError> {
+    let sign_in = portal::of_email(&state.db, &email.id).await.map_err(MailError::load("the sign-in"))?;
     let Some(sign_in) = sign_in.filter(|s| s.used_at.is_none() && s.expires_at > now_millis()) else {
         return Ok(None);
     };
-    let merchant =
-        merchants::get(&state.db, &email.merchant_id).await.map_err(|e| format!("loading the merchant: {e}"))?;
+    let merchant = merchants::get(&state.db, &email.merchant_id).await.map_err(MailError::load("the merchant"))?;
     let key = state.secrets.key();
     let code = SignInCode::derive(&key, &sign_in.salt);
     let token = MagicLinkToken::derive(&key, &sign_in.salt);
@@ -75,8 +75,8 @@ pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(Strin
     let mut view = SignInView::new(&merchant.name, &code, link);
     // A code sent again keeps its first expiry: say what is left of it.
     view.minutes = ((sign_in.expires_at - now_millis()).max(1) + 59_999) / 60_000;
-    let text = view.text().map_err(|e| format!("rendering the text part: {e}"))?;
-    let html = view.html().map_err(|e| format!("rendering the HTML part: {e}"))?;
+    let text = view.text().map_err(MailError::render("text part"))?;
+    let html = view.html().map_err(MailError::render("HTML part"))?;
     let from = message::sender(&merchant, &state.config.mail)?;
     let parts = Parts { subject: &view.subject, text, html };
     let host = super::outbox::message_host(state);

@@ -8,6 +8,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use super::MailError;
 use super::mailbox::Mailbox;
 use crate::config::{Config, SmtpTls};
 
@@ -52,17 +53,19 @@ impl Transport {
         Ok(Transport::Smtp { transport: builder.build(), server: format!("{host}:{}", smtp.port()) })
     }
 
-    /// Delivers `message` (email `id`). The error is a sentence for the merchant and the log;
-    /// it never contains credentials.
-    pub async fn send(&self, id: &str, message: &Message) -> Result<(), String> {
+    /// Delivers `message` (email `id`). The error's message is a sentence for the merchant and
+    /// the log; it never contains credentials.
+    pub async fn send(&self, id: &str, message: &Message) -> Result<(), MailError> {
         match self {
-            Transport::Smtp { transport, server } => {
-                transport.send(message.clone()).await.map(drop).map_err(|e| format!("SMTP {server}: {e}"))
-            }
+            Transport::Smtp { transport, server } => transport
+                .send(message.clone())
+                .await
+                .map(drop)
+                .map_err(|error| MailError::Smtp { server: server.clone(), error }),
             Transport::Mailbox(mailbox) => mailbox
                 .write(id, &message.formatted())
                 .await
-                .map_err(|e| format!("writing to the mailbox {}: {e}", mailbox.dir().display())),
+                .map_err(|error| MailError::Mailbox { dir: mailbox.dir().display().to_string(), error }),
         }
     }
 

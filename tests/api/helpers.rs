@@ -37,6 +37,48 @@ fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run the tests with ./scripts/test"))
 }
 
+/// With `TEST_LOG` set, prints the app's logs (filtered by `RUST_LOG`, default `info`) into
+/// each test's output, which the test harness shows for failing tests (or all, with
+/// `--nocapture`): the logged cause of a 500 is then in the failure's output.
+pub fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_none() {
+        return;
+    }
+    ONCE.call_once(|| {
+        let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+        // Another subscriber may be installed already; the first one stays.
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+    });
+}
+
+/// A local port that is bound, not listening, for as long as this lives: connecting to it is
+/// refused, and the OS gives it to nobody else (a port released and guessed free could be
+/// taken by a test running alongside). It is bound with `SO_REUSEADDR`, so a server told to
+/// listen there (maildev, `satchel serve`: both set `SO_REUSEADDR` when they bind, as libuv
+/// and tokio do on Unix) still can, while it is held: Linux lets sockets that all ask for
+/// `SO_REUSEADDR` share a port as long as at most one of them listens.
+pub struct ReservedPort {
+    socket: socket2::Socket,
+}
+
+impl ReservedPort {
+    /// A port of 127.0.0.1 the OS chose, bound for this test.
+    pub fn new() -> ReservedPort {
+        use socket2::{Domain, Protocol, Socket, Type};
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("a socket");
+        socket.set_reuse_address(true).expect("SO_REUSEADDR");
+        let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any_port.into()).expect("a free port");
+        ReservedPort { socket }
+    }
+
+    /// Its number.
+    pub fn port(&self) -> u16 {
+        self.socket.local_addr().unwrap().as_socket().expect("an IP address").port()
+    }
+}
+
 /// A running Satchel with its own database and storage; dropped → stopped and cleaned up.
 pub struct TestApp {
     /// `http://127.0.0.1:PORT`
@@ -76,6 +118,7 @@ impl TestApp {
 
     /// Spawns the app on `stack` after `adjust` changed its configuration.
     pub async fn spawn_with(stack: Stack, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        init_test_log();
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
         config.server.port = 0;

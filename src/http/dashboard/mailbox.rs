@@ -72,6 +72,7 @@ struct MailboxPage {
 }
 
 /// `GET /dashboard/mailbox`
+#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let smtp = match state.mail.transport() {
@@ -142,7 +143,7 @@ struct MailPage {
 }
 
 /// The raw message of one of the merchant's emails, if it is in the mailbox.
-async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> Result<(EmailRow, String), super::Problem> {
+async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> PageResult<(EmailRow, String)> {
     let email = db_emails::of_merchant(&state.db, &user.merchant.id, id).await.map_err(Error::missing("email"))?;
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let raw = mailbox.read_exact(&email.id).await.map_err(Error::internal)?.ok_or(Error::NotFound("email"))?;
@@ -150,6 +151,7 @@ async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> Result<(EmailRow
 }
 
 /// `GET /dashboard/mailbox/{id}`: one email, as a mail client shows it.
+#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
 pub async fn show(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult {
     let (email, raw) = raw_of(&state, &user, &id).await?;
     let message = parse::read(&raw);
@@ -168,6 +170,7 @@ pub async fn show(State(state): State<AppState>, user: SignedIn, Path(id): Path<
 }
 
 /// `GET /dashboard/mailbox/{id}/source`: the message as written, as plain text.
+#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
 pub async fn source(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult {
     let (_, raw) = raw_of(&state, &user, &id).await?;
     let headers = [

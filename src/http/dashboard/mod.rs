@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
@@ -19,6 +19,8 @@ mod sign_in;
 mod uploads;
 
 pub use guard::{SignedIn, Verified, VerifiedFetch};
+// Dashboard pages answer errors with the one page error: its problem page for 4xx.
+pub use crate::http::{PageError, PageResult};
 
 // Orders, customers, settings and the mailbox.
 mod customers;
@@ -179,41 +181,3 @@ fn notice_text(name: &str) -> Option<&'static str> {
         _ => return None,
     })
 }
-
-#[derive(Template)]
-#[template(path = "dashboard/problem.html")]
-struct ProblemPage {
-    title: &'static str,
-    message: String,
-}
-
-/// An error shown as a dashboard page instead of JSON.
-pub struct Problem(pub crate::http::Error);
-
-impl<E: Into<crate::http::Error>> From<E> for Problem {
-    fn from(e: E) -> Problem {
-        Problem(e.into())
-    }
-}
-
-impl IntoResponse for Problem {
-    fn into_response(self) -> Response {
-        use crate::http::Error;
-        let (status, title, message) = match &self.0 {
-            Error::NotFound(what) => (StatusCode::NOT_FOUND, "Not found", format!("This {what} does not exist.")),
-            Error::Internal(e) => {
-                tracing::error!(error = ?e, "dashboard page failed");
-                (
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Something went wrong",
-                    "Something went wrong on our side; it was logged. Try again in a moment.".to_owned(),
-                )
-            }
-            other => (other.status(), "That did not work", other.to_string()),
-        };
-        render(status, &ProblemPage { title, message })
-    }
-}
-
-/// What dashboard handlers return.
-pub type PageResult = Result<Response, Problem>;

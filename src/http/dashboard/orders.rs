@@ -204,6 +204,7 @@ struct OrdersPage {
 }
 
 /// `GET /dashboard/orders`
+#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
     let page = render_list(&state, &user, q, None).await?;
     Ok(render(StatusCode::OK, &page))
@@ -215,7 +216,7 @@ pub(super) async fn render_list(
     user: &SignedIn,
     q: ListQuery,
     assign_error: Option<unmatched::AssignError>,
-) -> Result<impl Template, super::Problem> {
+) -> PageResult<impl Template> {
     let status = OrderStatus::parse("status", q.status.trim()).ok().map(|s| s.as_str().to_owned());
     let trouble = q.email == "trouble";
     let search = q.q.trim().to_owned();

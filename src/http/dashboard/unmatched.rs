@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
-use super::{PageResult, Problem, SignedIn, Verified};
+use super::{PageError, PageResult, SignedIn, Verified};
 use crate::app::AppState;
 use crate::db::orders::{self as db_orders, PaymentEventRow};
 use crate::db::{DbError, products};
@@ -126,13 +126,13 @@ pub async fn assign(
 ) -> PageResult {
     let merchant = &user.merchant;
     let event = db_orders::event(&state.db, &merchant.id, &id).await.map_err(Error::missing("payment"))?;
-    let already = || Problem(Error::conflict("assigned", "This payment was already assigned to an order."));
+    let already = || PageError::from(Error::conflict("assigned", "This payment was already assigned to an order."));
     if event.status != "unmatched" {
         return Err(already());
     }
     let found = salvage(&event.provider, &event.payload);
     if !found.paid {
-        return Err(Problem(Error::conflict("not_a_payment", "Only payments can be assigned to a product.")));
+        return Err(PageError::from(Error::conflict("not_a_payment", "Only payments can be assigned to a product.")));
     }
     let typed = form.email.trim().to_owned();
     let refuse = |message: &str| AssignError { event: event.id.clone(), email: typed.clone(), message: message.into() };
@@ -176,7 +176,7 @@ pub async fn assign(
             Ok(Redirect::to(&format!("/dashboard/orders/{order_id}?notice=assigned")).into_response())
         }
         Outcome::Duplicate(None) => Err(already()),
-        Outcome::Duplicate(Some(existing)) => Err(Problem(Error::conflict(
+        Outcome::Duplicate(Some(existing)) => Err(PageError::from(Error::conflict(
             "payment_has_order",
             format!("This payment already has an order ({}): there is nothing to assign.", order_ref(&existing)),
         ))),

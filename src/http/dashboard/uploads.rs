@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::guard::{CSRF_FIELD, forbidden, same_origin, token_matches};
 use super::product_form::{DeliveryFields, FieldErrors, ProductFields, facts};
 use super::products::edit_page;
-use super::{Problem, SignedIn, VerifiedFetch};
+use super::{PageError, SignedIn, VerifiedFetch};
 use crate::app::AppState;
 use crate::db::products::{self as db_products, Product};
 use crate::domain::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid};
@@ -45,6 +45,7 @@ struct Uploaded {
 
 /// `POST /dashboard/uploads?filename=…`: answers 201 with the file (200 when the same content
 /// was uploaded before), or an API-style JSON error the script shows next to the file.
+#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
 pub async fn upload(
     State(state): State<AppState>,
     VerifiedFetch(user): VerifiedFetch,
@@ -79,6 +80,7 @@ pub async fn upload(
 /// be the first field, so nothing is stored for a forged request; then every file part streams
 /// to the store, and the files join the end of the product's saved list (at most 10 in all, or
 /// nothing is kept).
+#[tracing::instrument(skip_all, fields(product = %id))]
 pub async fn attach(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     let user = match SignedIn::from_request_parts(&mut parts, &state).await {
@@ -91,14 +93,14 @@ pub async fn attach(State(state): State<AppState>, Path(id): Path<String>, reque
     let limit = state.blobs.max_upload_bytes();
     // Ten files and their multipart framing.
     if declared_length(&parts.headers).is_some_and(|len| len > limit.saturating_mul(10).saturating_add(1 << 20)) {
-        return Problem(Error::TooLarge { limit }).into_response();
+        return PageError::from(Error::TooLarge { limit }).into_response();
     }
     let request = Request::from_parts(parts, body);
     let mut multipart = match Multipart::from_request(request, &state).await {
         Ok(multipart) => multipart,
         Err(e) => {
             let message = e.body_text();
-            return Problem(Error::BadRequest { code: "invalid_multipart", message }).into_response();
+            return PageError::from(Error::BadRequest { code: "invalid_multipart", message }).into_response();
         }
     };
     let csrf = match multipart.next_field().await {
@@ -120,7 +122,7 @@ async fn attach_files(
     multipart: Multipart,
 ) -> std::result::Result<Response, Response> {
     let merchant = &user.merchant.id;
-    let page_error = |e: Error| Problem(e).into_response();
+    let page_error = |e: Error| PageError::from(e).into_response();
     let product =
         db_products::get(&state.db, merchant, id).await.map_err(|e| page_error(Error::missing("product")(e)))?;
     let arrived = receive_parts(state, multipart).await.map_err(page_error)?;

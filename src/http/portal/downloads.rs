@@ -7,54 +7,45 @@
 //! the cap either: they are logged as download events, not counted.
 
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::StatusCode;
-use axum::response::Response;
+use tracing::field::Empty;
 
 use super::open_signed;
 use crate::app::AppState;
 use crate::domain::PortalTarget;
-use crate::http::delivery::{NotFoundPage, client_of, file_event, link_event, redirect_to, serve_file, served};
-use crate::http::pages::render;
+use crate::http::order_links::{client_of, file_event, link_event, redirect_to, serve_file, served};
 use crate::http::ranged;
+use crate::http::{PageError, PageResult};
 
 /// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
+#[tracing::instrument(skip_all, fields(merchant = Empty, order = Empty, n = n))]
 pub async fn file(
     State(state): State<AppState>,
     Path((slug, order_id, n)): Path<(String, String, i64)>,
     RawQuery(query): RawQuery,
     request: Request,
-) -> Response {
+) -> PageResult {
     let target = PortalTarget::File(n);
-    let (_, detail) = match open_signed(&state, &slug, &order_id, target, query.as_deref()).await {
-        Ok(opened) => opened,
-        Err(response) => return response,
-    };
-    let Some(file) = detail.files.iter().find(|f| f.position == n) else {
-        return render(StatusCode::NOT_FOUND, &NotFoundPage);
-    };
+    let (_, detail) = open_signed(&state, &slug, &order_id, target, query.as_deref()).await?;
+    let file = detail.files.iter().find(|f| f.position == n).ok_or(PageError::LinkNotFound)?;
     let paid_at = detail.order.created_at;
     let answer = ranged::decide(request.headers(), &served(file, paid_at));
     let response = serve_file(&state.blobs, request.method(), &answer, file, paid_at).await;
     let event = file_event(&request, &detail.order.id, file, &answer, &response, false, false);
     state.downloads.record(event).await;
-    response
+    Ok(response)
 }
 
 /// `GET /portal/{merchant}/link/{order}/{n}`: redirect to the item's external link.
+#[tracing::instrument(skip_all, fields(merchant = Empty, order = Empty, n = n))]
 pub async fn link(
     State(state): State<AppState>,
     Path((slug, order_id, n)): Path<(String, String, i64)>,
     RawQuery(query): RawQuery,
     request: Request,
-) -> Response {
-    let (_, detail) = match open_signed(&state, &slug, &order_id, PortalTarget::Link(n), query.as_deref()).await {
-        Ok(opened) => opened,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let (_, detail) = open_signed(&state, &slug, &order_id, PortalTarget::Link(n), query.as_deref()).await?;
     let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == "external_link");
-    let Some(url) = item.and_then(|i| i.external_url.clone()) else {
-        return render(StatusCode::NOT_FOUND, &NotFoundPage);
-    };
+    let url = item.and_then(|i| i.external_url.clone()).ok_or(PageError::LinkNotFound)?;
     state.downloads.record(link_event(&detail.order.id, n, client_of(&request), false)).await;
-    redirect_to(&url)
+    Ok(redirect_to(&url))
 }

@@ -6,10 +6,9 @@
 //! Every handler starts from the shop named in the path, and every query is scoped to it: a
 //! session, code or signed URL of one shop opens nothing of another (rule 9).
 
-use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
@@ -19,8 +18,8 @@ use crate::db::merchants::{self, Merchant};
 use crate::db::sessions::{self, Session, SessionKind};
 use crate::db::{DbError, orders::OrderDetail};
 use crate::domain::{LinkRefusal, OrderStatus, PortalLink, PortalTarget, now_millis};
-use crate::http::pages::render;
 use crate::http::session::secret_of;
+use crate::http::{PageError, PageResult};
 
 mod downloads;
 mod purchases;
@@ -65,56 +64,25 @@ fn home_of(merchant: &Merchant) -> String {
     format!("/portal/{}", merchant.slug)
 }
 
-/// A page with a headline, a sentence and one way on: refusals, limits, expired links.
-#[derive(Template)]
-#[template(path = "portal/message.html")]
-struct MessagePage<'a> {
-    merchant: &'a str,
-    headline: &'a str,
-    explanation: &'a str,
-    action_href: String,
-    action_label: &'a str,
-}
-
-/// Renders a [`MessagePage`] answering `status`, with a way back to the shop's portal.
-fn message(status: StatusCode, merchant: &Merchant, headline: &str, explanation: &str, action: &str) -> Response {
-    let page = MessagePage {
-        merchant: &merchant.name,
-        headline,
-        explanation,
-        action_href: home_of(merchant),
-        action_label: action,
-    };
-    render(status, &page)
-}
-
-/// 404 for a shop that does not exist (or is named by id rather than slug).
-fn no_such_shop() -> Response {
-    render(StatusCode::NOT_FOUND, &crate::http::delivery::NotFoundPage)
-}
-
-/// 500: logged, never explained.
-fn internal(e: impl Into<anyhow::Error>) -> Response {
-    crate::http::Error::Internal(e.into()).into_response()
-}
-
-/// The shop named in the path, by its slug.
-async fn shop(state: &AppState, slug: &str) -> Result<Merchant, Response> {
+/// The shop named in the path, by its slug (recorded in the handler's span).
+async fn shop(state: &AppState, slug: &str) -> PageResult<Merchant> {
     match merchants::find(&state.db, slug).await {
-        Ok(m) if m.slug == slug => Ok(m),
-        Ok(_) | Err(DbError::NotFound) => Err(no_such_shop()),
-        Err(e) => Err(internal(e)),
+        Ok(m) if m.slug == slug => {
+            tracing::Span::current().record("merchant", m.id.as_str());
+            Ok(m)
+        }
+        // A shop that does not exist (or is named by id rather than slug).
+        Ok(_) | Err(DbError::NotFound) => Err(PageError::LinkNotFound),
+        Err(e) => Err(PageError::internal(e)),
     }
 }
 
 /// The customer's live session with this shop, rolled forward; None when signed out.
-async fn session_of(state: &AppState, jar: &CookieJar, merchant: &Merchant) -> Result<Option<Session>, Response> {
+async fn session_of(state: &AppState, jar: &CookieJar, merchant: &Merchant) -> PageResult<Option<Session>> {
     let Some(secret) = secret_of(jar, COOKIE) else { return Ok(None) };
-    match sessions::find(&state.db, SessionKind::Customer, &secret).await {
-        // The cookie's path keeps shops apart in the browser; this keeps them apart here.
-        Ok(found) => Ok(found.filter(|s| s.merchant_id == merchant.id)),
-        Err(e) => Err(internal(e)),
-    }
+    let found = sessions::find(&state.db, SessionKind::Customer, &secret).await.map_err(PageError::internal)?;
+    // The cookie's path keeps shops apart in the browser; this keeps them apart here.
+    Ok(found.filter(|s| s.merchant_id == merchant.id))
 }
 
 /// The signed URL (path and query) of `target` in the order, valid from now.
@@ -137,16 +105,15 @@ async fn open_signed(
     order_id: &str,
     target: PortalTarget,
     query: Option<&str>,
-) -> Result<(Merchant, OrderDetail), Response> {
+) -> PageResult<(Merchant, OrderDetail)> {
     let merchant = shop(state, slug).await?;
-    let not_found = || render(StatusCode::NOT_FOUND, &crate::http::delivery::NotFoundPage);
-    let Some((expires, signature)) = signed_query(query) else { return Err(not_found()) };
+    let (expires, signature) = signed_query(query).ok_or(PageError::LinkNotFound)?;
     let link = PortalLink { merchant_id: &merchant.id, order_id, target, expires };
     match link.verify(&state.secrets.key(), &signature, now_millis()) {
         Ok(()) => {}
-        Err(LinkRefusal::Forged) => return Err(not_found()),
+        Err(LinkRefusal::Forged) => return Err(PageError::LinkNotFound),
         Err(LinkRefusal::Expired) => {
-            return Err(message(
+            return Err(PageError::refused(
                 StatusCode::GONE,
                 &merchant,
                 "This download link has expired",
@@ -159,12 +126,13 @@ async fn open_signed(
     }
     let detail = match crate::db::orders::get(&state.db, &merchant.id, order_id).await {
         Ok(detail) => detail,
-        Err(DbError::NotFound) => return Err(not_found()),
-        Err(e) => return Err(internal(e)),
+        Err(DbError::NotFound) => return Err(PageError::LinkNotFound),
+        Err(e) => return Err(PageError::internal(e)),
     };
     if detail.order.status() == OrderStatus::Revoked {
-        return Err(not_found());
+        return Err(PageError::LinkNotFound);
     }
+    tracing::Span::current().record("order", detail.order.id.as_str());
     Ok((merchant, detail))
 }
 
@@ -180,23 +148,4 @@ pub(crate) fn signed_query(query: Option<&str>) -> Option<(i64, String)> {
         }
     }
     Some((expires?, signature?))
-}
-
-/// 429 with `Retry-After`, as a page.
-fn too_many(merchant: &Merchant, explanation: &str, retry_after: std::time::Duration) -> Response {
-    let mut response =
-        message(StatusCode::TOO_MANY_REQUESTS, merchant, "Please wait a moment", explanation, "Back to sign in");
-    if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string()) {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    response
-}
-
-/// "in 3 minutes", "in 1 minute", "in a few seconds".
-fn wait_words(wait: std::time::Duration) -> String {
-    match wait.as_secs().div_ceil(60) {
-        0 => "in a few seconds".to_owned(),
-        1 => "in a minute".to_owned(),
-        n => format!("in {n} minutes"),
-    }
 }

@@ -4,12 +4,11 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 use super::sign_in::sign_in_form;
-use super::{home_of, internal, session_of, shop, signed_url};
+use super::{home_of, session_of, shop, signed_url};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
@@ -17,6 +16,7 @@ use crate::db::portal::{self, PageStart};
 use crate::delivered::{DeliveredItem, DeliveredLink, delivered_items_with};
 use crate::domain::{OrderStatus, PortalTarget, human_date, human_price, human_size};
 use crate::http::pages::render;
+use crate::http::{PageError, PageResult};
 
 /// Purchases on one page.
 pub const PAGE_SIZE: usize = 20;
@@ -93,36 +93,26 @@ fn parse_start(raw: &str) -> Option<PageStart> {
 }
 
 /// `GET /portal/{merchant}`
+#[tracing::instrument(skip_all, fields(merchant = tracing::field::Empty))]
 pub async fn home(
     State(state): State<AppState>,
     Path(slug): Path<String>,
     Query(query): Query<PageQuery>,
     jar: CookieJar,
-) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
-    let session = match session_of(&state, &jar, &merchant).await {
-        Ok(session) => session,
-        Err(response) => return response,
-    };
-    let customer = match session {
-        Some(session) => match portal::customer(&state.db, &merchant.id, &session.subject_id).await {
-            Ok(customer) => customer,
-            Err(e) => return internal(e),
-        },
+) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
+    let customer = match session_of(&state, &jar, &merchant).await? {
+        Some(session) => {
+            portal::customer(&state.db, &merchant.id, &session.subject_id).await.map_err(PageError::internal)?
+        }
         None => None,
     };
     let Some(customer) = customer else {
-        return sign_in_form(&state, jar, &merchant);
+        return Ok(sign_in_form(&state, jar, &merchant));
     };
     let start = query.before.as_deref().and_then(parse_start);
     let page = portal::purchases(&state.db, &merchant.id, &customer.id, start.as_ref(), PAGE_SIZE as i64 + 1).await;
-    let mut details = match page {
-        Ok(details) => details,
-        Err(e) => return internal(e),
-    };
+    let mut details = page.map_err(PageError::internal)?;
     let more = details.len() > PAGE_SIZE;
     details.truncate(PAGE_SIZE);
     let home = home_of(&merchant);
@@ -138,7 +128,7 @@ pub async fn home(
         older_href,
         paged: start.is_some(),
     };
-    render(StatusCode::OK, &page)
+    Ok(render(StatusCode::OK, &page))
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
-//! Signing in: the email form, the code form, the magic link, signing out.
+//! Signing in: the email form, the code form, the magic link, signing out. The handlers read
+//! the forms and render the pages; [`crate::portal_access`] decides who gets in.
 //!
 //! The answer to "email me a code" is the same page whether or not the address ever bought
-//! from the shop, and no email goes to an address that did not; wrong codes, missing codes
-//! and expired codes all get the same words.
+//! from the shop; wrong codes, missing codes and expired codes all get the same words.
 
 use std::time::Duration;
 
@@ -13,24 +13,17 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
+use tracing::field::Empty;
 
-use super::{COOKIE, home_of, internal, message, shop, too_many, wait_words};
+use super::{COOKIE, home_of, shop};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
-use crate::db::portal::{self, CodeTry};
-use crate::db::sessions::{self, SessionKind};
-use crate::domain::{Email, MAX_WRONG_CODES, MagicLinkToken, SignInCode, new_sign_in_salt, now_millis};
+use crate::domain::{Email, MagicLinkToken, SignInCode};
+use crate::http::client::ClientIp;
 use crate::http::pages::render;
 use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
-
-/// The window every sign-in limit counts in.
-const WINDOW: Duration = Duration::from_secs(15 * 60);
-/// Codes one address may ask for per window (at one shop).
-const CODES_PER_ADDRESS: u32 = 5;
-/// Codes one IP address may ask for per window, whatever the email.
-const CODES_PER_IP: u32 = 20;
-/// Codes and magic links one IP address may try per window.
-const TRIES_PER_IP: u32 = 30;
+use crate::http::{PageError, PageResult};
+use crate::portal_access::{self, SignInRefused, SignedIn};
 
 /// The sign-in form (also the portal's home page when signed out).
 #[derive(Template)]
@@ -130,174 +123,111 @@ pub struct ButtonForm {
 }
 
 /// `POST /portal/{merchant}/sign-in`: queue a code for a customer; the same page for anyone.
+#[tracing::instrument(skip_all, fields(merchant = Empty))]
 pub async fn request_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    client: crate::http::client::ClientIp,
+    client: ClientIp,
     jar: CookieJar,
     Form(form): Form<EmailForm>,
-) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
     let typed = form.email.trim();
     let again = |jar, status, error: &str| {
         with_token(&state, jar, |token| render(status, &SignInPage::of(&merchant, typed, error, token)))
     };
     if !form_token_ok(&state, &jar, &form.form_token) {
-        return again(jar, StatusCode::FORBIDDEN, STALE_FORM);
+        return Ok(again(jar, StatusCode::FORBIDDEN, STALE_FORM));
     }
     let Ok(email) = Email::parse("email", &form.email) else {
         let error = "Enter the email address you bought with, like ada@example.com.";
-        return again(jar, StatusCode::UNPROCESSABLE_ENTITY, error);
+        return Ok(again(jar, StatusCode::UNPROCESSABLE_ENTITY, error));
     };
-    if let Err(wait) = state.rate_limits.check(&format!("portal-ip:{}", client.0), CODES_PER_IP, WINDOW) {
-        let explanation =
-            format!("Too many sign-in codes were asked for from your network. Please try again {}.", wait_words(wait));
-        return too_many(&merchant, &explanation, wait);
-    }
-    let per_address = format!("portal-email:{}:{}", merchant.id, email.as_str());
-    if let Err(wait) = state.rate_limits.check(&per_address, CODES_PER_ADDRESS, WINDOW) {
-        let explanation = format!(
-            "Several codes were sent for this address already: use the newest email, or ask for another one {}.",
-            wait_words(wait)
-        );
-        return too_many(&merchant, &explanation, wait);
-    }
-    let salt = new_sign_in_salt();
-    let link = MagicLinkToken::derive(&state.secrets.key(), &salt);
-    match portal::request_code(&state.db, &merchant.id, &email, &salt, link.hash().as_str(), now_millis()).await {
-        Ok(Some(_)) => state.mail.wake(),
-        // Not a customer of this shop: nothing is sent, and the page says the same.
-        Ok(None) => {}
-        Err(e) => return internal(e),
-    }
-    with_token(&state, jar, |token| render(StatusCode::OK, &CodePage::of(&merchant, email.as_str(), "", token)))
+    portal_access::ask_for_code(&state, &merchant, &client.0, &email).await.map_err(|e| refused(&merchant, e))?;
+    Ok(with_token(&state, jar, |token| render(StatusCode::OK, &CodePage::of(&merchant, email.as_str(), "", token))))
 }
 
 /// `POST /portal/{merchant}/code`: sign in with the code from the email.
+#[tracing::instrument(skip_all, fields(merchant = Empty))]
 pub async fn enter_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
-    client: crate::http::client::ClientIp,
+    client: ClientIp,
     jar: CookieJar,
     Form(form): Form<CodeForm>,
-) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
     let typed_email = form.email.trim();
     let code_page = |jar, status, error: &str| {
         with_token(&state, jar, |token| render(status, &CodePage::of(&merchant, typed_email, error, token)))
     };
     if !form_token_ok(&state, &jar, &form.form_token) {
-        return code_page(jar, StatusCode::FORBIDDEN, STALE_FORM);
-    }
-    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
-        let explanation =
-            format!("Too many codes were tried from your network. Please try again {}.", wait_words(wait));
-        return too_many(&merchant, &explanation, wait);
+        return Ok(code_page(jar, StatusCode::FORBIDDEN, STALE_FORM));
     }
     let Ok(email) = Email::parse("email", &form.email) else {
         let error = "Enter the email address you bought with, like ada@example.com.";
         let page =
             |token| render(StatusCode::UNPROCESSABLE_ENTITY, &SignInPage::of(&merchant, typed_email, error, token));
-        return with_token(&state, jar, page);
+        return Ok(with_token(&state, jar, page));
     };
     let Ok(typed) = SignInCode::parse("code", &form.code) else {
-        return code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, "The code is the 6 digits in the email we sent you.");
+        let error = "The code is the 6 digits in the email we sent you.";
+        return Ok(code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, error));
     };
-    let now = now_millis();
-    let wrong = |jar| {
-        let error = "That code is not right, or it has expired. Check the newest email from us, or ask for a new code.";
-        code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, error)
-    };
-    match portal::try_code(&state.db, &merchant.id, &email, now).await {
-        Ok(CodeTry::Counted(sign_in)) => {
-            if !SignInCode::derive(&state.secrets.key(), &sign_in.salt).matches(&typed) {
-                return wrong(jar);
-            }
-            match portal::code_was_right(&state.db, &sign_in.id, now).await {
-                Ok(true) => start_session(&state, &merchant, &sign_in.customer_id, jar).await,
-                Ok(false) => wrong(jar),
-                Err(e) => internal(e),
-            }
+    match portal_access::sign_in_with_code(&state, &merchant, &client.0, &email, &typed).await {
+        Ok(signed_in) => Ok(with_session(&state, &merchant, signed_in, jar)),
+        Err(SignInRefused::NetworkTriedTooOften(wait)) => {
+            let explanation =
+                format!("Too many codes were tried from your network. Please try again {}.", wait_words(wait));
+            Err(PageError::too_many(&merchant, explanation, wait))
         }
-        Ok(CodeTry::NoCode) => {
-            // An address with no live code locks after as many tries as one with a code, so
-            // the answers cannot tell customers from strangers.
-            let key = format!("portal-no-code:{}:{}", merchant.id, email.as_str());
-            match state.rate_limits.check(&key, MAX_WRONG_CODES as u32, WINDOW) {
-                Ok(()) => wrong(jar),
-                Err(_) => locked(&merchant),
-            }
+        Err(SignInRefused::WrongCode) => {
+            let error =
+                "That code is not right, or it has expired. Check the newest email from us, or ask for a new code.";
+            Ok(code_page(jar, StatusCode::UNPROCESSABLE_ENTITY, error))
         }
-        Ok(CodeTry::Locked) => locked(&merchant),
-        Err(e) => internal(e),
+        Err(refusal) => Err(refused(&merchant, refusal)),
     }
-}
-
-fn locked(merchant: &Merchant) -> Response {
-    message(
-        StatusCode::TOO_MANY_REQUESTS,
-        merchant,
-        "Too many wrong codes",
-        "For your safety this code no longer works after 5 wrong tries, even typed right. \
-         Ask for a new code: it goes to the same email address.",
-        "Ask for a new code",
-    )
 }
 
 /// `GET /portal/{merchant}/sign-in/{token}`: a button that signs in. Following the link alone
 /// changes nothing, so mail scanners that open links cannot use it up.
+#[tracing::instrument(skip_all, fields(merchant = Empty))]
 pub async fn magic_page(
     State(state): State<AppState>,
     Path((slug, token)): Path<(String, String)>,
     jar: CookieJar,
-) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
     let live = match MagicLinkToken::parse(&token) {
-        Some(token) => portal::live_link(&state.db, &merchant.id, token.hash().as_str(), now_millis()).await,
-        None => Ok(None),
+        Some(link) => portal_access::link_is_live(&state, &merchant, &link).await.map_err(PageError::internal)?,
+        None => false,
     };
-    match live {
-        Ok(Some(_)) => magic_button(&state, jar, &merchant, &token, StatusCode::OK, ""),
-        Ok(None) => link_gone(&merchant),
-        Err(e) => internal(e),
+    if !live {
+        return Err(refused(&merchant, SignInRefused::LinkGone));
     }
+    Ok(magic_button(&state, jar, &merchant, &token, StatusCode::OK, ""))
 }
 
 /// `POST /portal/{merchant}/sign-in/{token}`: use the magic link (once).
+#[tracing::instrument(skip_all, fields(merchant = Empty))]
 pub async fn magic_use(
     State(state): State<AppState>,
     Path((slug, token)): Path<(String, String)>,
-    client: crate::http::client::ClientIp,
+    client: ClientIp,
     jar: CookieJar,
     form: Result<Form<ButtonForm>, axum::extract::rejection::FormRejection>,
-) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
-    let Some(link) = MagicLinkToken::parse(&token) else { return link_gone(&merchant) };
+) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
+    let Some(link) = MagicLinkToken::parse(&token) else { return Err(refused(&merchant, SignInRefused::LinkGone)) };
     let presented = form.map(|Form(f)| f.form_token).unwrap_or_default();
     if !form_token_ok(&state, &jar, &presented) {
-        return magic_button(&state, jar, &merchant, link.expose(), StatusCode::FORBIDDEN, STALE_FORM);
+        return Ok(magic_button(&state, jar, &merchant, link.expose(), StatusCode::FORBIDDEN, STALE_FORM));
     }
-    if let Err(wait) = state.rate_limits.check(&format!("portal-try-ip:{}", client.0), TRIES_PER_IP, WINDOW) {
-        let explanation = format!("Too many sign-in tries from your network. Please try again {}.", wait_words(wait));
-        return too_many(&merchant, &explanation, wait);
-    }
-    match portal::use_link(&state.db, &merchant.id, link.hash().as_str(), now_millis()).await {
-        Ok(Some(customer_id)) => start_session(&state, &merchant, &customer_id, jar).await,
-        Ok(None) => link_gone(&merchant),
-        Err(e) => internal(e),
-    }
+    let signed_in = portal_access::sign_in_with_link(&state, &merchant, &client.0, &link)
+        .await
+        .map_err(|e| refused(&merchant, e))?;
+    Ok(with_session(&state, &merchant, signed_in, jar))
 }
 
 /// The page with the button that uses a magic link.
@@ -315,36 +245,78 @@ fn magic_button(
     })
 }
 
-fn link_gone(merchant: &Merchant) -> Response {
-    message(
-        StatusCode::GONE,
-        merchant,
-        "This sign-in link has expired",
-        "Sign-in links work once, for 15 minutes. Ask for a new one with the email address you bought with.",
-        "Ask for a new link",
-    )
+/// The page refusing a sign-in (or a code): limits, locks and used links.
+fn refused(merchant: &Merchant, refusal: SignInRefused) -> PageError {
+    let too_many = StatusCode::TOO_MANY_REQUESTS;
+    match refusal {
+        SignInRefused::NetworkAskedTooOften(wait) => {
+            let explanation = format!(
+                "Too many sign-in codes were asked for from your network. Please try again {}.",
+                wait_words(wait)
+            );
+            PageError::too_many(merchant, explanation, wait)
+        }
+        SignInRefused::AddressAskedTooOften(wait) => {
+            let explanation = format!(
+                "Several codes were sent for this address already: use the newest email, or ask for another one {}.",
+                wait_words(wait)
+            );
+            PageError::too_many(merchant, explanation, wait)
+        }
+        SignInRefused::NetworkTriedTooOften(wait) => {
+            let explanation =
+                format!("Too many sign-in tries from your network. Please try again {}.", wait_words(wait));
+            PageError::too_many(merchant, explanation, wait)
+        }
+        SignInRefused::Locked => PageError::refused(
+            too_many,
+            merchant,
+            "Too many wrong codes",
+            "For your safety this code no longer works after 5 wrong tries, even typed right. \
+             Ask for a new code: it goes to the same email address.",
+            "Ask for a new code",
+        ),
+        SignInRefused::LinkGone => PageError::refused(
+            StatusCode::GONE,
+            merchant,
+            "This sign-in link has expired",
+            "Sign-in links work once, for 15 minutes. Ask for a new one with the email address you bought with.",
+            "Ask for a new link",
+        ),
+        // Only a code can be wrong, and its form says so itself; should one get here, it is
+        // refused like any other wrong code.
+        SignInRefused::WrongCode => PageError::refused(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            merchant,
+            "That code is not right",
+            "It may have expired. Check the newest email from us, or ask for a new code.",
+            "Ask for a new code",
+        ),
+        SignInRefused::Db(e) => PageError::internal(e),
+    }
 }
 
-async fn start_session(state: &AppState, merchant: &Merchant, customer_id: &str, jar: CookieJar) -> Response {
-    match sessions::start(&state.db, SessionKind::Customer, &merchant.id, customer_id).await {
-        Ok(secret) => {
-            let cookie = session_cookie(state, COOKIE, home_of(merchant), secret);
-            (jar.add(cookie), Redirect::to(&home_of(merchant))).into_response()
-        }
-        Err(e) => internal(e),
+/// "in 3 minutes", "in 1 minute", "in a few seconds".
+fn wait_words(wait: Duration) -> String {
+    match wait.as_secs().div_ceil(60) {
+        0 => "in a few seconds".to_owned(),
+        1 => "in a minute".to_owned(),
+        n => format!("in {n} minutes"),
     }
+}
+
+/// Sets the session cookie of `signed_in` and goes to the customer's purchases.
+fn with_session(state: &AppState, merchant: &Merchant, signed_in: SignedIn, jar: CookieJar) -> Response {
+    let cookie = session_cookie(state, COOKIE, home_of(merchant), signed_in.secret);
+    (jar.add(cookie), Redirect::to(&home_of(merchant))).into_response()
 }
 
 /// `POST /portal/{merchant}/sign-out`: ends the session in the database and drops the cookie.
-pub async fn sign_out(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar) -> Response {
-    let merchant = match shop(&state, &slug).await {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
-    if let Some(secret) = secret_of(&jar, COOKIE)
-        && let Err(e) = sessions::end(&state.db, &secret).await
-    {
-        return internal(e);
+#[tracing::instrument(skip_all, fields(merchant = Empty))]
+pub async fn sign_out(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar) -> PageResult {
+    let merchant = shop(&state, &slug).await?;
+    if let Some(secret) = secret_of(&jar, COOKIE) {
+        portal_access::sign_out(&state, &secret).await.map_err(PageError::internal)?;
     }
-    (removed(jar, COOKIE, home_of(&merchant)), Redirect::to(&home_of(&merchant))).into_response()
+    Ok((removed(jar, COOKIE, home_of(&merchant)), Redirect::to(&home_of(&merchant))).into_response())
 }

@@ -11,7 +11,7 @@ use async_zip::base::write::ZipFileWriter;
 use async_zip::{Compression, ZipDateTime, ZipDateTimeBuilder, ZipEntryBuilder};
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use futures_util::{AsyncWriteExt, StreamExt};
 
@@ -21,26 +21,24 @@ use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
 use crate::domain::{Millis, PortalTarget, archive_names, now_millis};
 use crate::download_log::DownloadEvent;
-use crate::http::delivery::{NotFoundPage, client_of};
-use crate::http::pages::render;
+use crate::http::order_links::client_of;
 use crate::http::ranged::content_disposition;
+use crate::http::{PageError, PageResult};
 
 /// Bytes in flight between the ZIP writer and the client.
 const PIPE: usize = 256 * 1024;
 
 /// `GET /portal/{merchant}/zip/{order}`
+#[tracing::instrument(skip_all, fields(merchant = tracing::field::Empty, order = tracing::field::Empty))]
 pub async fn download_all(
     State(state): State<AppState>,
     Path((slug, order_id)): Path<(String, String)>,
     RawQuery(query): RawQuery,
     request: Request,
-) -> Response {
-    let (merchant, detail) = match open_signed(&state, &slug, &order_id, PortalTarget::Zip, query.as_deref()).await {
-        Ok(opened) => opened,
-        Err(response) => return response,
-    };
+) -> PageResult {
+    let (merchant, detail) = open_signed(&state, &slug, &order_id, PortalTarget::Zip, query.as_deref()).await?;
     if detail.files.is_empty() {
-        return render(StatusCode::NOT_FOUND, &NotFoundPage);
+        return Err(PageError::LinkNotFound);
     }
     let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
     let filename = format!("{}-order-{reference}.zip", merchant.slug);
@@ -77,7 +75,7 @@ pub async fn download_all(
     headers.insert(header::CONTENT_DISPOSITION, content_disposition(&filename));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    response
+    Ok(response)
 }
 
 /// The ZIP of `entries` (name in the archive, file) as a byte stream. A failure part-way ends

@@ -7,8 +7,9 @@ use serde_json::json;
 use super::Dashboard;
 use super::orders::{checkout, row_of};
 use crate::fulfilment::{buy, order, settings, shop};
+use crate::helpers::ReservedPort;
 use crate::helpers::{Stack, TestApp, eventually, on_both_stacks};
-use crate::mail::{WITHIN, free_port, send_to};
+use crate::mail::{WITHIN, send_to};
 
 on_both_stacks!(dashboard_mailbox_shows_only_this_shops_mail, dashboard_outbox_shows_mail_that_could_not_be_sent);
 
@@ -65,7 +66,8 @@ async fn dashboard_mailbox_shows_only_this_shops_mail(stack: Stack) {
 
 async fn dashboard_outbox_shows_mail_that_could_not_be_sent(stack: Stack) {
     // An SMTP server that is not there: every attempt fails and is retried.
-    let port = free_port();
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
     let app = TestApp::spawn_with(stack, |config| send_to(config, port)).await;
     let shop = shop(&app, "Quiet Pine Press", "field-guide.pdf", b"%PDF-1.4 pine".to_vec()).await;
     let bought = buy(&app, &shop.m, &shop.product_id, "ada@readers.example").await;

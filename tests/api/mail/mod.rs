@@ -16,7 +16,7 @@ use std::time::Duration;
 use satchel::config::{Config, SmtpConfig, SmtpTls};
 use serde_json::Value;
 
-use crate::helpers::eventually;
+use crate::helpers::{ReservedPort, eventually};
 
 /// Long enough for a busy two-core machine; mail normally arrives well within a second.
 pub const WITHIN: Duration = Duration::from_secs(30);
@@ -112,12 +112,17 @@ pub struct OwnMaildev {
     /// Its API.
     pub api: Maildev,
     _process: tokio::process::Child,
+    _web_port: ReservedPort,
 }
 
 impl OwnMaildev {
-    /// Starts maildev with SMTP on `smtp_port` and waits until it answers.
+    /// Starts maildev with SMTP on `smtp_port` (a [`ReservedPort`] the caller holds) and waits
+    /// until it answers. maildev takes port numbers, not a listening socket, so its ports are
+    /// reserved ones: bound by the test until maildev listens there too, never given to another
+    /// process in between.
     pub async fn start(smtp_port: u16) -> OwnMaildev {
-        let web_port = free_port();
+        let web = ReservedPort::new();
+        let web_port = web.port();
         let bin = std::path::PathBuf::from(env("SATCHEL_TEST_NODE_SUPPORT")).join("node_modules/.bin/maildev");
         let process = tokio::process::Command::new(bin)
             .args(["--smtp", &smtp_port.to_string(), "--web", &web_port.to_string()])
@@ -133,13 +138,8 @@ impl OwnMaildev {
             (smtp_up && api.is_up().await).then_some(())
         })
         .await;
-        OwnMaildev { api, _process: process }
+        OwnMaildev { api, _process: process, _web_port: web }
     }
-}
-
-/// A port nothing listens on right now (the OS gave it out and it was released).
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The links in the text of a received email that start with `prefix`.

@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Maildev, WITHIN, fast_retries, free_port, send_to, smtp_port, unique_address};
+use super::{Maildev, WITHIN, fast_retries, send_to, smtp_port, unique_address};
 use crate::fulfilment::{dodo_payment, order, orders, send_standard, send_stripe, settings, shop, stripe_session};
 use crate::helpers::{Stack, TestApp, TestMerchant, error_code, eventually, on_both_stacks};
 use crate::portal::on_pool;
@@ -126,7 +126,8 @@ async fn webhook_names_with_line_breaks_are_cleaned_and_mailed(stack: Stack) {
 
 async fn a_poisoned_email_left_sending_does_not_stop_the_next_worker(stack: Stack) {
     // The first process cannot reach a server: the email is retried, never sent.
-    let mut first = TestApp::spawn_with(stack, |c| send_to(c, free_port())).await;
+    let nothing_listens = crate::helpers::ReservedPort::new();
+    let mut first = TestApp::spawn_with(stack, |c| send_to(c, nothing_listens.port())).await;
     let shop = shop(&first, "Poisoned Row", "guide.pdf", b"%PDF-1.4 poison".to_vec()).await;
     let to = unique_address("poisoned");
     let created = crate::fulfilment::buy(&first, &shop.m, &shop.product_id, &to).await;

@@ -8,9 +8,9 @@ use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use super::{Maildev, WITHIN, fast_retries, free_port, send_to, smtp_port, unique_address};
+use super::{Maildev, WITHIN, fast_retries, send_to, smtp_port, unique_address};
 use crate::fulfilment::{dodo_payment, product, set_delivery};
-use crate::helpers::{Stack, TestApp, eventually, sign_standard, unix_now};
+use crate::helpers::{ReservedPort, Stack, TestApp, eventually, sign_standard, unix_now};
 
 /// `satchel ARGS…` with `config` and nothing from the test's environment.
 fn satchel(config: &Path) -> Command {
@@ -51,6 +51,9 @@ struct Deployment {
     dir: tempfile::TempDir,
     config: std::path::PathBuf,
     port: u16,
+    /// `satchel serve` binds the port its config names (it cannot be handed a listening
+    /// socket), and is killed and started again on it: the port stays reserved for it between.
+    _reserved: ReservedPort,
     base: String,
     key: String,
     secret: String,
@@ -62,13 +65,15 @@ impl Deployment {
     /// Sets up the data directory with mail going to `smtp` (the lease is `lease` seconds).
     async fn new(smtp: u16, lease: u64) -> Deployment {
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        let reserved = ReservedPort::new();
+        let port = reserved.port();
         let config = dir.path().join("satchel.toml");
         let mut deployment = Deployment {
             base: format!("http://127.0.0.1:{port}"),
             config,
             dir,
             port,
+            _reserved: reserved,
             key: String::new(),
             secret: String::new(),
             product_id: String::new(),

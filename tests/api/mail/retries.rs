@@ -1,15 +1,16 @@
 //! An SMTP server that is down when the order is paid: the email waits, is retried with its
 //! error visible to the merchant, and arrives once the server is back.
 
-use super::{OwnMaildev, WITHIN, free_port, send_to, unique_address};
+use super::{OwnMaildev, WITHIN, send_to, unique_address};
 use crate::fulfilment::{buy, order, shop};
-use crate::helpers::{Stack, TestApp, eventually, on_both_stacks};
+use crate::helpers::{ReservedPort, Stack, TestApp, eventually, on_both_stacks};
 
 on_both_stacks!(email_waits_for_a_server_that_was_down, an_email_that_keeps_failing_is_marked_failed);
 
 async fn email_waits_for_a_server_that_was_down(stack: Stack) {
-    // Nothing listens on this port until our own maildev starts there.
-    let port = free_port();
+    // Nothing listens on this port until our own maildev starts there; it stays ours meanwhile.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
     let app = TestApp::spawn_with(stack, |c| send_to(c, port)).await;
     let shop = shop(&app, "Outage Books", "guide.pdf", b"%PDF-1.4 outage".to_vec()).await;
     let to = unique_address("outage");
@@ -44,7 +45,9 @@ async fn email_waits_for_a_server_that_was_down(stack: Stack) {
 }
 
 async fn an_email_that_keeps_failing_is_marked_failed(stack: Stack) {
-    let port = free_port();
+    // Held to the end: every attempt is refused.
+    let reserved = ReservedPort::new();
+    let port = reserved.port();
     let app = TestApp::spawn_with(stack, |c| {
         send_to(c, port);
         c.mail.give_up_after_seconds = 3;

@@ -32,7 +32,9 @@ async fn portal_customers_see_only_their_own_orders_at_one_shop(stack: Stack) {
     // Shop A's code does not sign in at shop B, even for a customer of both.
     request_code(&app, &a.m.slug, &ada).await;
     let code_at_a = code_for(&app, &a.m.id, &ada).await;
-    assert_ne!(enter_code(&app, &b.m.slug, &ada, &code_at_a).await.status(), StatusCode::SEE_OTHER);
+    let at_b = enter_code(&app, &b.m.slug, &ada, &code_at_a).await;
+    assert_eq!(at_b.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(at_b.text().await.unwrap().contains("That code is not right"));
 
     // Edited signed URLs: another order, another file, another shop, a guessed order id.
     let (_, html) = page(&app, "/portal/shop-a", &cookie).await;

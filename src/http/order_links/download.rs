@@ -6,13 +6,14 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{Refusal, cap, open};
+use super::{cap, open};
 use crate::app::AppState;
 use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
 use crate::domain::{Millis, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::ranged::{self, Answer, ServedFile};
+use crate::http::{PageError, PageResult};
 
 /// The client's address and user agent, for the download log.
 pub fn client_of(request: &Request) -> (String, String) {
@@ -22,23 +23,16 @@ pub fn client_of(request: &Request) -> (String, String) {
 }
 
 /// `GET|HEAD /d/{token}/files/{n}`
+#[tracing::instrument(skip_all, fields(order = tracing::field::Empty, n = n))]
 pub async fn download(
     State(state): State<AppState>,
     Path((token, n)): Path<(String, i64)>,
     request: Request,
-) -> Response {
-    let detail = match open(&state, &token).await {
-        Ok(detail) => detail,
-        Err(refusal) => return refusal.into_page(&state).await,
-    };
-    let Some(file) = detail.files.iter().find(|f| f.position == n) else {
-        return Refusal::NotFound.into_page(&state).await;
-    };
+) -> PageResult {
+    let detail = open(&state, &token).await?;
+    let file = detail.files.iter().find(|f| f.position == n).ok_or(PageError::LinkNotFound)?;
     let answer = ranged::decide(request.headers(), &served(file, detail.order.created_at));
-    let admitted = match cap::admit(&state.db, &detail.order, file, request.method(), &answer).await {
-        Ok(admitted) => admitted,
-        Err(refusal) => return refusal.into_page(&state).await,
-    };
+    let admitted = cap::admit(&state.db, &detail.order, file, request.method(), &answer).await?;
     let mut response = serve_file(&state.blobs, request.method(), &answer, file, detail.order.created_at).await;
     if let Some(charged) = admitted.charged {
         response = cap::refunding(response, charged, &state.db, &detail.order.id, file.position);
@@ -46,7 +40,7 @@ pub async fn download(
     let (counted, increment) = (admitted.counted, admitted.increment);
     let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, increment);
     state.downloads.record(event).await;
-    response
+    Ok(response)
 }
 
 /// The download log's entry for `response`, which served `file` of order `order_id` as

@@ -16,10 +16,10 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use super::Refusal;
-use crate::db::Db;
 use crate::db::caps::{self, Allowance, RangeCharge};
 use crate::db::orders::{Order, OrderFile};
+use crate::db::{Db, merchants};
+use crate::http::PageError;
 use crate::http::ranged::Answer;
 
 /// How a download attempt was admitted.
@@ -32,19 +32,18 @@ pub(super) struct Admitted {
     pub charged: Option<(u64, Allowance)>,
 }
 
-/// Applies the order's cap to a request answered with `answer`; [`Refusal::UsedUp`] past it.
+/// Applies the order's cap to a request answered with `answer`; 410 past it.
 pub(super) async fn admit(
     db: &Db,
     order: &Order,
     file: &OrderFile,
     method: &Method,
     answer: &Answer,
-) -> Result<Admitted, Refusal> {
+) -> Result<Admitted, PageError> {
     let free = Admitted { counted: false, increment: false, charged: None };
     if method != Method::GET {
         return Ok(free);
     }
-    let used_up = || Refusal::UsedUp { merchant_id: order.merchant_id.clone() };
     match (*answer, order.max_downloads_per_file) {
         // A GET of the whole file or of its start is a new download. Its count cannot be
         // decided from the file's current count: unlimited counts are written by a background
@@ -53,24 +52,32 @@ pub(super) async fn admit(
             Ok(Admitted { counted: true, increment: true, charged: None })
         }
         (Answer::Full | Answer::Partial { start: 0, .. }, Some(max)) => {
-            match caps::count_download(db, &order.id, file.position, Some(max)).await? {
+            let counted = caps::count_download(db, &order.id, file.position, Some(max)).await;
+            match counted.map_err(PageError::internal)? {
                 true => Ok(Admitted { counted: true, increment: false, charged: None }),
-                false => Err(used_up()),
+                false => Err(used_up(db, order).await),
             }
         }
         (Answer::Partial { start, end }, Some(max)) => {
             let bytes = end - start + 1;
-            match caps::charge_range(db, &order.id, file.position, bytes as i64, max).await? {
+            let charged = caps::charge_range(db, &order.id, file.position, bytes as i64, max).await;
+            match charged.map_err(PageError::internal)? {
                 RangeCharge::Uncounted(to) => Ok(Admitted { charged: Some((bytes, to)), ..free }),
                 RangeCharge::Counted(to) => {
                     Ok(Admitted { counted: true, increment: false, charged: Some((bytes, to)) })
                 }
-                RangeCharge::Refused => Err(used_up()),
+                RangeCharge::Refused => Err(used_up(db, order).await),
             }
         }
         // Without a cap, a range past byte 0 continues a download and is never counted.
         _ => Ok(free),
     }
+}
+
+/// The 410 for a used-up download count, naming the shop.
+async fn used_up(db: &Db, order: &Order) -> PageError {
+    let merchant = merchants::get(db, &order.merchant_id).await.ok();
+    PageError::downloads_used_up(merchant.as_ref(), &order.merchant_id)
 }
 
 /// `response` whose body gives back to `allowance`, when dropped, the part of `charged` bytes

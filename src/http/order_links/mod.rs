@@ -1,0 +1,142 @@
+//! `/d/{token}…`: the links of a purchase email: the order's page, its file downloads and its
+//! external-link redirects.
+//!
+//! Unknown, tampered and revoked tokens all get the same 404 page (no oracle); an expired link
+//! or a used-up download count gets 410 with a way back through the customer portal.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+use tracing::field::Empty;
+
+use crate::app::AppState;
+use crate::db::merchants;
+use crate::db::orders::OrderDetail;
+use crate::delivered::{DeliveredItem, delivered_items};
+use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
+use crate::download_log::DownloadEvent;
+use crate::http::pages::render;
+use crate::http::{PageError, PageResult};
+
+mod cap;
+mod download;
+pub use download::{client_of, download, file_event, serve_file, served};
+
+#[derive(Template)]
+#[template(path = "delivery/page.html")]
+struct DeliveryPage {
+    merchant: String,
+    paid_on: String,
+    expires_on: Option<String>,
+    items: Vec<DeliveredItem>,
+    portal_href: String,
+}
+
+/// Finds the order a token opens: only paid or refunded ones, only before the link expires.
+pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>> {
+    if !token_shaped(token) {
+        return Err(PageError::LinkNotFound);
+    }
+    let found = state.order_cache.get(&state.db, SecretHash::of(token).as_str()).await;
+    let Some(detail) = found.map_err(PageError::internal)? else {
+        return Err(PageError::LinkNotFound);
+    };
+    // The handlers' spans name the order (never the token).
+    tracing::Span::current().record("order", detail.order.id.as_str());
+    if detail.order.status() == OrderStatus::Revoked {
+        return Err(PageError::LinkNotFound);
+    }
+    if detail.order.link_expires_at.is_some_and(|at| at <= now_millis()) {
+        let merchant_id = &detail.order.merchant_id;
+        let merchant = merchants::get(&state.db, merchant_id).await.ok();
+        return Err(PageError::link_expired(merchant.as_ref(), merchant_id));
+    }
+    Ok(detail)
+}
+
+/// Whether `token` has the shape of a download token: 43 base64url characters (256 bits).
+/// Anything else cannot match, so the lookup is skipped.
+pub(crate) fn token_shaped(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `GET /d/{token}`: what the order delivers.
+#[tracing::instrument(skip_all, fields(order = Empty))]
+pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> PageResult {
+    let detail = open(&state, &token).await?;
+    let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
+    let page = DeliveryPage {
+        merchant: merchant.name,
+        paid_on: human_date(detail.order.created_at),
+        expires_on: detail.order.link_expires_at.map(human_date_time),
+        items: delivered_items(&detail, &format!("/d/{token}")),
+        portal_href: format!("/portal/{}", merchant.slug),
+    };
+    Ok(render(StatusCode::OK, &page))
+}
+
+/// `GET /d/{token}/link`: the first external link of the order.
+#[tracing::instrument(skip_all, fields(order = Empty))]
+pub async fn first_link(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    request: axum::extract::Request,
+) -> PageResult {
+    redirect(&state, &token, None, download::client_of(&request)).await
+}
+
+/// `GET /d/{token}/link/{n}`: the external link of the order's n-th product.
+#[tracing::instrument(skip_all, fields(order = Empty, n = Empty))]
+pub async fn nth_link(
+    State(state): State<AppState>,
+    Path((token, n)): Path<(String, i64)>,
+    request: axum::extract::Request,
+) -> PageResult {
+    tracing::Span::current().record("n", n);
+    redirect(&state, &token, Some(n), download::client_of(&request)).await
+}
+
+async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent): (String, String)) -> PageResult {
+    let detail = open(state, token).await?;
+    let item = detail
+        .items
+        .iter()
+        .find(|i| i.delivery_mode == "external_link" && i.external_url.is_some() && n.is_none_or(|n| i.position == n));
+    let url = item.and_then(|i| i.external_url.clone()).ok_or(PageError::LinkNotFound)?;
+    let position = item.map_or(0, |i| i.position);
+    state.downloads.record(link_event(&detail.order.id, position, (ip, user_agent), true)).await;
+    Ok(redirect_to(&url))
+}
+
+/// The download log's entry for following the external link of item `item_position`.
+pub fn link_event(
+    order_id: &str,
+    item_position: i64,
+    (ip, user_agent): (String, String),
+    counted: bool,
+) -> DownloadEvent {
+    DownloadEvent {
+        order_id: order_id.to_owned(),
+        file_position: None,
+        item_position: Some(item_position),
+        at: now_millis(),
+        ip,
+        user_agent,
+        status: 302,
+        range_start: None,
+        bytes_requested: 0,
+        counted,
+        increment: counted,
+    }
+}
+
+/// A redirect to a merchant's external link that neither caches nor tells it where it came from.
+pub fn redirect_to(url: &str) -> Response {
+    (
+        StatusCode::FOUND,
+        [(header::LOCATION, url), (header::CACHE_CONTROL, "no-store"), (header::REFERRER_POLICY, "no-referrer")],
+    )
+        .into_response()
+}

@@ -1,0 +1,236 @@
+//! The one error of HTML pages: the customer's order links (`/d/…`), the portal and the
+//! dashboard all answer refusals and failures through [`PageError`], so their handlers use `?`.
+//!
+//! Everything a page shows is known when the error is made (the shop's name, the way back), so
+//! turning it into a response needs no database and no state. 4xx pages say what is wrong;
+//! 5xx are logged with their cause and show one generic page.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::db::DbError;
+use crate::db::merchants::Merchant;
+use crate::http::pages::render;
+
+/// The "this link doesn't work" page: unknown, tampered and revoked links alike (no oracle).
+#[derive(Template)]
+#[template(path = "delivery/not_found.html")]
+pub(crate) struct NotFoundPage;
+
+#[derive(Template)]
+#[template(path = "delivery/gone.html")]
+struct GonePage<'a> {
+    merchant: &'a str,
+    headline: &'a str,
+    explanation: &'a str,
+    portal_href: &'a str,
+}
+
+/// A page with a headline, a sentence and one way on (the portal's refusals and limits).
+#[derive(Template)]
+#[template(path = "portal/message.html")]
+struct MessagePage<'a> {
+    merchant: &'a str,
+    headline: &'a str,
+    explanation: &'a str,
+    action_href: &'a str,
+    action_label: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/problem.html")]
+struct ProblemPage<'a> {
+    title: &'a str,
+    message: &'a str,
+    dashboard: bool,
+}
+
+/// Why an order's email link no longer opens (410), with the way to the shop's portal.
+#[derive(Debug)]
+pub struct LinkGone {
+    /// The shop's display name ("" when it could not be loaded).
+    pub merchant: String,
+    /// `/portal/{slug}`.
+    pub portal_href: String,
+    /// What happened, as the page's title.
+    pub headline: &'static str,
+    /// Why links do that.
+    pub explanation: &'static str,
+}
+
+/// A portal page refusing something, with one way on.
+#[derive(Debug)]
+pub struct Refusal {
+    /// 403, 404, 410, 429…
+    pub status: StatusCode,
+    /// The shop's display name.
+    pub merchant: String,
+    /// What happened.
+    pub headline: &'static str,
+    /// What to do about it.
+    pub explanation: String,
+    /// Where the button goes.
+    pub action_href: String,
+    /// The button's words.
+    pub action_label: &'static str,
+    /// Sent as `Retry-After` (whole seconds, at least one) when set.
+    pub retry_after: Option<Duration>,
+}
+
+/// An error answered as an HTML page.
+#[derive(Debug)]
+pub enum PageError {
+    /// 404 "This link doesn't work": an unknown, tampered or revoked order link, signed URL or
+    /// shop; all look the same, so nothing tells which exist.
+    LinkNotFound,
+    /// 410: an order link that expired or whose download count is used up.
+    LinkGone(Box<LinkGone>),
+    /// A portal refusal: a limit, a lock, an expired sign-in or download link.
+    Refused(Box<Refusal>),
+    /// A dashboard request that did not work (4xx): the problem page with its message.
+    Dashboard(super::Error),
+    /// 500: logged with its cause; the page says nothing about it.
+    Internal(anyhow::Error),
+}
+
+impl PageError {
+    /// 500 from any error, keeping the cause for the log.
+    pub fn internal(e: impl Into<anyhow::Error>) -> PageError {
+        PageError::Internal(e.into())
+    }
+
+    /// 410 for an expired order link of `merchant` (None when it could not be loaded:
+    /// `merchant_id` then stands in for the slug, as the page must still say something).
+    pub fn link_expired(merchant: Option<&Merchant>, merchant_id: &str) -> PageError {
+        let headline = "This download link has expired";
+        let explanation = "Links in purchase emails from this shop work for a limited time.";
+        PageError::link_gone(merchant, merchant_id, headline, explanation)
+    }
+
+    /// 410 for a file whose download count through the order link is used up.
+    pub fn downloads_used_up(merchant: Option<&Merchant>, merchant_id: &str) -> PageError {
+        let headline = "This file's download limit is reached";
+        let explanation = "The link in your purchase email allows a limited number of downloads per file.";
+        PageError::link_gone(merchant, merchant_id, headline, explanation)
+    }
+
+    fn link_gone(
+        merchant: Option<&Merchant>,
+        merchant_id: &str,
+        headline: &'static str,
+        explanation: &'static str,
+    ) -> PageError {
+        let (name, slug) = merchant.map_or(("", merchant_id), |m| (m.name.as_str(), m.slug.as_str()));
+        PageError::LinkGone(Box::new(LinkGone {
+            merchant: name.to_owned(),
+            portal_href: format!("/portal/{slug}"),
+            headline,
+            explanation,
+        }))
+    }
+
+    /// A portal refusal answering `status`, whose button (`action`) leads back to `merchant`'s
+    /// portal.
+    pub fn refused(
+        status: StatusCode,
+        merchant: &Merchant,
+        headline: &'static str,
+        explanation: impl Into<String>,
+        action: &'static str,
+    ) -> PageError {
+        PageError::Refused(Box::new(Refusal {
+            status,
+            merchant: merchant.name.clone(),
+            headline,
+            explanation: explanation.into(),
+            action_href: format!("/portal/{}", merchant.slug),
+            action_label: action,
+            retry_after: None,
+        }))
+    }
+
+    /// 429 "Please wait a moment", with `Retry-After`.
+    pub fn too_many(merchant: &Merchant, explanation: impl Into<String>, retry_after: Duration) -> PageError {
+        let status = StatusCode::TOO_MANY_REQUESTS;
+        let mut error = PageError::refused(status, merchant, "Please wait a moment", explanation, "Back to sign in");
+        if let PageError::Refused(refusal) = &mut error {
+            refusal.retry_after = Some(retry_after);
+        }
+        error
+    }
+
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            PageError::LinkNotFound => StatusCode::NOT_FOUND,
+            PageError::LinkGone(_) => StatusCode::GONE,
+            PageError::Refused(refusal) => refusal.status,
+            PageError::Dashboard(e) => e.status(),
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<super::Error> for PageError {
+    fn from(e: super::Error) -> PageError {
+        match e {
+            super::Error::Internal(cause) => PageError::Internal(cause),
+            e => PageError::Dashboard(e),
+        }
+    }
+}
+
+impl From<DbError> for PageError {
+    fn from(e: DbError) -> PageError {
+        super::Error::from(e).into()
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        match self {
+            PageError::LinkNotFound => render(status, &NotFoundPage),
+            PageError::LinkGone(gone) => {
+                let LinkGone { merchant, portal_href, headline, explanation } = &*gone;
+                render(status, &GonePage { merchant, headline, explanation, portal_href })
+            }
+            PageError::Refused(refusal) => refused_page(&refusal),
+            PageError::Dashboard(super::Error::Internal(cause)) | PageError::Internal(cause) => {
+                tracing::error!(error = ?cause, "page failed");
+                let message = "Something went wrong on our side; it was logged. Try again in a moment.";
+                render(status, &ProblemPage { title: "Something went wrong", message, dashboard: false })
+            }
+            PageError::Dashboard(e) => {
+                let (title, message) = match &e {
+                    super::Error::NotFound(what) => ("Not found", format!("This {what} does not exist.")),
+                    other => ("That did not work", other.to_string()),
+                };
+                render(status, &ProblemPage { title, message: &message, dashboard: true })
+            }
+        }
+    }
+}
+
+fn refused_page(refusal: &Refusal) -> Response {
+    let page = MessagePage {
+        merchant: &refusal.merchant,
+        headline: refusal.headline,
+        explanation: &refusal.explanation,
+        action_href: &refusal.action_href,
+        action_label: refusal.action_label,
+    };
+    let mut response = render(refusal.status, &page);
+    if let Some(wait) = refusal.retry_after
+        && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
+    {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    response
+}
+
+/// What page handlers return.
+pub type PageResult<T = Response> = Result<T, PageError>;

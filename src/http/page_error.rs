@@ -234,3 +234,68 @@ fn refused_page(refusal: &Refusal) -> Response {
 
 /// What page handlers return.
 pub type PageResult<T = Response> = Result<T, PageError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn answer(error: PageError) -> (StatusCode, HeaderValue, String) {
+        let response = error.into_response();
+        let status = response.status();
+        let retry = response.headers().get(header::RETRY_AFTER).cloned().unwrap_or(HeaderValue::from_static(""));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        (status, retry, String::from_utf8(body.to_vec()).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_500_is_logged_and_says_nothing_of_its_cause() {
+        for error in [
+            PageError::internal(anyhow::anyhow!("disk on fire")),
+            crate::http::Error::internal(anyhow::anyhow!("disk on fire")).into(),
+        ] {
+            let (status, _, html) = answer(error).await;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(html.contains("Something went wrong on our side") && !html.contains("disk on fire"), "{html}");
+        }
+    }
+
+    #[tokio::test]
+    async fn dashboard_refusals_show_their_message_and_the_way_back() {
+        let (status, _, html) = answer(crate::http::Error::NotFound("product").into()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("This product does not exist.") && html.contains("Back to the dashboard"), "{html}");
+        let (status, _, html) = answer(crate::db::DbError::Conflict("taken".into()).into()).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+        assert!(html.contains("That did not work") && html.contains("taken"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn link_pages_lead_to_the_shops_portal() {
+        let (status, _, html) = answer(PageError::downloads_used_up(None, "m1")).await;
+        assert_eq!(status, StatusCode::GONE);
+        assert!(html.contains("download limit is reached"), "{html}");
+        // A shop that could not be loaded: its id stands in for the slug.
+        let (_, _, html) = answer(PageError::link_expired(None, "m1")).await;
+        assert!(html.contains("has expired") && html.contains("href=\"/portal/m1\""), "{html}");
+        let (status, _, html) = answer(PageError::LinkNotFound).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(html.contains("This link doesn't work") || html.contains("This link doesn&#39;t work"), "{html}");
+    }
+
+    #[tokio::test]
+    async fn limits_say_when_to_come_back() {
+        let refusal = Refusal {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            merchant: "Acme & Co".into(),
+            headline: "Please wait a moment",
+            explanation: "Wait.".into(),
+            action_href: "/portal/acme".into(),
+            action_label: "Back to sign in",
+            retry_after: Some(Duration::from_millis(10)),
+        };
+        let (status, retry, html) = answer(PageError::Refused(Box::new(refusal))).await;
+        assert_eq!((status, retry.to_str().unwrap()), (StatusCode::TOO_MANY_REQUESTS, "1"));
+        assert!(html.contains("Please wait a moment") && html.contains("href=\"/portal/acme\""), "{html}");
+        assert!(html.contains("Acme &#38; Co") || html.contains("Acme &amp; Co"), "escaped: {html}");
+    }
+}

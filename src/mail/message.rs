@@ -274,6 +274,21 @@ mod tests {
     }
 
     #[test]
+    fn address_errors_say_whose_address_and_why() {
+        let to = |address| MailError::Recipient(header_mailbox("Ada", address).unwrap_err()).to_string();
+        assert_eq!(to("ada.example.com"), "recipient address \"ada.example.com\": no @");
+        let from = |address| MailError::Sender(header_mailbox("Ada", address).unwrap_err()).to_string();
+        assert!(
+            from("ada@exa mple.com").starts_with("sender address \"ada@exa mple.com\": "),
+            "{}",
+            from("ada@exa mple.com")
+        );
+        let from = Mailbox::new(None, "shop@example.com".parse().unwrap());
+        let built = build(&view(), "0193-abc", from, "nobody", "", "shop.example");
+        assert_eq!(built.unwrap_err().to_string(), "recipient address \"nobody\": no @");
+    }
+
+    #[test]
     fn international_domains_are_punycoded_and_names_encoded() {
         let to = to_header("Zoë Ünal", "zoe@bücher.example");
         assert!(to.ends_with(" <zoe@xn--bcher-kva.example>"), "{to}");

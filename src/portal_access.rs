@@ -51,7 +51,7 @@ pub enum SignInRefused {
 }
 
 /// A session a customer signed in to: the secret to put in their cookie.
-pub struct SignedIn {
+pub struct PortalSession {
     /// The session's secret (the cookie's value).
     pub secret: String,
 }
@@ -89,7 +89,7 @@ pub async fn sign_in_with_code(
     client_ip: &str,
     email: &Email,
     typed: &SignInCode,
-) -> Result<SignedIn, SignInRefused> {
+) -> Result<PortalSession, SignInRefused> {
     count_try(state, client_ip)?;
     let now = now_millis();
     match portal::try_code(&state.db, &merchant.id, email, now).await? {
@@ -127,7 +127,7 @@ pub async fn sign_in_with_link(
     merchant: &Merchant,
     client_ip: &str,
     link: &MagicLinkToken,
-) -> Result<SignedIn, SignInRefused> {
+) -> Result<PortalSession, SignInRefused> {
     count_try(state, client_ip)?;
     match portal::use_link(&state.db, &merchant.id, link.hash().as_str(), now_millis()).await? {
         Some(customer_id) => start_session(state, merchant, &customer_id).await,
@@ -145,7 +145,11 @@ fn count_try(state: &AppState, client_ip: &str) -> Result<(), SignInRefused> {
     state.rate_limits.check(&key, TRIES_PER_IP, WINDOW).map_err(SignInRefused::NetworkTriedTooOften)
 }
 
-async fn start_session(state: &AppState, merchant: &Merchant, customer_id: &str) -> Result<SignedIn, SignInRefused> {
+async fn start_session(
+    state: &AppState,
+    merchant: &Merchant,
+    customer_id: &str,
+) -> Result<PortalSession, SignInRefused> {
     let secret = sessions::start(&state.db, SessionKind::Customer, &merchant.id, customer_id).await?;
-    Ok(SignedIn { secret })
+    Ok(PortalSession { secret })
 }

@@ -23,7 +23,7 @@ use crate::http::client::ClientIp;
 use crate::http::pages::render;
 use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
 use crate::http::{PageError, PageResult};
-use crate::portal_access::{self, SignInRefused, SignedIn};
+use crate::portal_access::{self, PortalSession, SignInRefused};
 
 /// The sign-in form (also the portal's home page when signed out).
 #[derive(Template)]
@@ -306,7 +306,7 @@ fn wait_words(wait: Duration) -> String {
 }
 
 /// Sets the session cookie of `signed_in` and goes to the customer's purchases.
-fn with_session(state: &AppState, merchant: &Merchant, signed_in: SignedIn, jar: CookieJar) -> Response {
+fn with_session(state: &AppState, merchant: &Merchant, signed_in: PortalSession, jar: CookieJar) -> Response {
     let cookie = session_cookie(state, COOKIE, home_of(merchant), signed_in.secret);
     (jar.add(cookie), Redirect::to(&home_of(merchant))).into_response()
 }

@@ -73,6 +73,7 @@ fn page(state: &AppState, jar: CookieJar, status: StatusCode, fill: impl FnOnce(
 }
 
 /// `GET /dashboard/sign-in`
+#[tracing::instrument(skip_all)]
 pub async fn form(State(state): State<AppState>, jar: CookieJar, Query(query): Query<SignInQuery>) -> Response {
     page(&state, jar, StatusCode::OK, |form_token| SignInPage {
         email: String::new(),
@@ -84,6 +85,7 @@ pub async fn form(State(state): State<AppState>, jar: CookieJar, Query(query): Q
 }
 
 /// `POST /dashboard/sign-in`
+#[tracing::instrument(skip_all)]
 pub async fn submit(
     State(state): State<AppState>,
     client: crate::http::client::ClientIp,
@@ -171,6 +173,7 @@ static DUMMY_HASH: std::sync::LazyLock<String> =
 pub struct Empty {}
 
 /// `POST /dashboard/sign-out`
+#[tracing::instrument(skip_all)]
 pub async fn sign_out(State(state): State<AppState>, jar: CookieJar, _form: Verified<Empty>) -> PageResult {
     if let Some(secret) = secret_of(&jar, COOKIE) {
         sessions::end(&state.db, &secret).await?;

@@ -13,7 +13,7 @@ use crate::db::merchants;
 use std::sync::Arc;
 
 use crate::db::orders::OrderDetail;
-use crate::delivered::{DeliveredItem, delivered_items};
+use crate::orders::contents::{DeliveredItem, delivered_items};
 use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;

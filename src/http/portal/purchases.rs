@@ -14,7 +14,7 @@ use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
 use crate::db::portal::{self, PageStart};
-use crate::delivered::{DeliveredItem, DeliveredLink, delivered_items_with};
+use crate::orders::contents::{DeliveredItem, DeliveredLink, delivered_items_with};
 use crate::domain::{OrderStatus, PortalTarget, human_date, human_price, human_size};
 use crate::http::pages::render;
 

@@ -3,9 +3,9 @@
 
 use super::CatalogError;
 use crate::app::AppState;
+use crate::db::DbError;
 use crate::db::blobs::{self, Blob};
 use crate::db::products::{self, Product};
-use crate::db::DbError;
 use crate::domain::{CheckedFiles, Delivery, ListedFile, check_listed_files};
 
 /// A file list once looked up: each row's uploaded file (None when missing), and the check.

@@ -8,8 +8,8 @@ use lettre::message::{Mailbox, MultiPart};
 use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
-use crate::orders::contents::{DeliveredItem, delivered_items};
 use crate::domain::{CustomerName, DownloadToken, human_date, human_price, purchase_subject};
+use crate::orders::contents::{DeliveredItem, delivered_items};
 
 /// Everything the templates show, with the links already made.
 #[derive(Debug, Clone)]

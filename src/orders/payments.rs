@@ -53,7 +53,11 @@ pub enum Outcome {
 /// stored as unmatched, visible to the merchant; without one the caller gets the reason.
 /// A new order's purchase email is queued and the outbox woken here.
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = payment.provider))]
-pub async fn record_payment(state: &AppState, merchant: &Merchant, payment: &Payment<'_>) -> Result<Outcome, OrderError> {
+pub async fn record_payment(
+    state: &AppState,
+    merchant: &Merchant,
+    payment: &Payment<'_>,
+) -> Result<Outcome, OrderError> {
     record(state, merchant, payment, None).await
 }
 
@@ -84,8 +88,7 @@ pub async fn keep_unreadable(
 ) -> Result<(), OrderError> {
     tracing::warn!(merchant = %merchant.slug, reason, "signed webhook kept as unmatched");
     let record = EventRecord { event_id, event_type: "unreadable", payload };
-    let first_time =
-        orders::record_event(&state.db, &merchant.id, provider, record, None, "unmatched", reason).await?;
+    let first_time = orders::record_event(&state.db, &merchant.id, provider, record, None, "unmatched", reason).await?;
     if first_time {
         emit(OrderEvent::Unmatched { merchant_id: merchant.id.clone(), event_id: Some(event_id.to_owned()) });
     }

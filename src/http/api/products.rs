@@ -298,9 +298,10 @@ pub async fn set_delivery(
         }
         .into());
     }
-    let delivery = Delivery::new(mode, looked_up.checked.files, body.external_url.as_deref(), instructions)
-        .map_err(|e| match e {
+    let delivery = Delivery::new(mode, looked_up.checked.files, body.external_url.as_deref(), instructions).map_err(
+        |e| match e {
             crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
-        })?;
+        },
+    )?;
     Ok(Json(catalog::set_delivery(&state, &merchant, &id, &delivery).await?.into()))
 }

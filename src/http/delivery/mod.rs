@@ -13,10 +13,10 @@ use crate::db::merchants;
 use std::sync::Arc;
 
 use crate::db::orders::OrderDetail;
-use crate::orders::contents::{DeliveredItem, delivered_items};
 use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
+use crate::orders::contents::{DeliveredItem, delivered_items};
 
 mod cap;
 mod download;

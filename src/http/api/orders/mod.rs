@@ -19,8 +19,8 @@ use crate::orders::Resent;
 pub(super) mod create;
 mod shapes;
 
-use shapes::{EmailOut, EventOut, OrderDetailOut, OrderOut};
 use shapes::detail_out;
+use shapes::{EmailOut, EventOut, OrderDetailOut, OrderOut};
 
 /// Query of `GET /api/v1/orders`.
 #[derive(Deserialize, IntoParams)]

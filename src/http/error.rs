@@ -171,36 +171,3 @@ impl IntoResponse for Error {
 
 /// Result of an API handler.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
-
-/// The one rule from services to HTTP: a refusal keeps its fixed code and message, a missing
-/// row is a 404 naming what is missing, and a data-layer failure is a logged 500.
-impl From<crate::orders::OrderError> for Error {
-    fn from(e: crate::orders::OrderError) -> Error {
-        use crate::orders::OrderError;
-        match e {
-            OrderError::NotFound(what) => Error::NotFound(what),
-            OrderError::Revoked => Error::conflict("order_revoked", e.to_string()),
-            OrderError::IdempotencyKeyReused => Error::conflict("idempotency_key_reused", e.to_string()),
-            OrderError::AlreadyRecorded => Error::conflict("duplicate", e.to_string()),
-            OrderError::AlreadyAssigned => Error::conflict("assigned", e.to_string()),
-            OrderError::NotAPayment => Error::conflict("not_a_payment", e.to_string()),
-            // The dashboard names the order in its own words (its short reference).
-            OrderError::PaymentHasOrder(_) => {
-                Error::conflict("payment_has_order", "This payment already has an order: there is nothing to assign.")
-            }
-            OrderError::Invalid(invalid) => Error::Invalid(invalid),
-            OrderError::Db(e) => e.into(),
-        }
-    }
-}
-
-impl From<crate::catalog::CatalogError> for Error {
-    fn from(e: crate::catalog::CatalogError) -> Error {
-        use crate::catalog::CatalogError;
-        match e {
-            CatalogError::NotFound(what) => Error::NotFound(what),
-            CatalogError::Invalid(invalid) => Error::Invalid(invalid),
-            CatalogError::Db(e) => e.into(),
-        }
-    }
-}

@@ -6,7 +6,23 @@ use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::blobs::{self, Blob};
 use crate::db::products::{self, Product};
-use crate::domain::{CheckedFiles, Delivery, ListedFile, check_listed_files};
+use crate::domain::{
+    CheckedFiles, Delivery, DeliveryError, DeliveryMode, FileProblem, Instructions, Invalid, ListedFile,
+    check_listed_files, files_fit_mode,
+};
+
+/// A delivery as the API sends it: each part as given.
+#[derive(Debug)]
+pub struct RequestedDelivery<'a> {
+    /// `none`, `files` or `external_link`.
+    pub mode: &'a str,
+    /// (file id, display name) in order; no display name: the uploaded file's name.
+    pub files: Vec<(&'a str, Option<&'a str>)>,
+    /// The external link, for `external_link`.
+    pub external_url: Option<&'a str>,
+    /// Instructions as written.
+    pub instructions: &'a str,
+}
 
 /// A file list once looked up: each row's uploaded file (None when missing), and the check.
 #[derive(Debug)]
@@ -50,10 +66,43 @@ pub async fn set_delivery(
     product_id: &str,
     delivery: &Delivery,
 ) -> Result<Product, CatalogError> {
-    let product = products::set_delivery(&state.db, merchant_id, product_id, delivery).await.map_err(|e| match e {
-        DbError::NotFound => CatalogError::NotFound("product"),
-        e => CatalogError::Db(e),
-    })?;
+    let product = products::set_delivery(&state.db, merchant_id, product_id, delivery).await.map_err(not_found)?;
     tracing::info!(merchant_id, product_id, mode = delivery.mode().as_str(), "product delivery set");
     Ok(product)
+}
+
+/// Checks a delivery as the API sends it and saves it, refusing the first problem found, in
+/// this order: no such product, the mode, the instructions, files in another mode or an 11th
+/// file, each listed file (not uploaded, or a bad display name), then the delivery as a whole.
+#[tracing::instrument(skip(state, request))]
+pub async fn set_requested_delivery(
+    state: &AppState,
+    merchant_id: &str,
+    product_id: &str,
+    request: &RequestedDelivery<'_>,
+) -> Result<Product, CatalogError> {
+    products::get(&state.db, merchant_id, product_id).await.map_err(not_found)?;
+    let mode = DeliveryMode::parse("mode", request.mode)?;
+    let instructions = Instructions::parse("instructions", request.instructions)?;
+    files_fit_mode(mode, request.files.len())?;
+    let looked_up = look_up_files(state, merchant_id, &request.files).await?;
+    if let Some((i, problem)) = looked_up.checked.problems.into_iter().next() {
+        return Err(match problem {
+            FileProblem::Missing => {
+                Invalid::new("files", format!("files[{i}].file_id: no file {} was uploaded", request.files[i].0))
+            }
+            FileProblem::BadName(invalid) => invalid,
+        }
+        .into());
+    }
+    let delivery = Delivery::new(mode, looked_up.checked.files, request.external_url, instructions)
+        .map_err(|DeliveryError::Invalid(invalid)| invalid)?;
+    set_delivery(state, merchant_id, product_id, &delivery).await
+}
+
+fn not_found(e: DbError) -> CatalogError {
+    match e {
+        DbError::NotFound => CatalogError::NotFound("product"),
+        e => CatalogError::Db(e),
+    }
 }

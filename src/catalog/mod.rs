@@ -5,7 +5,7 @@
 
 mod delivery;
 
-pub use delivery::{LookedUp, look_up_files, set_delivery};
+pub use delivery::{LookedUp, RequestedDelivery, look_up_files, set_delivery, set_requested_delivery};
 
 use crate::db::DbError;
 use crate::domain::Invalid;

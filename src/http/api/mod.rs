@@ -10,7 +10,7 @@ use crate::app::AppState;
 mod doc;
 mod files;
 mod orders;
-pub(crate) mod products;
+mod products;
 mod settings;
 mod time;
 mod whole;

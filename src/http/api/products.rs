@@ -13,11 +13,9 @@ use super::time::rfc3339;
 use super::whole;
 use crate::app::AppState;
 use crate::catalog;
+use crate::catalog::RequestedDelivery;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
-use crate::domain::{
-    Currency, Delivery, DeliveryMode, FileProblem, Instructions, Invalid, Price, ProductName, external_ids,
-    files_fit_mode, product_description as description,
-};
+use crate::domain::{Currency, Price, ProductName, external_ids, product_description as description};
 use crate::http::{ApiJson, ApiMerchant, ApiQuery, Error, Result};
 
 /// A product as the API shows it.
@@ -283,25 +281,11 @@ pub async fn set_delivery(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetDelivery>,
 ) -> Result<Json<ProductOut>> {
-    db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?;
-    let mode = DeliveryMode::parse("mode", &body.mode)?;
-    let instructions = Instructions::parse("instructions", &body.instructions)?;
-    files_fit_mode(mode, body.files.len())?;
-    let rows: Vec<_> = body.files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect();
-    let looked_up = catalog::look_up_files(&state, &merchant, &rows).await?;
-    if let Some((i, problem)) = looked_up.checked.problems.into_iter().next() {
-        return Err(match problem {
-            FileProblem::Missing => {
-                Invalid::new("files", format!("files[{i}].file_id: no file {} was uploaded", rows[i].0))
-            }
-            FileProblem::BadName(invalid) => invalid,
-        }
-        .into());
-    }
-    let delivery = Delivery::new(mode, looked_up.checked.files, body.external_url.as_deref(), instructions).map_err(
-        |e| match e {
-            crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
-        },
-    )?;
-    Ok(Json(catalog::set_delivery(&state, &merchant, &id, &delivery).await?.into()))
+    let request = RequestedDelivery {
+        mode: &body.mode,
+        files: body.files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect(),
+        external_url: body.external_url.as_deref(),
+        instructions: &body.instructions,
+    };
+    Ok(Json(catalog::set_requested_delivery(&state, &merchant, &id, &request).await?.into()))
 }

@@ -8,16 +8,16 @@
 
 pub mod app;
 pub mod blobs;
+pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod db;
-pub mod delivered;
 pub mod domain;
 pub mod download_log;
-pub mod fulfilment;
 pub mod http;
 pub mod mail;
 pub mod order_cache;
+pub mod orders;
 pub mod payments;
 pub mod portal_access;
 pub mod private_files;

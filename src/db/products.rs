@@ -257,3 +257,18 @@ pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str
     });
     Ok(id.map(|(id,)| id))
 }
+
+/// A product that can be bought at the test checkout, with its merchant: active, and its
+/// merchant's test mode on.
+pub async fn for_sale(db: &Db, product_id: &str) -> Result<Option<(super::merchants::Merchant, Product)>, DbError> {
+    let merchant_id: Option<(String,)> = with_pool!(db, pool => {
+        sqlx::query_as("SELECT merchant_id FROM products WHERE id = $1 AND active").bind(product_id).fetch_optional(pool).await?
+    });
+    let Some((merchant_id,)) = merchant_id else { return Ok(None) };
+    let merchant = super::merchants::get(db, &merchant_id).await?;
+    if !merchant.test_mode {
+        return Ok(None);
+    }
+    let product = get(db, &merchant_id, product_id).await?;
+    Ok(Some((merchant, product)))
+}

@@ -3,24 +3,28 @@
 
 mod archive;
 mod delivery;
+mod delivery_files;
 mod format;
 mod mail;
 mod names;
 mod order;
 mod password;
 mod price;
+mod product;
 mod secrets;
 mod sign_in;
 mod signed_url;
 
 pub use archive::{archive_names, safe_entry_name};
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
+pub use delivery_files::{CheckedFiles, FileProblem, ListedFile, check_listed_files, files_fit_mode};
 pub use format::{human_date, human_date_time, human_price, human_size};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
 pub use names::{ContentType, CustomerName, DisplayName, Email, Instructions, ProductName, Slug, is_bidi_control};
 pub use order::{DownloadPolicy, OrderStatus};
 pub use password::{hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
+pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description, stripe_webhook_secret};
 pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,

@@ -14,13 +14,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::merchants::{self, Merchant};
+use crate::db::merchants::Merchant;
 use crate::db::products::{self, Product};
-use crate::db::{DbError, with_pool};
 use crate::domain::{CustomerName, Email, human_price};
-use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::page_error::NotFoundPage;
 use crate::http::pages::render;
+use crate::orders::{self, Outcome, Payment};
 
 /// Test purchases allowed per client network per [`WINDOW`].
 pub const PURCHASES_PER_IP: u32 = 20;
@@ -50,20 +49,6 @@ pub struct CheckoutForm {
     email: String,
 }
 
-/// The product and its merchant, if it can be bought in test mode.
-async fn for_sale(state: &AppState, product_id: &str) -> Result<Option<(Merchant, Product)>, DbError> {
-    let merchant_id: Option<(String,)> = with_pool!(&state.db, pool => {
-        sqlx::query_as("SELECT merchant_id FROM products WHERE id = $1 AND active").bind(product_id).fetch_optional(pool).await?
-    });
-    let Some((merchant_id,)) = merchant_id else { return Ok(None) };
-    let merchant = merchants::get(&state.db, &merchant_id).await?;
-    if !merchant.test_mode {
-        return Ok(None);
-    }
-    let product = products::get(&state.db, &merchant_id, product_id).await?;
-    Ok(Some((merchant, product)))
-}
-
 fn page(merchant: &Merchant, product: &Product, form: &CheckoutForm, error: String) -> CheckoutPage {
     CheckoutPage {
         merchant: merchant.name.clone(),
@@ -76,19 +61,29 @@ fn page(merchant: &Merchant, product: &Product, form: &CheckoutForm, error: Stri
     }
 }
 
+/// The product and its merchant if it can be bought in test mode, else the page to answer.
+async fn for_sale(state: &AppState, product_id: &str) -> Result<(Merchant, Product), Response> {
+    match products::for_sale(&state.db, product_id).await {
+        Ok(Some(found)) => Ok(found),
+        Ok(None) => Err(render(StatusCode::NOT_FOUND, &NotFoundPage)),
+        Err(e) => Err(crate::http::Error::from(e).into_response()),
+    }
+}
+
 /// `GET /buy/{product}`: the checkout form.
+#[tracing::instrument(skip_all, fields(product_id = %product_id))]
 pub async fn show(State(state): State<AppState>, Path(product_id): Path<String>) -> Response {
     match for_sale(&state, &product_id).await {
-        Ok(Some((merchant, product))) => {
+        Ok((merchant, product)) => {
             let empty = CheckoutForm { name: String::new(), email: String::new() };
             render(StatusCode::OK, &page(&merchant, &product, &empty, String::new()))
         }
-        Ok(None) => render(StatusCode::NOT_FOUND, &NotFoundPage),
-        Err(e) => crate::http::Error::from(e).into_response(),
+        Err(response) => response,
     }
 }
 
 /// `POST /buy/{product}`: pays, then sends the buyer to their delivery page.
+#[tracing::instrument(skip_all, fields(product_id = %product_id))]
 pub async fn pay(
     State(state): State<AppState>,
     Path(product_id): Path<String>,
@@ -97,9 +92,8 @@ pub async fn pay(
     Form(form): Form<CheckoutForm>,
 ) -> Response {
     let (merchant, product) = match for_sale(&state, &product_id).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return render(StatusCode::NOT_FOUND, &NotFoundPage),
-        Err(e) => return crate::http::Error::from(e).into_response(),
+        Ok(found) => found,
+        Err(response) => return response,
     };
     let refuse = |status, error: String| render(status, &page(&merchant, &product, &form, error));
     // Another site's form would make this an order and email generator aimed at anyone.
@@ -138,9 +132,8 @@ pub async fn pay(
         event: None,
         idempotency: None,
     };
-    match fulfilment::record_payment(&state.db, &state.secrets.key(), &merchant, &payment).await {
+    match orders::record_payment(&state, &merchant, &payment).await {
         Ok(Outcome::Created { token, .. }) => {
-            state.mail.wake();
             (StatusCode::SEE_OTHER, [(header::LOCATION, format!("/d/{}", token.expose()))]).into_response()
         }
         Ok(Outcome::Unmatched(invalid)) => {

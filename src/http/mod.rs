@@ -21,6 +21,7 @@ pub mod pages;
 pub mod portal;
 pub mod ranged;
 pub mod security;
+mod service_errors;
 pub mod session;
 pub mod upload;
 mod webhooks;

@@ -1,5 +1,6 @@
 //! `POST /webhooks/{merchant}/{provider}`: signed payment events from Standard Webhooks
-//! senders (Dodo Payments) and Stripe.
+//! senders (Dodo Payments) and Stripe. This file verifies and parses; what an event does to
+//! orders is `crate::orders`'s.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -7,9 +8,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
+use crate::db::DbError;
 use crate::db::merchants::{self, Merchant};
-use crate::db::orders::{self, EventRecord};
-use crate::fulfilment::{self, Outcome, Payment};
+use crate::db::orders::EventRecord;
+use crate::orders::{self, OrderError, Payment};
 use crate::payments::{self, EventKind, HeaderLookup, PaymentEvent, Provider};
 
 /// The request's headers as the payment module reads them.
@@ -21,78 +23,89 @@ impl HeaderLookup for Headers<'_> {
     }
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response {
-    (status, text).into_response()
+/// Why a webhook was not taken: a plain-text answer for the provider (its dashboards show the
+/// body), or an internal failure answered like any other (so the provider retries).
+pub enum Refusal {
+    /// 404: the provider in the path is not one Satchel speaks.
+    UnknownProvider,
+    /// 404: no merchant has this slug or id.
+    UnknownMerchant,
+    /// 401: the merchant has not set this provider's signing secret.
+    NoSecret,
+    /// 401: the signature does not verify.
+    BadSignature,
+    /// 500 (or what the service error maps to).
+    Failed(crate::http::Error),
+}
+
+impl From<OrderError> for Refusal {
+    fn from(e: OrderError) -> Refusal {
+        Refusal::Failed(e.into())
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, text) = match self {
+            Refusal::UnknownProvider => (StatusCode::NOT_FOUND, "unknown provider; use standard or stripe"),
+            Refusal::UnknownMerchant => (StatusCode::NOT_FOUND, "unknown merchant"),
+            Refusal::NoSecret => (StatusCode::UNAUTHORIZED, "no signing secret is configured for this provider"),
+            Refusal::BadSignature => (StatusCode::UNAUTHORIZED, "signature verification failed"),
+            Refusal::Failed(e) => return e.into_response(),
+        };
+        (status, text).into_response()
+    }
 }
 
 /// Verifies, then records the event. Bad signatures get 401 and leave nothing but a log
 /// line; everything verified answers 200 once stored, so the provider stops retrying.
+#[tracing::instrument(skip_all, fields(merchant = %merchant, provider = %provider))]
 pub async fn receive(
     State(state): State<AppState>,
     Path((merchant, provider)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
-) -> Response {
-    let Some(provider) = Provider::parse(&provider) else {
-        return plain(StatusCode::NOT_FOUND, "unknown provider; use standard or stripe");
-    };
-    let merchant = match merchants::find(&state.db, &merchant).await {
-        Ok(m) => m,
-        Err(crate::db::DbError::NotFound) => return plain(StatusCode::NOT_FOUND, "unknown merchant"),
-        Err(e) => return crate::http::Error::from(e).into_response(),
-    };
+) -> Result<(StatusCode, &'static str), Refusal> {
+    let provider = Provider::parse(&provider).ok_or(Refusal::UnknownProvider)?;
+    let merchant = merchants::find(&state.db, &merchant).await.map_err(|e| match e {
+        DbError::NotFound => Refusal::UnknownMerchant,
+        e => Refusal::Failed(e.into()),
+    })?;
     let secret = match provider {
         Provider::Standard => Some(merchant.standard_webhook_secret.as_str()),
         Provider::Stripe => merchant.stripe_webhook_secret.as_deref(),
     };
     let Some(secret) = secret else {
         tracing::warn!(merchant = %merchant.slug, "stripe webhook refused: no Stripe signing secret is set");
-        return plain(StatusCode::UNAUTHORIZED, "no signing secret is configured for this provider");
+        return Err(Refusal::NoSecret);
     };
     let now = crate::domain::now_millis() / 1000;
-    let event = match payments::verify_then_parse(provider, secret, &Headers(&headers), &body, now) {
-        Ok(Ok(event)) => event,
+    let payload = String::from_utf8_lossy(&body);
+    match payments::verify_then_parse(provider, secret, &Headers(&headers), &body, now) {
+        Ok(Ok(event)) => handle(&state, &merchant, provider, event, &payload).await?,
         Ok(Err(unreadable)) => {
-            tracing::warn!(merchant = %merchant.slug, reason = %unreadable.reason, "signed webhook kept as unmatched");
-            let payload = String::from_utf8_lossy(&body);
-            let record = EventRecord { event_id: &unreadable.event_id, event_type: "unreadable", payload: &payload };
-            let stored = orders::record_event(
-                &state.db,
-                &merchant.id,
-                provider.as_str(),
-                record,
-                None,
-                "unmatched",
-                &unreadable.reason,
-            )
-            .await;
-            return match stored {
-                Ok(_) => plain(StatusCode::OK, "ok"),
-                Err(e) => crate::http::Error::from(e).into_response(),
-            };
+            let (event_id, reason) = (&unreadable.event_id, &unreadable.reason);
+            orders::keep_unreadable(&state, &merchant, provider.as_str(), event_id, reason, &payload).await?;
         }
         Err(e) => {
             tracing::warn!(merchant = %merchant.slug, provider = provider.as_str(), error = %e, "webhook refused");
-            return plain(StatusCode::UNAUTHORIZED, "signature verification failed");
+            return Err(Refusal::BadSignature);
         }
-    };
-    match handle(&state, &merchant, provider, event, &body).await {
-        Ok(()) => plain(StatusCode::OK, "ok"),
-        Err(e) => crate::http::Error::from(e).into_response(),
     }
+    Ok((StatusCode::OK, "ok"))
 }
 
+/// Hands a verified event to the order service it concerns.
 async fn handle(
     state: &AppState,
     merchant: &Merchant,
     provider: Provider,
     event: PaymentEvent,
-    body: &[u8],
-) -> Result<(), crate::db::DbError> {
-    let payload = String::from_utf8_lossy(body);
+    payload: &str,
+) -> Result<(), OrderError> {
     match event.kind {
         EventKind::PaymentSucceeded(paid) => {
-            let record = EventRecord { event_id: &event.event_id, event_type: "payment.succeeded", payload: &payload };
+            let record = EventRecord { event_id: &event.event_id, event_type: "payment.succeeded", payload };
             let payment = Payment {
                 provider: provider.as_str(),
                 payment_id: &paid.payment_id,
@@ -104,38 +117,11 @@ async fn handle(
                 event: Some(record),
                 idempotency: None,
             };
-            match fulfilment::record_payment(&state.db, &state.secrets.key(), merchant, &payment).await? {
-                Outcome::Unmatched(why) => {
-                    tracing::warn!(merchant = %merchant.slug, payment = %paid.payment_id, reason = %why, "payment kept as unmatched");
-                }
-                Outcome::Created { .. } => state.mail.wake(),
-                Outcome::Duplicate(_) => {}
-            }
+            orders::record_payment(state, merchant, &payment).await?;
         }
         EventKind::Refunded { payment_id } => {
-            let record = EventRecord { event_id: &event.event_id, event_type: "refund.succeeded", payload: &payload };
-            let order = orders::by_payment(&state.db, &merchant.id, provider.as_str(), &payment_id).await?;
-            let (status, detail) = match &order {
-                Some(_) => ("refund", String::new()),
-                None => ("unmatched", format!("no order has payment id {payment_id}")),
-            };
-            // The event is stored first: a retried refund must not revoke again an order the
-            // merchant has restored since.
-            let first_time = orders::record_event(
-                &state.db,
-                &merchant.id,
-                provider.as_str(),
-                record,
-                Some(&payment_id),
-                status,
-                &detail,
-            )
-            .await?;
-            if first_time && order.is_some() {
-                orders::refund(&state.db, &merchant.id, provider.as_str(), &payment_id, merchant.revoke_on_refund)
-                    .await?;
-                state.order_cache.forget_all();
-            }
+            let record = EventRecord { event_id: &event.event_id, event_type: "refund.succeeded", payload };
+            orders::refund_payment(state, merchant, provider.as_str(), &payment_id, record).await?;
         }
         EventKind::Other { event_type } => {
             tracing::debug!(merchant = %merchant.slug, event_type, "webhook event ignored");

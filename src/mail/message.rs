@@ -9,8 +9,8 @@ use super::{BadAddress, MailError};
 use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
-use crate::delivered::{DeliveredItem, delivered_items};
 use crate::domain::{CustomerName, DownloadToken, human_date, human_price, purchase_subject};
+use crate::orders::contents::{DeliveredItem, delivered_items};
 
 /// Everything the templates show, with the links already made.
 #[derive(Debug, Clone)]
@@ -175,7 +175,7 @@ mod tests {
     use super::*;
 
     fn view() -> PurchaseView {
-        let file = |name: &str, n: i64| crate::delivered::DeliveredFile {
+        let file = |name: &str, n: i64| crate::orders::contents::DeliveredFile {
             name: name.into(),
             size: "1.2 MB".into(),
             url: format!("https://shop.example/d/T/files/{n}"),

@@ -268,7 +268,7 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
         .await
         .map_err(MailError::load(format!("order {}", email.order_id)))?;
     let merchant = merchants::get(&state.db, &email.merchant_id).await.map_err(MailError::load("the merchant"))?;
-    let token = crate::fulfilment::token_of(&state.secrets.key(), &detail.order);
+    let token = crate::orders::token_of(&state.secrets.key(), &detail.order);
     let resend = email.kind == EmailKind::Resend.as_str();
     let view = PurchaseView::new(&merchant, &detail, &token, &state.public_url, resend);
     let from = message::sender(&merchant, &state.config.mail)?;

@@ -23,7 +23,7 @@ use crate::http::error::ErrorBody;
         products::list, products::create, products::get, products::update, products::archive,
         products::set_delivery, products::get_delivery,
         files::upload, files::list, files::get, files::delete,
-        orders::list, orders::get, orders::create, orders::revoke, orders::restore, orders::resend,
+        orders::list, orders::get, orders::create::create, orders::revoke, orders::restore, orders::resend,
         orders::events,
         settings::get, settings::update,
     ),
@@ -217,7 +217,7 @@ text_schema!(
     format!(r"[^{WS}]")
 );
 text_schema!(
-    /// `settings::stripe_secret`.
+    /// `crate::domain::stripe_webhook_secret`.
     StripeSecretText,
     "Stripe's endpoint signing secret (`whsec_…`): 8 to 255 characters without whitespace, trimmed.",
     max = None,

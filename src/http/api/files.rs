@@ -68,6 +68,7 @@ pub struct UploadQuery {
               (status = 200, body = FileOut, description = "the same content was already stored"),
               (status = 413, description = "over the size limit; nothing stored"),
               (status = 422, description = "no usable `filename`, or a bad `Content-Type`")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn upload(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -100,6 +101,7 @@ pub async fn upload(
 
 /// List uploaded files, newest first.
 #[utoipa::path(get, path = "/api/v1/files", operation_id = "list_files", responses((status = 200, body = [FileOut])))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn list(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<Vec<FileOut>>> {
     Ok(Json(db_blobs::list(&state.db, &merchant).await?.into_iter().map(FileOut::from).collect()))
 }
@@ -107,6 +109,7 @@ pub async fn list(State(state): State<AppState>, ApiMerchant(merchant): ApiMerch
 /// Get an uploaded file's facts.
 #[utoipa::path(get, path = "/api/v1/files/{id}", operation_id = "get_file", params(("id" = String, Path, description = "the file's id")),
     responses((status = 200, body = FileOut), (status = 404, description = "no such file")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, file_id = %id))]
 pub async fn get(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -119,6 +122,7 @@ pub async fn get(
 #[utoipa::path(delete, path = "/api/v1/files/{id}", operation_id = "delete_file", params(("id" = String, Path, description = "the file's id")),
     responses((status = 204, description = "deleted"), (status = 404, description = "no such file"),
               (status = 409, description = "a product or an order still delivers it")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, file_id = %id))]
 pub async fn delete(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,

@@ -10,14 +10,10 @@ use crate::app::AppState;
 mod doc;
 mod files;
 mod orders;
-pub(crate) mod products;
+mod products;
 mod settings;
 mod time;
 mod whole;
-
-// Shared with the dashboard, which offers the same actions.
-pub(crate) use orders::{Resent, queue_resend, set_access};
-pub(crate) use settings::stripe_secret;
 
 /// The `/api/v1` routes.
 pub fn router() -> Router<AppState> {
@@ -35,7 +31,7 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::disable()),
         )
         .route("/files/{id}", get(files::get).delete(files::delete))
-        .route("/orders", get(orders::list).post(orders::create))
+        .route("/orders", get(orders::list).post(orders::create::create))
         .route("/orders/{id}", get(orders::get))
         .route("/orders/{id}/revoke", post(orders::revoke))
         .route("/orders/{id}/restore", post(orders::restore))

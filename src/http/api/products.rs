@@ -12,12 +12,11 @@ use super::doc::{CurrencyCode, DeliveryRequest, ExternalIds, ProductNameText};
 use super::time::rfc3339;
 use super::whole;
 use crate::app::AppState;
+use crate::catalog;
+use crate::catalog::RequestedDelivery;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
-use crate::domain::{
-    Currency, Delivery, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price, ProductName,
-};
+use crate::domain::{Currency, Price, ProductName, external_ids, product_description as description};
 use crate::http::{ApiJson, ApiMerchant, ApiQuery, Error, Result};
-use crate::payments::Provider;
 
 /// A product as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -165,33 +164,10 @@ pub struct ListQuery {
     include_archived: bool,
 }
 
-/// Checks the merchant's product ids at payment providers (shared with the dashboard's form).
-pub(crate) fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String)>, Invalid> {
-    raw.into_iter()
-        .map(|(provider, id)| {
-            let provider = Provider::parse(&provider).ok_or_else(|| {
-                Invalid::new("external_ids", format!("unknown provider {provider}; use standard or stripe"))
-            })?;
-            let id = id.trim();
-            if id.is_empty() || id.len() > 255 {
-                return Err(Invalid::new("external_ids", "an external id must be 1 to 255 characters"));
-            }
-            Ok((provider.as_str().to_owned(), id.to_owned()))
-        })
-        .collect()
-}
-
-/// Checks a product description (shared with the dashboard's form).
-pub(crate) fn description(raw: &str) -> Result<String, Invalid> {
-    if raw.chars().count() > 20_000 {
-        return Err(Invalid::new("description", "is longer than 20000 characters"));
-    }
-    Ok(raw.trim().to_owned())
-}
-
 /// List products.
 #[utoipa::path(get, path = "/api/v1/products", operation_id = "list_products", params(ListQuery),
     responses((status = 200, body = [ProductOut])))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn list(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -205,6 +181,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/v1/products", operation_id = "create_product", request_body = CreateProduct,
     responses((status = 201, body = ProductOut), (status = 409, description = "an external id is already another product's"),
               (status = 422, description = "a field is invalid")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn create(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -223,6 +200,7 @@ pub async fn create(
 /// Get a product.
 #[utoipa::path(get, path = "/api/v1/products/{id}", operation_id = "get_product", params(("id" = String, Path, description = "the product's id")), 
     responses((status = 200, body = ProductOut), (status = 404, description = "no such product")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn get(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -237,6 +215,7 @@ pub async fn get(
     responses((status = 200, body = ProductOut), (status = 404, description = "no such product"),
               (status = 409, description = "an external id is already another product's"),
               (status = 422, description = "a field is invalid")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn update(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -264,6 +243,7 @@ pub async fn update(
 /// Archive a product: it can no longer be bought; past orders keep their delivery.
 #[utoipa::path(post, path = "/api/v1/products/{id}/archive", operation_id = "archive_product", params(("id" = String, Path, description = "the product's id")), 
     responses((status = 200, body = ProductOut), (status = 404, description = "no such product")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn archive(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -276,6 +256,7 @@ pub async fn archive(
 /// Get a product's Digital Product Delivery.
 #[utoipa::path(get, path = "/api/v1/products/{id}/delivery", operation_id = "get_product_delivery", params(("id" = String, Path, description = "the product's id")), 
     responses((status = 200, body = DeliveryOut), (status = 404, description = "no such product")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn get_delivery(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -293,42 +274,18 @@ pub async fn get_delivery(
     responses((status = 200, body = ProductOut), (status = 404, description = "no such product"),
               (status = 422, description = "11th file, no file in files mode, a file listed twice or not uploaded, \
                 files in another mode, bad URL")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn set_delivery(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<SetDelivery>,
 ) -> Result<Json<ProductOut>> {
-    db_products::get(&state.db, &merchant, &id).await.map_err(Error::missing("product"))?;
-    let mode = DeliveryMode::parse("mode", &body.mode)?;
-    let instructions = Instructions::parse("instructions", &body.instructions)?;
-    if mode != DeliveryMode::Files && !body.files.is_empty() {
-        return Err(Invalid::new(
-            "files",
-            format!("files are only used with mode \"files\", not \"{}\"", mode.as_str()),
-        )
-        .into());
-    }
-    Delivery::check_file_count(body.files.len())?;
-    let mut files = Vec::with_capacity(body.files.len());
-    for (i, file) in body.files.iter().enumerate() {
-        let blob = match crate::db::blobs::get(&state.db, &merchant, &file.file_id).await {
-            Err(crate::db::DbError::NotFound) => {
-                return Err(Invalid::new(
-                    "files",
-                    format!("files[{i}].file_id: no file {} was uploaded", file.file_id),
-                )
-                .into());
-            }
-            other => other?,
-        };
-        let name = file.display_name.as_deref().unwrap_or(&blob.filename);
-        files.push(DeliveryFile { file_id: blob.id, display_name: DisplayName::parse("files.display_name", name)? });
-    }
-    let delivery = Delivery::new(mode, files, body.external_url.as_deref(), instructions).map_err(|e| match e {
-        crate::domain::DeliveryError::Invalid(invalid) => Error::Invalid(invalid),
-    })?;
-    let product =
-        db_products::set_delivery(&state.db, &merchant, &id, &delivery).await.map_err(Error::missing("product"))?;
-    Ok(Json(product.into()))
+    let request = RequestedDelivery {
+        mode: &body.mode,
+        files: body.files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect(),
+        external_url: body.external_url.as_deref(),
+        instructions: &body.instructions,
+    };
+    Ok(Json(catalog::set_requested_delivery(&state, &merchant, &id, &request).await?.into()))
 }

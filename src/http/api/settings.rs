@@ -9,7 +9,7 @@ use super::doc::{DisplayNameText, EmailAddress, StripeSecretText, email};
 use super::whole;
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DisplayName, DownloadPolicy, Invalid};
+use crate::domain::{DisplayName, DownloadPolicy, stripe_webhook_secret};
 use crate::http::{ApiJson, ApiMerchant};
 
 type Result<T> = crate::http::Result<T>;
@@ -102,17 +102,9 @@ fn out(state: &AppState, m: Merchant) -> SettingsOut {
     }
 }
 
-/// Checks a pasted Stripe endpoint signing secret (the API's and the dashboard's).
-pub(crate) fn stripe_secret(field: &'static str, raw: &str) -> std::result::Result<String, Invalid> {
-    let secret = raw.trim();
-    if secret.len() < 8 || secret.len() > 255 || secret.contains(char::is_whitespace) {
-        return Err(Invalid::new(field, "paste the endpoint's signing secret, whsec_…"));
-    }
-    Ok(secret.to_owned())
-}
-
 /// The merchant's settings.
 #[utoipa::path(get, path = "/api/v1/settings", operation_id = "get_settings", responses((status = 200, body = SettingsOut)))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<SettingsOut>> {
     let m = merchants::get(&state.db, &merchant).await?;
     Ok(Json(out(&state, m)))
@@ -121,6 +113,7 @@ pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMercha
 /// Change settings. The download policy applies to orders placed from now on.
 #[utoipa::path(patch, path = "/api/v1/settings", operation_id = "update_settings", request_body = UpdateSettings,
     responses((status = 200, body = SettingsOut), (status = 422, description = "a field is invalid")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn update(
     State(state): State<AppState>,
     ApiMerchant(merchant): ApiMerchant,
@@ -135,7 +128,7 @@ pub async fn update(
         )?),
     };
     let stripe = match body.stripe_webhook_secret {
-        Some(Some(secret)) => Some(Some(stripe_secret("stripe_webhook_secret", &secret)?)),
+        Some(Some(secret)) => Some(Some(stripe_webhook_secret("stripe_webhook_secret", &secret)?)),
         other => other,
     };
     let sender_name = match body.sender_name {

@@ -55,7 +55,7 @@ struct CustomersPage {
 }
 
 /// `GET /dashboard/customers`
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
     let merchant = &user.merchant.id;
     let search = q.q.trim().to_owned();
@@ -115,7 +115,7 @@ struct CustomerPage {
 }
 
 /// `GET /dashboard/customers/{id}`
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id, customer = %id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, customer_id = %id))]
 pub async fn show(
     State(state): State<AppState>,
     user: SignedIn,

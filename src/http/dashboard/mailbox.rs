@@ -72,7 +72,7 @@ struct MailboxPage {
 }
 
 /// `GET /dashboard/mailbox`
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let smtp = match state.mail.transport() {
@@ -151,7 +151,7 @@ async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> PageResult<(Emai
 }
 
 /// `GET /dashboard/mailbox/{id}`: one email, as a mail client shows it.
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, email_id = %id))]
 pub async fn show(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult {
     let (email, raw) = raw_of(&state, &user, &id).await?;
     let message = parse::read(&raw);
@@ -170,7 +170,7 @@ pub async fn show(State(state): State<AppState>, user: SignedIn, Path(id): Path<
 }
 
 /// `GET /dashboard/mailbox/{id}/source`: the message as written, as plain text.
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, email_id = %id))]
 pub async fn source(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult {
     let (_, raw) = raw_of(&state, &user, &id).await?;
     let headers = [

@@ -17,9 +17,9 @@ use crate::db::orders::{self as db_orders, OrderDetail, PaymentEventRow};
 use crate::domain::{OrderStatus, human_date, human_price, human_size};
 use crate::download_log::DownloadEventRow;
 use crate::http::Error;
-use crate::http::api::{Resent, queue_resend, set_access};
 use crate::http::pages::render;
 use crate::mail::Mailbox;
+use crate::orders::{self, Resent};
 
 /// Download events shown (the latest).
 const DOWNLOADS_SHOWN: i64 = 100;
@@ -161,7 +161,7 @@ async fn page(
 ) -> PageResult {
     let merchant = &user.merchant.id;
     let detail = db_orders::get(&state.db, merchant, id).await.map_err(Error::missing("order"))?;
-    let token = crate::fulfilment::token_of(&state.secrets.key(), &detail.order);
+    let token = orders::token_of(&state.secrets.key(), &detail.order);
     let events = db_orders::events_of_order(&state.db, merchant, id).await?;
     let downloads = crate::download_log::of_order(&state.db, id, DOWNLOADS_SHOWN).await?;
     let emails = db_emails::of_order(&state.db, id).await?;
@@ -229,6 +229,7 @@ async fn page(
 }
 
 /// `GET /dashboard/orders/{id}`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, order_id = %id))]
 pub async fn show(
     State(state): State<AppState>,
     user: SignedIn,
@@ -244,8 +245,9 @@ fn back(id: &str, notice: &str) -> PageResult {
 
 /// `POST /dashboard/orders/{id}/resend`: "Resend email". Past the hourly limit the order page
 /// comes back (429) saying when another copy can go.
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, order_id = %id))]
 pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
-    match queue_resend(&state, &form.user.merchant.id, &id).await? {
+    match orders::resend_purchase_email(&state, &form.user.merchant.id, &id).await? {
         Resent::Queued(_) => back(&id, "resent"),
         Resent::Limited { message, .. } => {
             let mut message = message;
@@ -258,13 +260,15 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, form:
 }
 
 /// `POST /dashboard/orders/{id}/revoke`: "Revoke access".
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, order_id = %id))]
 pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
-    set_access(&state, &form.user.merchant.id, &id, false).await?;
+    orders::revoke(&state, &form.user.merchant.id, &id).await?;
     back(&id, "revoked")
 }
 
 /// `POST /dashboard/orders/{id}/restore`: "Restore access".
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, order_id = %id))]
 pub async fn restore(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
-    set_access(&state, &form.user.merchant.id, &id, true).await?;
+    orders::restore(&state, &form.user.merchant.id, &id).await?;
     back(&id, "restored")
 }

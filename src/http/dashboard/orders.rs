@@ -204,7 +204,7 @@ struct OrdersPage {
 }
 
 /// `GET /dashboard/orders`
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<ListQuery>) -> PageResult {
     let page = render_list(&state, &user, q, None).await?;
     Ok(render(StatusCode::OK, &page))

@@ -29,6 +29,7 @@ pub struct NoticeQuery {
 }
 
 /// `GET /dashboard`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query<NoticeQuery>) -> PageResult {
     let counts = merchants::overview(&state.db, &user.merchant.id).await?;
     let base = &state.public_url;

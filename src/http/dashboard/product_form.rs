@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use crate::app::AppState;
+use crate::catalog::{self, CatalogError};
 use crate::db::products::{NewProduct, Product, ProductChange};
-use crate::db::{Db, DbError};
 use crate::domain::{
-    Currency, Delivery, DeliveryError, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid, Price,
-    ProductName, human_size,
+    Currency, Delivery, DeliveryError, DeliveryFile, DeliveryMode, FileProblem, Instructions, Invalid, Price,
+    ProductName, external_ids, human_size, product_description as description,
 };
-use crate::http::api::products::{description, external_ids};
 
 /// The basic fields as typed.
 #[derive(Debug, Clone, Default)]
@@ -273,17 +273,17 @@ impl DeliveryFields {
     /// the chosen mode's fields count: the hidden panel's leftovers are not an error.
     pub async fn check(
         &mut self,
-        db: &Db,
+        state: &AppState,
         merchant: &str,
         errors: &mut FieldErrors,
-    ) -> Result<Option<Delivery>, DbError> {
+    ) -> Result<Option<Delivery>, CatalogError> {
         let mode = match self.mode.as_str() {
             "" => Some(DeliveryMode::None),
             other => DeliveryMode::parse("delivery_mode", other).map_err(|e| errors.add("delivery_mode", &e)).ok(),
         };
         let instructions =
             Instructions::parse("instructions", &self.instructions).map_err(|e| errors.add("instructions", &e)).ok();
-        let files = self.check_files(db, merchant, errors, mode == Some(DeliveryMode::Files)).await?;
+        let files = self.check_files(state, merchant, errors, mode == Some(DeliveryMode::Files)).await?;
         let (Some(mode), Some(instructions), Some(files)) = (mode, instructions, files) else { return Ok(None) };
         let files = if mode == DeliveryMode::Files { files } else { Vec::new() };
         match Delivery::new(mode, files, Some(&self.external_url), instructions) {
@@ -296,15 +296,16 @@ impl DeliveryFields {
         }
     }
 
-    /// Looks up each listed file (refusing an 11th before anything else, as the API does).
+    /// Looks up each listed file (refusing an 11th before anything else, as the API does),
+    /// through the same catalog service and domain rules as the API, marking each bad row.
     /// Problems only count as errors when the files are what is being saved.
     async fn check_files(
         &mut self,
-        db: &Db,
+        state: &AppState,
         merchant: &str,
         errors: &mut FieldErrors,
         chosen: bool,
-    ) -> Result<Option<Vec<DeliveryFile>>, DbError> {
+    ) -> Result<Option<Vec<DeliveryFile>>, CatalogError> {
         let mut ok = true;
         if let Err(e) = Delivery::check_file_count(self.files.len()) {
             ok = false;
@@ -312,33 +313,28 @@ impl DeliveryFields {
                 errors.add("files", &e);
             }
         }
-        let mut files = Vec::with_capacity(self.files.len());
-        for row in &mut self.files {
-            let blob = match crate::db::blobs::get(db, merchant, &row.file_id).await {
-                Ok(blob) => blob,
-                Err(DbError::NotFound) => {
-                    ok = false;
-                    row.error = Some("This file does not exist (any more): remove it from the list.".into());
-                    if chosen {
-                        errors.add("files", &Invalid::new("files", "a listed file does not exist; remove it"));
-                    }
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            row.facts = facts(blob.size, &blob.content_type);
-            match DisplayName::parse("display_name", &row.display_name) {
-                Ok(display_name) => files.push(DeliveryFile { file_id: blob.id, display_name }),
-                Err(e) => {
-                    ok = false;
-                    row.error = Some(format!("Display name: {}", e.message));
-                    if chosen {
-                        errors.add("files", &Invalid::new("files", "a display name needs fixing"));
-                    }
-                }
+        let rows: Vec<_> = self.files.iter().map(|f| (f.file_id.as_str(), Some(f.display_name.as_str()))).collect();
+        let looked_up = catalog::look_up_files(state, merchant, &rows).await?;
+        for (row, blob) in self.files.iter_mut().zip(&looked_up.blobs) {
+            if let Some(blob) = blob {
+                row.facts = facts(blob.size, &blob.content_type);
             }
         }
-        Ok((ok || !chosen).then_some(files))
+        for (i, problem) in looked_up.checked.problems {
+            ok = false;
+            let (row_error, summary) = match problem {
+                FileProblem::Missing => (
+                    "This file does not exist (any more): remove it from the list.".to_owned(),
+                    "a listed file does not exist; remove it",
+                ),
+                FileProblem::BadName(e) => (format!("Display name: {}", e.message), "a display name needs fixing"),
+            };
+            self.files[i].error = Some(row_error);
+            if chosen {
+                errors.add("files", &Invalid::new("files", summary));
+            }
+        }
+        Ok((ok || !chosen).then_some(looked_up.checked.files))
     }
 }
 

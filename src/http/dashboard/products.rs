@@ -13,6 +13,7 @@ use serde::Deserialize;
 use super::product_form::{DeliveryFields, FieldErrors, FileRow, Op, Posted, ProductFields, facts};
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::app::AppState;
+use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
@@ -56,6 +57,7 @@ struct ListPage {
 }
 
 /// `GET /dashboard/products`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query<PageQuery>) -> PageResult {
     let showing_archived = q.archived.is_some();
     let products = db_products::list(&state.db, &user.merchant.id, true).await?;
@@ -100,6 +102,7 @@ struct NewPage {
 }
 
 /// `GET /dashboard/products/new`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn new(user: SignedIn) -> PageResult {
     let fields = ProductFields { currency: "USD".into(), ..Default::default() };
     let page = NewPage { chrome: Chrome::new(&user, Section::Products, None), fields, errors: FieldErrors::default() };
@@ -108,6 +111,7 @@ pub async fn new(user: SignedIn) -> PageResult {
 
 /// `POST /dashboard/products`: creates the product and opens its edit page, where its
 /// delivery is set up.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn create(State(state): State<AppState>, Verified { user, form }: Verified<Pairs>) -> PageResult {
     let fields = Posted::read(form).fields;
     let mut errors = FieldErrors::default();
@@ -202,6 +206,7 @@ async fn product_of(state: &AppState, user: &SignedIn, id: &str) -> Result<Produ
 }
 
 /// `GET /dashboard/products/{id}`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, product_id = %id))]
 pub async fn edit(
     State(state): State<AppState>,
     user: SignedIn,
@@ -215,6 +220,7 @@ pub async fn edit(
 
 /// `POST /dashboard/products/{id}`: "Update product" saves everything on the page at once;
 /// the list buttons (when JavaScript is off) change the list and show the page again unsaved.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, product_id = %id))]
 pub async fn update(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -233,12 +239,12 @@ pub async fn update(
         };
         delivery.apply(op, added);
         // Only to show each file's facts: nothing is being saved, so nothing is an error yet.
-        delivery.check(&state.db, merchant, &mut FieldErrors::default()).await?;
+        delivery.check(&state, merchant, &mut FieldErrors::default()).await?;
         let notice = Some("unsaved");
         return edit_page(&state, &user, &product, (fields, delivery), errors, StatusCode::OK, notice).await;
     }
     let change = fields.change(&mut errors);
-    let checked = delivery.check(&state.db, merchant, &mut errors).await?;
+    let checked = delivery.check(&state, merchant, &mut errors).await?;
     let (Some(change), Some(checked)) = (change, checked) else {
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return edit_page(&state, &user, &product, (fields, delivery), errors, status, None).await;
@@ -251,9 +257,9 @@ pub async fn update(
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return edit_page(&state, &user, &product, (fields, delivery), errors, status, None).await;
     }
-    if let Err(e) = db_products::set_delivery(&state.db, merchant, &id, &checked).await {
+    if let Err(e) = catalog::set_delivery(&state, merchant, &id, &checked).await {
         // A listed file deleted through the API since the check above.
-        let DbError::Conflict(message) = e else { return Err(Error::missing("product")(e).into()) };
+        let CatalogError::Db(DbError::Conflict(message)) = e else { return Err(e.into()) };
         errors.add("files", &Invalid::new("files", message));
         let status = StatusCode::UNPROCESSABLE_ENTITY;
         return edit_page(&state, &user, &product, (fields, delivery), errors, status, None).await;
@@ -270,6 +276,7 @@ struct ArchivePage {
 }
 
 /// `GET /dashboard/products/{id}/archive`: asks before archiving.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, product_id = %id))]
 pub async fn confirm_archive(State(state): State<AppState>, user: SignedIn, Path(id): Path<String>) -> PageResult {
     let product = product_of(&state, &user, &id).await?;
     let page = ArchivePage { chrome: Chrome::new(&user, Section::Products, None), id, name: product.row.name };
@@ -277,12 +284,14 @@ pub async fn confirm_archive(State(state): State<AppState>, user: SignedIn, Path
 }
 
 /// `POST /dashboard/products/{id}/archive`
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, product_id = %id))]
 pub async fn archive(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Pairs>) -> PageResult {
     set_active(&state, &form.user, &id, false).await?;
     Ok(Redirect::to("/dashboard/products?notice=archived").into_response())
 }
 
 /// `POST /dashboard/products/{id}/restore`
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, product_id = %id))]
 pub async fn restore(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Pairs>) -> PageResult {
     set_active(&state, &form.user, &id, true).await?;
     Ok(Redirect::to(&format!("/dashboard/products/{id}?notice=unarchived")).into_response())

@@ -15,9 +15,9 @@ use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::app::AppState;
 use crate::db::api_keys;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DisplayName, DownloadPolicy, Email};
+use crate::domain::{DisplayName, DownloadPolicy, Email, stripe_webhook_secret};
 use crate::http::Error;
-use crate::http::api::stripe_secret;
+
 use crate::http::pages::render;
 
 /// Units the link expiry is typed in, with their length in seconds.
@@ -202,11 +202,13 @@ async fn change(state: &AppState, user: &SignedIn, change: SettingsChange) -> Pa
 }
 
 /// `GET /dashboard/settings`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query<NoticeQuery>) -> PageResult {
     page(&state, &user, StatusCode::OK, Shown { notice: q.notice, ..Shown::default() }).await
 }
 
 /// `POST /dashboard/settings/policy`: link expiry, downloads per file, revoke on refund.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn save_policy(State(state): State<AppState>, Verified { user, form }: Verified<PolicyForm>) -> PageResult {
     match form.check() {
         Ok((policy, revoke_on_refund)) => {
@@ -225,6 +227,7 @@ pub async fn save_policy(State(state): State<AppState>, Verified { user, form }:
 }
 
 /// `POST /dashboard/settings/sender`: who purchase emails come from.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn save_sender(State(state): State<AppState>, Verified { user, form }: Verified<SenderForm>) -> PageResult {
     let mut errors = Vec::new();
     let name = match form.sender_name.trim() {
@@ -261,6 +264,7 @@ pub struct TestModeForm {
 }
 
 /// `POST /dashboard/settings/test-mode`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn set_test_mode(
     State(state): State<AppState>,
     Verified { user, form }: Verified<TestModeForm>,
@@ -286,11 +290,12 @@ pub struct StripeForm {
 }
 
 /// `POST /dashboard/settings/stripe`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn save_stripe(State(state): State<AppState>, Verified { user, form }: Verified<StripeForm>) -> PageResult {
     if form.remove.is_some() {
         return change(&state, &user, SettingsChange { stripe_webhook_secret: Some(None), ..Default::default() }).await;
     }
-    match stripe_secret("stripe_secret", &form.stripe_secret) {
+    match stripe_webhook_secret("stripe_secret", &form.stripe_secret) {
         Ok(secret) => {
             let update = SettingsChange { stripe_webhook_secret: Some(Some(secret)), ..Default::default() };
             change(&state, &user, update).await
@@ -312,6 +317,7 @@ pub struct KeyForm {
 
 /// `POST /dashboard/settings/api-keys`: the new key is in this answer and nowhere else (only
 /// its hash is stored), so the page is shown here rather than after a redirect.
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn create_key(State(state): State<AppState>, Verified { user, form }: Verified<KeyForm>) -> PageResult {
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
@@ -326,6 +332,7 @@ pub async fn create_key(State(state): State<AppState>, Verified { user, form }: 
 }
 
 /// `POST /dashboard/settings/api-keys/{id}/revoke`: the key stops working at once.
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, api_key_id = %id))]
 pub async fn revoke_key(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -13,10 +13,10 @@ use super::{PageError, PageResult, SignedIn, Verified};
 use crate::app::AppState;
 use crate::db::orders::{self as db_orders, PaymentEventRow};
 use crate::db::{DbError, products};
-use crate::domain::{Currency, Email, human_price};
-use crate::fulfilment::{self, Outcome, Payment};
+use crate::domain::{Email, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
+use crate::orders::{self, AssignRefusal, Assigned, Assignment, OrderError};
 use crate::payments::salvage::{Salvaged, salvage};
 
 /// Unmatched payments listed at most (newest first); more is a sign of a setup problem that
@@ -119,69 +119,35 @@ pub struct AssignForm {
 }
 
 /// `POST /dashboard/unmatched/{id}/assign`
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id, event_row = %id))]
 pub async fn assign(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Verified { user, form }: Verified<AssignForm>,
 ) -> PageResult {
-    let merchant = &user.merchant;
-    let event = db_orders::event(&state.db, &merchant.id, &id).await.map_err(Error::missing("payment"))?;
-    let already = || PageError::from(Error::conflict("assigned", "This payment was already assigned to an order."));
-    if event.status != "unmatched" {
-        return Err(already());
-    }
-    let found = salvage(&event.provider, &event.payload);
-    if !found.paid {
-        return Err(PageError::from(Error::conflict("not_a_payment", "Only payments can be assigned to a product.")));
-    }
-    let typed = form.email.trim().to_owned();
-    let refuse = |message: &str| AssignError { event: event.id.clone(), email: typed.clone(), message: message.into() };
-    let raw_email = if typed.is_empty() { found.customer_email.clone().unwrap_or_default() } else { typed.clone() };
-    let Ok(email) = Email::parse("email", &raw_email) else {
-        let message = if typed.is_empty() {
-            "This payment has no usable email address: type the customer's email to send their files to."
-        } else {
-            "Type an email address like ada@example.com."
-        };
-        return refused(&state, &user, refuse(message)).await;
-    };
-    let product = match products::get(&state.db, &merchant.id, form.product_id.trim()).await {
-        Ok(product) => product,
-        Err(DbError::NotFound) => {
-            return refused(&state, &user, refuse("Choose the product this payment was for.")).await;
+    let choice = Assignment { event_row: &id, product_id: &form.product_id, typed_email: &form.email };
+    let why = match orders::assign_unmatched(&state, &user.merchant, choice).await {
+        Ok(Assigned::Created(order_id)) => {
+            return Ok(Redirect::to(&format!("/dashboard/orders/{order_id}?notice=assigned")).into_response());
+        }
+        Ok(Assigned::Refused(why)) => why,
+        Err(OrderError::PaymentHasOrder(existing)) => {
+            return Err(PageError::from(Error::conflict(
+                "payment_has_order",
+                format!("This payment already has an order ({}): there is nothing to assign.", order_ref(&existing)),
+            )));
         }
         Err(e) => return Err(e.into()),
     };
-    let currency = found
-        .currency
-        .as_deref()
-        .and_then(|c| Currency::parse("currency", c).ok())
-        .map_or_else(|| product.row.currency.clone(), |c| c.as_str().to_owned());
-    // Refunds refer to the provider's payment id; a body without one is known by its event.
-    let payment_id = found.payment_id.clone().unwrap_or_else(|| format!("event_{}", event.event_id));
-    let payment = Payment {
-        provider: &event.provider,
-        payment_id: &payment_id,
-        customer_email: email.as_str(),
-        customer_name: &found.customer_name,
-        amount_minor: found.amount_minor.max(0),
-        currency: &currency,
-        items: vec![(product.row.id.clone(), 1)],
-        event: None,
-        idempotency: None,
-    };
-    match fulfilment::assign_event(&state.db, &state.secrets.key(), merchant, &payment, &event.id).await? {
-        Outcome::Created { order_id, .. } => {
-            state.mail.wake();
-            Ok(Redirect::to(&format!("/dashboard/orders/{order_id}?notice=assigned")).into_response())
+    let message = match why {
+        AssignRefusal::NeedsEmail => {
+            "This payment has no usable email address: type the customer's email to send their files to.".to_owned()
         }
-        Outcome::Duplicate(None) => Err(already()),
-        Outcome::Duplicate(Some(existing)) => Err(PageError::from(Error::conflict(
-            "payment_has_order",
-            format!("This payment already has an order ({}): there is nothing to assign.", order_ref(&existing)),
-        ))),
-        Outcome::Unmatched(invalid) => refused(&state, &user, refuse(&invalid.message)).await,
-    }
+        AssignRefusal::BadEmail => "Type an email address like ada@example.com.".to_owned(),
+        AssignRefusal::NoProduct => "Choose the product this payment was for.".to_owned(),
+        AssignRefusal::Unmatched(message) => message,
+    };
+    refused(&state, &user, AssignError { event: id.clone(), email: form.email.trim().to_owned(), message }).await
 }
 
 /// The orders page again (422), with the reason next to the payment's form.

@@ -45,7 +45,7 @@ struct Uploaded {
 
 /// `POST /dashboard/uploads?filename=…`: answers 201 with the file (200 when the same content
 /// was uploaded before), or an API-style JSON error the script shows next to the file.
-#[tracing::instrument(skip_all, fields(merchant = %user.merchant.id))]
+#[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn upload(
     State(state): State<AppState>,
     VerifiedFetch(user): VerifiedFetch,
@@ -80,7 +80,7 @@ pub async fn upload(
 /// be the first field, so nothing is stored for a forged request; then every file part streams
 /// to the store, and the files join the end of the product's saved list (at most 10 in all, or
 /// nothing is kept).
-#[tracing::instrument(skip_all, fields(product = %id))]
+#[tracing::instrument(skip_all, fields(product_id = %id))]
 pub async fn attach(State(state): State<AppState>, Path(id): Path<String>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     let user = match SignedIn::from_request_parts(&mut parts, &state).await {

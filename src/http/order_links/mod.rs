@@ -14,11 +14,11 @@ use tracing::field::Empty;
 use crate::app::AppState;
 use crate::db::merchants;
 use crate::db::orders::OrderDetail;
-use crate::delivered::{DeliveredItem, delivered_items};
 use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
+use crate::orders::contents::{DeliveredItem, delivered_items};
 
 mod cap;
 mod download;

@@ -13,10 +13,10 @@ use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
 use crate::db::portal::{self, PageStart};
-use crate::delivered::{DeliveredItem, DeliveredLink, delivered_items_with};
 use crate::domain::{OrderStatus, PortalTarget, human_date, human_price, human_size};
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
+use crate::orders::contents::{DeliveredItem, DeliveredLink, delivered_items_with};
 
 /// Purchases on one page.
 pub const PAGE_SIZE: usize = 20;

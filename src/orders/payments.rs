@@ -1,6 +1,9 @@
 //! Turning a payment into an order, exactly once: match the products, freeze their delivery,
-//! mint the order's link. Shared by webhooks, the orders API and the test checkout.
+//! mint the order's link, queue the purchase email and wake the outbox. Shared by webhooks,
+//! the orders API, the test checkout and the dashboard's "assign to a product".
 
+use super::{OrderError, OrderEvent, emit};
+use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
 use crate::db::{Db, DbError, products};
@@ -48,42 +51,64 @@ pub enum Outcome {
 /// Records a payment as an order (rule 7: once, however often it is reported). A payment that
 /// names an unknown product or carries no usable email is not dropped: with an event it is
 /// stored as unmatched, visible to the merchant; without one the caller gets the reason.
+/// A new order's purchase email is queued and the outbox woken here.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = payment.provider))]
 pub async fn record_payment(
-    db: &Db,
-    server_key: &[u8],
+    state: &AppState,
     merchant: &Merchant,
     payment: &Payment<'_>,
-) -> Result<Outcome, DbError> {
-    record(db, server_key, merchant, payment, None).await
+) -> Result<Outcome, OrderError> {
+    record(state, merchant, payment, None).await
 }
 
 /// Makes the order of an unmatched payment event the merchant assigned to a product: the same
 /// path as a payment (one order, one purchase email), claiming the event (its row id
 /// `event_row`) in the order's transaction, so an event is assigned once. A second assignment
 /// is [`Outcome::Duplicate`]`(None)`; a payment that already has an order is `Duplicate(Some)`.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, event_row = %event_row))]
 pub async fn assign_event(
-    db: &Db,
-    server_key: &[u8],
+    state: &AppState,
     merchant: &Merchant,
     payment: &Payment<'_>,
     event_row: &str,
-) -> Result<Outcome, DbError> {
-    record(db, server_key, merchant, payment, Some(event_row)).await
+) -> Result<Outcome, OrderError> {
+    record(state, merchant, payment, Some(event_row)).await
+}
+
+/// Keeps a signed webhook whose body could not be read as an unmatched event, so the merchant
+/// sees it (the provider is answered 200 and stops retrying).
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = %provider))]
+pub async fn keep_unreadable(
+    state: &AppState,
+    merchant: &Merchant,
+    provider: &str,
+    event_id: &str,
+    reason: &str,
+    payload: &str,
+) -> Result<(), OrderError> {
+    tracing::warn!(merchant = %merchant.slug, reason, "signed webhook kept as unmatched");
+    let record = EventRecord { event_id, event_type: "unreadable", payload };
+    let first_time = orders::record_event(&state.db, &merchant.id, provider, record, None, "unmatched", reason).await?;
+    if first_time {
+        emit(OrderEvent::Unmatched { merchant_id: merchant.id.clone(), event_id: Some(event_id.to_owned()) });
+    }
+    Ok(())
 }
 
 async fn record(
-    db: &Db,
-    server_key: &[u8],
+    state: &AppState,
     merchant: &Merchant,
     payment: &Payment<'_>,
     assigns_event: Option<&str>,
-) -> Result<Outcome, DbError> {
+) -> Result<Outcome, OrderError> {
+    let db = &state.db;
     let matched = match match_payment(db, merchant, payment).await? {
         Ok(matched) => matched,
         Err(invalid) => {
             if let Some(event) = payment.event {
                 let detail = invalid.to_string();
-                orders::record_event(
+                tracing::warn!(merchant = %merchant.slug, payment = %payment.payment_id, reason = %invalid, "payment kept as unmatched");
+                let first_time = orders::record_event(
                     db,
                     &merchant.id,
                     payment.provider,
@@ -93,6 +118,10 @@ async fn record(
                     &detail,
                 )
                 .await?;
+                if first_time {
+                    let event_id = Some(event.event_id.to_owned());
+                    emit(OrderEvent::Unmatched { merchant_id: merchant.id.clone(), event_id });
+                }
             }
             metrics::counter!(crate::telemetry::PAYMENTS_UNMATCHED).increment(1);
             return Ok(Outcome::Unmatched(invalid));
@@ -100,7 +129,7 @@ async fn record(
     };
     let (email, items) = matched;
     let salt = DownloadToken::new_salt();
-    let token = DownloadToken::derive(server_key, &salt);
+    let token = DownloadToken::derive(&state.secrets.key(), &salt);
     let token_hash = token.hash();
     let currency = payment.currency.trim().to_ascii_uppercase();
     let new = NewOrder {
@@ -123,13 +152,13 @@ async fn record(
         Created::New(order_id) => {
             tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
             metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.to_owned()).increment(1);
+            emit(OrderEvent::Created { merchant_id: merchant.id.clone(), order_id: order_id.clone() });
             // Providers do not promise order: a refund may have come first and waited.
-            if (payment.event.is_some() || assigns_event.is_some())
-                && orders::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?
-            {
-                orders::refund(db, &merchant.id, payment.provider, payment.payment_id, merchant.revoke_on_refund)
-                    .await?;
+            if payment.event.is_some() || assigns_event.is_some() {
+                super::refunds::apply_kept_refund(state, merchant, payment.provider, payment.payment_id).await?;
             }
+            // The purchase email was queued with the order: the outbox sends it now.
+            state.mail.wake();
             Outcome::Created { order_id, token }
         }
         Created::Duplicate(existing) => Outcome::Duplicate(existing),

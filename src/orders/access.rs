@@ -1,0 +1,29 @@
+//! Revoking and restoring a customer's access to an order, by hand (the API and the
+//! dashboard offer the same two actions).
+
+use super::{OrderError, OrderEvent, emit};
+use crate::app::AppState;
+use crate::db::orders;
+
+/// Revokes access to one of `merchant_id`'s orders: its links answer 404 at once in this
+/// process (the order cache is emptied), within seconds in others.
+#[tracing::instrument(skip(state))]
+pub async fn revoke(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(), OrderError> {
+    set_revoked(state, merchant_id, order_id, true).await?;
+    emit(OrderEvent::Revoked { merchant_id: merchant_id.to_owned(), order_id: order_id.to_owned() });
+    Ok(())
+}
+
+/// Restores access to a revoked order of `merchant_id`'s.
+#[tracing::instrument(skip(state))]
+pub async fn restore(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(), OrderError> {
+    set_revoked(state, merchant_id, order_id, false).await?;
+    emit(OrderEvent::Restored { merchant_id: merchant_id.to_owned(), order_id: order_id.to_owned() });
+    Ok(())
+}
+
+async fn set_revoked(state: &AppState, merchant_id: &str, order_id: &str, revoked: bool) -> Result<(), OrderError> {
+    orders::set_revoked(&state.db, merchant_id, order_id, revoked).await.map_err(OrderError::missing("order"))?;
+    state.order_cache.forget_all();
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! Refunds reported by a payment provider, including the one that arrives before its payment
+//! (kept as unmatched until the payment makes its order).
+
+use super::{OrderError, OrderEvent, emit};
+use crate::app::AppState;
+use crate::db::merchants::Merchant;
+use crate::db::orders::{self, EventRecord};
+
+/// Applies a provider's refund of `payment_id` (its webhook event `event`): the order is
+/// marked refunded (and revoked when the merchant chose "revoke on refund"), and its links
+/// change at once in this process. A refund of a payment with no order yet is kept as
+/// unmatched, and applied when the payment arrives. A retried event changes nothing: it must
+/// not revoke again an order the merchant has restored since.
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = %provider))]
+pub async fn refund_payment(
+    state: &AppState,
+    merchant: &Merchant,
+    provider: &str,
+    payment_id: &str,
+    event: EventRecord<'_>,
+) -> Result<(), OrderError> {
+    let order = orders::by_payment(&state.db, &merchant.id, provider, payment_id).await?;
+    let (status, detail) = match &order {
+        Some(_) => ("refund", String::new()),
+        None => ("unmatched", format!("no order has payment id {payment_id}")),
+    };
+    // The event is stored first, so a retry is recognised.
+    let first_time =
+        orders::record_event(&state.db, &merchant.id, provider, event, Some(payment_id), status, &detail).await?;
+    if !first_time {
+        return Ok(());
+    }
+    if order.is_none() {
+        emit(OrderEvent::RefundKept { merchant_id: merchant.id.clone(), payment_id: payment_id.to_owned() });
+        return Ok(());
+    }
+    apply(state, merchant, provider, payment_id).await
+}
+
+/// Applies a refund that arrived before its payment, if one was kept: called once the
+/// payment's order exists.
+pub(super) async fn apply_kept_refund(
+    state: &AppState,
+    merchant: &Merchant,
+    provider: &str,
+    payment_id: &str,
+) -> Result<(), OrderError> {
+    if orders::claim_early_refund(&state.db, &merchant.id, provider, payment_id).await? {
+        apply(state, merchant, provider, payment_id).await?;
+    }
+    Ok(())
+}
+
+async fn apply(state: &AppState, merchant: &Merchant, provider: &str, payment_id: &str) -> Result<(), OrderError> {
+    let refunded = orders::refund(&state.db, &merchant.id, provider, payment_id, merchant.revoke_on_refund).await?;
+    state.order_cache.forget_all();
+    if let Some(order_id) = refunded {
+        emit(OrderEvent::Refunded { merchant_id: merchant.id.clone(), order_id });
+    }
+    Ok(())
+}

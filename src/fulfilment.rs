@@ -3,14 +3,14 @@
 
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
-use crate::db::{Db, DbError, products};
-use crate::domain::{CustomerName, DownloadToken, Email, Invalid};
+use crate::db::{Db, DbError, payment_events, products};
+use crate::domain::{CustomerName, DownloadToken, Email, Invalid, PaymentEventStatus, PaymentSource};
 
 /// A successful payment, whatever reported it.
 #[derive(Debug, Clone)]
 pub struct Payment<'a> {
-    /// `standard`, `stripe`, `api` or `test`.
-    pub provider: &'a str,
+    /// How it was paid.
+    pub provider: PaymentSource,
     /// The provider's payment id.
     pub payment_id: &'a str,
     /// Customer email as sent.
@@ -83,13 +83,13 @@ async fn record(
         Err(invalid) => {
             if let Some(event) = payment.event {
                 let detail = invalid.to_string();
-                orders::record_event(
+                payment_events::record_event(
                     db,
                     &merchant.id,
                     payment.provider,
                     event,
                     Some(payment.payment_id),
-                    "unmatched",
+                    PaymentEventStatus::Unmatched,
                     &detail,
                 )
                 .await?;
@@ -121,11 +121,11 @@ async fn record(
     };
     Ok(match orders::create(db, &new).await? {
         Created::New(order_id) => {
-            tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
-            metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.to_owned()).increment(1);
+            tracing::info!(merchant = %merchant.slug, order = %order_id, provider = %payment.provider, "order created");
+            metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.as_str()).increment(1);
             // Providers do not promise order: a refund may have come first and waited.
             if (payment.event.is_some() || assigns_event.is_some())
-                && orders::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?
+                && payment_events::claim_early_refund(db, &merchant.id, payment.provider, payment.payment_id).await?
             {
                 orders::refund(db, &merchant.id, payment.provider, payment.payment_id, merchant.revoke_on_refund)
                     .await?;
@@ -156,7 +156,7 @@ async fn match_payment(
     }
     let mut items = Vec::with_capacity(payment.items.len());
     for (reference, quantity) in &payment.items {
-        match products::resolve(db, &merchant.id, payment.provider, reference).await? {
+        match products::resolve(db, &merchant.id, payment.provider.as_str(), reference).await? {
             Some(product_id) => items.push(NewItem { product_id, quantity: i64::from((*quantity).max(1)) }),
             None => return Ok(Err(Invalid::new("items", format!("no product matches {reference}")))),
         }

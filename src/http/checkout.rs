@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::db::merchants::{self, Merchant};
 use crate::db::products::{self, Product};
 use crate::db::{DbError, with_pool};
-use crate::domain::{CustomerName, Email, human_price};
+use crate::domain::{CustomerName, Email, PaymentSource, human_price};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::delivery::NotFoundPage;
 use crate::http::pages::render;
@@ -128,7 +128,7 @@ pub async fn pay(
     }
     let payment_id = format!("test_{}", crate::db::new_id());
     let payment = Payment {
-        provider: "test",
+        provider: PaymentSource::Test,
         payment_id: &payment_id,
         customer_email: email.as_str(),
         customer_name: &name,

@@ -9,6 +9,8 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::db::merchants::{self, Merchant};
 use crate::db::orders::{self, EventRecord};
+use crate::db::payment_events;
+use crate::domain::PaymentEventStatus;
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::payments::{self, EventKind, HeaderLookup, PaymentEvent, Provider};
 
@@ -56,13 +58,13 @@ pub async fn receive(
             tracing::warn!(merchant = %merchant.slug, reason = %unreadable.reason, "signed webhook kept as unmatched");
             let payload = String::from_utf8_lossy(&body);
             let record = EventRecord { event_id: &unreadable.event_id, event_type: "unreadable", payload: &payload };
-            let stored = orders::record_event(
+            let stored = payment_events::record_event(
                 &state.db,
                 &merchant.id,
-                provider.as_str(),
+                provider.into(),
                 record,
                 None,
-                "unmatched",
+                PaymentEventStatus::Unmatched,
                 &unreadable.reason,
             )
             .await;
@@ -94,7 +96,7 @@ async fn handle(
         EventKind::PaymentSucceeded(paid) => {
             let record = EventRecord { event_id: &event.event_id, event_type: "payment.succeeded", payload: &payload };
             let payment = Payment {
-                provider: provider.as_str(),
+                provider: provider.into(),
                 payment_id: &paid.payment_id,
                 customer_email: &paid.customer_email,
                 customer_name: &paid.customer_name,
@@ -114,17 +116,17 @@ async fn handle(
         }
         EventKind::Refunded { payment_id } => {
             let record = EventRecord { event_id: &event.event_id, event_type: "refund.succeeded", payload: &payload };
-            let order = orders::by_payment(&state.db, &merchant.id, provider.as_str(), &payment_id).await?;
+            let order = orders::by_payment(&state.db, &merchant.id, provider.into(), &payment_id).await?;
             let (status, detail) = match &order {
-                Some(_) => ("refund", String::new()),
-                None => ("unmatched", format!("no order has payment id {payment_id}")),
+                Some(_) => (PaymentEventStatus::Refund, String::new()),
+                None => (PaymentEventStatus::Unmatched, format!("no order has payment id {payment_id}")),
             };
             // The event is stored first: a retried refund must not revoke again an order the
             // merchant has restored since.
-            let first_time = orders::record_event(
+            let first_time = payment_events::record_event(
                 &state.db,
                 &merchant.id,
-                provider.as_str(),
+                provider.into(),
                 record,
                 Some(&payment_id),
                 status,
@@ -132,7 +134,7 @@ async fn handle(
             )
             .await?;
             if first_time && order.is_some() {
-                orders::refund(&state.db, &merchant.id, provider.as_str(), &payment_id, merchant.revoke_on_refund)
+                orders::refund(&state.db, &merchant.id, provider.into(), &payment_id, merchant.revoke_on_refund)
                     .await?;
                 state.order_cache.forget_all();
             }

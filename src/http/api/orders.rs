@@ -15,8 +15,9 @@ use super::whole;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::merchants;
-use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter, PaymentEventRow};
-use crate::domain::{Invalid, OrderStatus, SecretHash};
+use crate::db::orders::{self as db_orders, Order, OrderDetail, OrderFilter};
+use crate::db::payment_events::{self, PaymentEventRow};
+use crate::domain::{EmailStatus, Invalid, OrderStatus, PaymentEventStatus, PaymentSource, SecretHash};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 
@@ -79,13 +80,13 @@ pub struct EmailOut {
 
 impl From<EmailRow> for EmailOut {
     fn from(e: EmailRow) -> EmailOut {
-        let pending = e.status == "queued" || e.status == "retrying";
+        let pending = matches!(e.status, EmailStatus::Queued | EmailStatus::Retrying);
         EmailOut {
             id: e.id,
-            kind: e.kind,
+            kind: e.kind.to_string(),
             to: e.to_address,
             subject: e.subject,
-            status: e.status,
+            status: e.status.to_string(),
             attempts: e.attempts,
             last_error: e.last_error,
             next_attempt_at: pending.then(|| rfc3339(e.next_attempt_at)),
@@ -158,10 +159,10 @@ impl From<Order> for OrderOut {
     fn from(o: Order) -> OrderOut {
         OrderOut {
             id: o.id,
-            status: o.status,
+            status: o.status.to_string(),
             customer_email: o.customer_email,
             customer_name: o.customer_name,
-            provider: o.provider,
+            provider: o.provider.to_string(),
             payment_id: o.payment_id,
             amount_minor: o.amount_minor,
             currency: o.currency,
@@ -178,11 +179,11 @@ impl From<PaymentEventRow> for EventOut {
     fn from(e: PaymentEventRow) -> EventOut {
         EventOut {
             id: e.id,
-            provider: e.provider,
+            provider: e.provider.to_string(),
             event_id: e.event_id,
             event_type: e.event_type,
             payment_id: e.payment_id,
-            status: e.status,
+            status: e.status.to_string(),
             detail: e.detail,
             order_id: e.order_id,
             received_at: rfc3339(e.received_at),
@@ -219,12 +220,7 @@ pub async fn list(
 ) -> Result<Json<Vec<OrderOut>>> {
     let filter = OrderFilter {
         email: q.email.as_deref().map(|e| doc::email("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
-        status: q
-            .status
-            .as_deref()
-            .map(|s| OrderStatus::parse("status", s))
-            .transpose()?
-            .map(|s| s.as_str().to_owned()),
+        status: q.status.as_deref().map(|s| OrderStatus::parse("status", s)).transpose()?,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
         offset: q.offset.unwrap_or(0).max(0),
     };
@@ -234,8 +230,8 @@ pub async fn list(
 
 async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Result<OrderDetailOut> {
     let token = fulfilment::token_of(&state.secrets.key(), &detail.order);
-    let events = db_orders::events_of_order(&state.db, merchant, &detail.order.id).await?;
-    let downloads = crate::download_log::of_order(&state.db, &detail.order.id, 100).await?;
+    let events = payment_events::events_of_order(&state.db, merchant, &detail.order.id).await?;
+    let downloads = crate::db::downloads::of_order(&state.db, &detail.order.id, 100).await?;
     let emails = db_emails::of_order(&state.db, &detail.order.id).await?;
     Ok(OrderDetailOut {
         emails: emails.into_iter().map(EmailOut::from).collect(),
@@ -248,7 +244,7 @@ async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Re
                 product_id: i.product_id,
                 product_name: i.product_name,
                 quantity: i.quantity,
-                delivery_mode: i.delivery_mode,
+                delivery_mode: i.delivery_mode.to_string(),
                 external_url: i.external_url,
                 instructions: i.instructions,
                 link_clicks: i.link_clicks,
@@ -376,7 +372,7 @@ pub(crate) enum Resent {
 /// [`Resent::Limited`], so a stuck button cannot flood a customer's inbox.
 pub(crate) async fn queue_resend(state: &AppState, merchant: &str, id: &str) -> Result<Resent> {
     let detail = db_orders::get(&state.db, merchant, id).await.map_err(Error::missing("order"))?;
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(Error::conflict("order_revoked", "this order is revoked: restore it before resending its links"));
     }
     match db_emails::resend(&state.db, merchant, id, RESEND_LIMIT, RESEND_WINDOW_MS)
@@ -520,7 +516,7 @@ pub async fn create(
     let customer_name = crate::domain::CustomerName::parse("customer.name", &order.customer.name)?;
     let merchant = merchants::get(&state.db, &merchant_id).await?;
     let payment = Payment {
-        provider: "api",
+        provider: PaymentSource::Api,
         payment_id: &payment_id,
         customer_email: &order.customer.email,
         customer_name: &customer_name,
@@ -576,8 +572,14 @@ pub async fn events(
     ApiMerchant(merchant): ApiMerchant,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Vec<EventOut>>> {
-    let status = q.status.unwrap_or_else(|| "unmatched".into());
-    let status = (status != "all").then_some(status);
-    let events = db_orders::events(&state.db, &merchant, status.as_deref(), 200).await?;
+    let status = match q.status.as_deref() {
+        None => Some(PaymentEventStatus::Unmatched),
+        Some("all") => None,
+        Some(other) => match PaymentEventStatus::parse("status", other) {
+            Ok(status) => Some(status),
+            Err(_) => return Ok(Json(Vec::new())),
+        },
+    };
+    let events = payment_events::events(&state.db, &merchant, status, 200).await?;
     Ok(Json(events.into_iter().map(EventOut::from).collect()))
 }

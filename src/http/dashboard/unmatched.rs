@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
 use super::{PageResult, Problem, SignedIn, Verified};
 use crate::app::AppState;
-use crate::db::orders::{self as db_orders, PaymentEventRow};
+use crate::db::payment_events::{self, PaymentEventRow};
 use crate::db::{DbError, products};
-use crate::domain::{Currency, Email, human_price};
+use crate::domain::{Currency, Email, PaymentEventStatus, human_price};
 use crate::fulfilment::{self, Outcome, Payment};
 use crate::http::Error;
 use crate::http::pages::render;
@@ -68,12 +68,12 @@ fn usable_email(found: &Salvaged) -> Option<String> {
 }
 
 fn view(event: PaymentEventRow, error: Option<&AssignError>) -> UnmatchedPayment {
-    let found = salvage(&event.provider, &event.payload);
+    let found = salvage(event.provider, &event.payload);
     let error = error.filter(|e| e.event == event.id);
     UnmatchedPayment {
         action: format!("/dashboard/unmatched/{}/assign", event.id),
         received: when(event.received_at),
-        provider: provider_name(&event.provider),
+        provider: provider_name(event.provider),
         reason: event.detail,
         email: usable_email(&found),
         amount: found
@@ -97,7 +97,7 @@ pub(super) async fn for_list(
     merchant_id: &str,
     error: Option<AssignError>,
 ) -> Result<(Vec<UnmatchedPayment>, Vec<(String, String)>), DbError> {
-    let events = db_orders::events(&state.db, merchant_id, Some("unmatched"), LISTED).await?;
+    let events = payment_events::events(&state.db, merchant_id, Some(PaymentEventStatus::Unmatched), LISTED).await?;
     if events.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }
@@ -125,12 +125,12 @@ pub async fn assign(
     Verified { user, form }: Verified<AssignForm>,
 ) -> PageResult {
     let merchant = &user.merchant;
-    let event = db_orders::event(&state.db, &merchant.id, &id).await.map_err(Error::missing("payment"))?;
+    let event = payment_events::event(&state.db, &merchant.id, &id).await.map_err(Error::missing("payment"))?;
     let already = || Problem(Error::conflict("assigned", "This payment was already assigned to an order."));
-    if event.status != "unmatched" {
+    if event.status != PaymentEventStatus::Unmatched {
         return Err(already());
     }
-    let found = salvage(&event.provider, &event.payload);
+    let found = salvage(event.provider, &event.payload);
     if !found.paid {
         return Err(Problem(Error::conflict("not_a_payment", "Only payments can be assigned to a product.")));
     }
@@ -160,7 +160,7 @@ pub async fn assign(
     // Refunds refer to the provider's payment id; a body without one is known by its event.
     let payment_id = found.payment_id.clone().unwrap_or_else(|| format!("event_{}", event.event_id));
     let payment = Payment {
-        provider: &event.provider,
+        provider: event.provider,
         payment_id: &payment_id,
         customer_email: email.as_str(),
         customer_name: &found.customer_name,

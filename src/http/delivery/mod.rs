@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use crate::db::orders::OrderDetail;
 use crate::delivered::{DeliveredItem, delivered_items};
-use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
+use crate::domain::{DeliveryMode, OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 
@@ -103,7 +103,7 @@ pub async fn open(state: &AppState, token: &str) -> Result<Arc<OrderDetail>, Ref
     let Some(detail) = state.order_cache.get(&state.db, SecretHash::of(token).as_str()).await? else {
         return Err(Refusal::NotFound);
     };
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(Refusal::NotFound);
     }
     if detail.order.link_expires_at.is_some_and(|at| at <= now_millis()) {
@@ -161,10 +161,9 @@ async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent
         Ok(detail) => detail,
         Err(refusal) => return refusal.into_page(state).await,
     };
-    let item = detail
-        .items
-        .iter()
-        .find(|i| i.delivery_mode == "external_link" && i.external_url.is_some() && n.is_none_or(|n| i.position == n));
+    let item = detail.items.iter().find(|i| {
+        i.delivery_mode == DeliveryMode::ExternalLink && i.external_url.is_some() && n.is_none_or(|n| i.position == n)
+    });
     let Some(item) = item else {
         return Refusal::NotFound.into_page(state).await;
     };

@@ -12,7 +12,7 @@ use axum::response::Response;
 
 use super::open_signed;
 use crate::app::AppState;
-use crate::domain::PortalTarget;
+use crate::domain::{DeliveryMode, PortalTarget};
 use crate::http::delivery::{NotFoundPage, client_of, file_event, link_event, redirect_to, serve_file, served};
 use crate::http::pages::render;
 use crate::http::ranged;
@@ -51,7 +51,7 @@ pub async fn link(
         Ok(opened) => opened,
         Err(response) => return response,
     };
-    let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == "external_link");
+    let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == DeliveryMode::ExternalLink);
     let Some(url) = item.and_then(|i| i.external_url.clone()) else {
         return render(StatusCode::NOT_FOUND, &NotFoundPage);
     };

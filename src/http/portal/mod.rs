@@ -162,7 +162,7 @@ async fn open_signed(
         Err(DbError::NotFound) => return Err(not_found()),
         Err(e) => return Err(internal(e)),
     };
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(not_found());
     }
     Ok((merchant, detail))

@@ -93,7 +93,7 @@ async fn order_detail_count(app: &TestApp, shop: &super::Shop, id: &str) -> i64 
 async fn expire(app: &TestApp, order_id: &str) {
     let sql = "UPDATE orders SET link_expires_at = 1 WHERE id = $1";
     let changed = match &app.state.db {
-        Db::Sqlite(pool) => sqlx::query(sql).bind(order_id).execute(pool).await.unwrap().rows_affected(),
+        Db::Sqlite(sqlite) => sqlx::query(sql).bind(order_id).execute(sqlite.pool()).await.unwrap().rows_affected(),
         Db::Postgres(pool) => sqlx::query(sql).bind(order_id).execute(pool).await.unwrap().rows_affected(),
     };
     assert_eq!(changed, 1);

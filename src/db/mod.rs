@@ -29,14 +29,14 @@ pub mod payment_events;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///
-/// Reads: `with_pool!(db, pool => …)`. Every write takes one of the two write forms, which on
-/// SQLite first queue on the database's writer lock ([`SqliteDb`]): SQLite has one writer at a
-/// time, and queueing here, in order, beats SQLite's busy handler, which sleeps up to 100 ms
-/// between tries.
+/// Reads: `with_pool!(db, pool => …)`. Every write first queues, on SQLite, for the database's
+/// writer ([`SqliteDb::queue`]): SQLite has one writer at a time, and queueing here, in order,
+/// beats SQLite's busy handler, which sleeps up to 100 ms between tries. The write forms:
 /// - `with_pool!(db, write pool => …)`: a single statement.
 /// - `with_pool!(db, pool, begin => …)`: a transaction, opened with `pool.begin_with(begin)`
 ///   (`BEGIN IMMEDIATE` on SQLite, so it takes the write lock up front instead of failing with
 ///   "database is locked" when a read transaction tries to upgrade).
+/// - [`Db::begin_write`]: the same transaction as a value, for writes made in steps.
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
@@ -47,7 +47,7 @@ macro_rules! with_pool {
     ($db:expr, write $pool:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
-                let _writer = sqlite.writer.lock().await;
+                let _writer = sqlite.queue().await;
                 let $pool = &sqlite.pool;
                 $body
             }
@@ -57,7 +57,7 @@ macro_rules! with_pool {
     ($db:expr, $pool:ident, $begin:ident => $body:expr) => {
         match $db {
             $crate::db::Db::Sqlite(sqlite) => {
-                let _writer = sqlite.writer.lock().await;
+                let _writer = sqlite.queue().await;
                 let $pool = &sqlite.pool;
                 let $begin = "BEGIN IMMEDIATE";
                 $body
@@ -122,10 +122,15 @@ pub enum Db {
 pub struct SqliteDb {
     pub(crate) pool: SqlitePool,
     /// Held by every write of this process, for the length of its statement or transaction.
-    pub(crate) writer: Arc<tokio::sync::Mutex<()>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl SqliteDb {
+    /// Waits for this database's turn to write, in arrival order; the guard is the turn.
+    pub(crate) async fn queue(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer.clone().lock_owned().await
+    }
+
     /// The pool (for tests that look at rows directly).
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
@@ -206,7 +211,7 @@ impl Db {
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, DbError> {
         Ok(match self {
             Db::Sqlite(sqlite) => {
-                let writer = sqlite.writer.clone().lock_owned().await;
+                let writer = sqlite.queue().await;
                 WriteTx::Sqlite(sqlite.pool.begin_with("BEGIN IMMEDIATE").await?, writer)
             }
             Db::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),

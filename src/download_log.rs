@@ -3,44 +3,15 @@
 //! through a channel to one task that writes them in batches, together with the download
 //! counts of orders whose policy has no limit (a limit is checked synchronously instead).
 
-use std::collections::HashMap;
-
 use tokio::sync::mpsc;
 
-use crate::db::{Db, new_id, with_pool};
-use crate::domain::Millis;
+pub use crate::db::downloads::DownloadEvent;
+use crate::db::{Db, downloads};
 
 /// Most events written in one transaction.
 const BATCH: usize = 512;
 /// Events waiting at most; beyond this, downloads wait for the writer (backpressure, not loss).
 const QUEUE: usize = 16_384;
-
-/// One download attempt.
-#[derive(Debug, Clone)]
-pub struct DownloadEvent {
-    /// Order.
-    pub order_id: String,
-    /// File position (None for the external link).
-    pub file_position: Option<i64>,
-    /// Item position (for the external link).
-    pub item_position: Option<i64>,
-    /// When.
-    pub at: Millis,
-    /// Client address.
-    pub ip: String,
-    /// Client's User-Agent.
-    pub user_agent: String,
-    /// Status answered.
-    pub status: u16,
-    /// First byte asked for, when a Range was served.
-    pub range_start: Option<i64>,
-    /// Bytes the answer carries.
-    pub bytes_requested: i64,
-    /// Whether it counted as a download.
-    pub counted: bool,
-    /// Add one to the file's (or link's) count in the same write (unlimited policies).
-    pub increment: bool,
-}
 
 /// Sends events to the writer task.
 #[derive(Clone, Debug)]
@@ -69,105 +40,9 @@ impl DownloadLog {
 async fn write_batches(db: Db, mut receiver: mpsc::Receiver<DownloadEvent>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = write(&db, &batch).await {
+        if let Err(e) = downloads::write(&db, &batch).await {
             tracing::error!(error = %e, count = batch.len(), "could not write download events");
         }
         batch.clear();
     }
-}
-
-/// Rows per INSERT statement (11 parameters each, well under SQLite's limit).
-const ROWS_PER_INSERT: usize = 128;
-
-/// Writes a batch: multi-row INSERTs (one round trip per 128 events, not per event) and one
-/// UPDATE per file or link whose count moved.
-async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), sqlx::Error> {
-    let mut increments: HashMap<(&str, Option<i64>, Option<i64>), i64> = HashMap::new();
-    for e in batch.iter().filter(|e| e.increment) {
-        let key =
-            (e.order_id.as_str(), e.file_position, if e.file_position.is_some() { None } else { e.item_position });
-        *increments.entry(key).or_default() += 1;
-    }
-    // SQLite binds `$N` by looking its name up among all parameters (quadratic in a long
-    // multi-row statement: it showed as the top symbol in a profile); `?` binds by position.
-    let sqlite = matches!(db, Db::Sqlite(_));
-    with_pool!(db, pool, begin => {
-        let mut tx = pool.begin_with(begin).await?;
-        for rows in batch.chunks(ROWS_PER_INSERT) {
-            let mut sql = String::from(
-                "INSERT INTO download_events (id, order_id, file_position, item_position, at, ip, user_agent, status, \
-                 range_start, bytes_requested, counted) VALUES ",
-            );
-            for i in 0..rows.len() {
-                let p = i * 11;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push('(');
-                if sqlite {
-                    sql.push_str("?,?,?,?,?,?,?,?,?,?,?");
-                } else {
-                    sql.push_str(&(1..=11).map(|k| format!("${}", p + k)).collect::<Vec<_>>().join(","));
-                }
-                sql.push(')');
-            }
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for e in rows {
-                query = query
-                    .bind(new_id()).bind(e.order_id.clone()).bind(e.file_position).bind(e.item_position).bind(e.at)
-                    .bind(e.ip.clone()).bind(e.user_agent.clone()).bind(i64::from(e.status)).bind(e.range_start)
-                    .bind(e.bytes_requested).bind(e.counted);
-            }
-            query.execute(&mut *tx).await?;
-        }
-        for ((order_id, file, item), by) in &increments {
-            match (file, item) {
-                (Some(position), _) => {
-                    sqlx::query("UPDATE order_files SET download_count = download_count + $3 WHERE order_id = $1 AND position = $2")
-                        .bind(*order_id).bind(*position).bind(*by).execute(&mut *tx).await?;
-                }
-                (None, Some(position)) => {
-                    sqlx::query("UPDATE order_items SET link_clicks = link_clicks + $3 WHERE order_id = $1 AND position = $2")
-                        .bind(*order_id).bind(*position).bind(*by).execute(&mut *tx).await?;
-                }
-                (None, None) => {}
-            }
-        }
-        tx.commit().await?;
-    });
-    Ok(())
-}
-
-/// A download event as the merchant sees it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct DownloadEventRow {
-    /// File position.
-    pub file_position: Option<i64>,
-    /// Item position (external link).
-    pub item_position: Option<i64>,
-    /// When.
-    pub at: Millis,
-    /// Client address.
-    pub ip: String,
-    /// User agent.
-    pub user_agent: String,
-    /// Status answered.
-    pub status: i64,
-    /// First byte of a range.
-    pub range_start: Option<i64>,
-    /// Bytes in the answer.
-    pub bytes_requested: i64,
-    /// Counted as a download.
-    pub counted: bool,
-}
-
-/// The latest download events of an order.
-pub async fn of_order(db: &Db, order_id: &str, limit: i64) -> Result<Vec<DownloadEventRow>, crate::db::DbError> {
-    Ok(with_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT file_position, item_position, at, ip, user_agent, status, range_start, bytes_requested, counted \
-             FROM download_events WHERE order_id = $1 ORDER BY at DESC LIMIT $2",
-        )
-        .bind(order_id).bind(limit).fetch_all(pool).await?
-    }))
 }

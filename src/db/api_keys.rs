@@ -31,7 +31,7 @@ pub async fn create(db: &Db, merchant_id: &str, name: &str) -> Result<(ApiKey, A
         created_at: now_millis(),
         revoked_at: None,
     };
-    with_pool!(db, pool => {
+    with_pool!(db, write pool => {
         sqlx::query("INSERT INTO api_keys (id, merchant_id, name, prefix, key_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&info.id).bind(merchant_id).bind(name).bind(&info.prefix).bind(key.hash().as_str()).bind(info.created_at)
             .execute(pool).await?;
@@ -59,7 +59,7 @@ pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<ApiKeyInfo>, DbError
 
 /// Revokes a key; it stops working at once.
 pub async fn revoke(db: &Db, merchant_id: &str, key_id: &str) -> Result<(), DbError> {
-    let done = with_pool!(db, pool => {
+    let done = with_pool!(db, write pool => {
         sqlx::query("UPDATE api_keys SET revoked_at = $3 WHERE id = $1 AND merchant_id = $2 AND revoked_at IS NULL")
             .bind(key_id).bind(merchant_id).bind(now_millis()).execute(pool).await?.rows_affected()
     });

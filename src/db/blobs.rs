@@ -56,7 +56,7 @@ pub async fn find_by_sha256(db: &Db, merchant_id: &str, sha256: &str) -> Result<
 pub async fn insert(db: &Db, new: &NewBlob<'_>) -> Result<(Blob, bool), DbError> {
     // A row found by the INSERT's conflict can be deleted before the SELECT reads it: try again.
     for _ in 0..3 {
-        let inserted = with_pool!(db, pool => {
+        let inserted = with_pool!(db, write pool => {
             sqlx::query(
                 "INSERT INTO blobs (id, merchant_id, sha256, size, content_type, filename, storage_key, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (merchant_id, sha256) DO NOTHING",

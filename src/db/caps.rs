@@ -11,7 +11,7 @@ use super::{Db, DbError, with_pool};
 /// Counts one download of a file, unless the order's limit is reached (then false). A new
 /// download starts a new allowance of uncounted range bytes (see [`charge_range`]).
 pub async fn count_download(db: &Db, order_id: &str, position: i64, max: Option<i64>) -> Result<bool, DbError> {
-    let done = with_pool!(db, pool => {
+    let done = with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = 0 \
              WHERE order_id = $1 AND position = $2 AND ($3 IS NULL OR download_count < $3)",
@@ -46,7 +46,7 @@ pub async fn charge_range(
     bytes: i64,
     max: i64,
 ) -> Result<RangeCharge, DbError> {
-    let (free, counted): (Option<i64>, Option<i64>) = with_pool!(db, pool => {
+    let (free, counted): (Option<i64>, Option<i64>) = with_pool!(db, write pool => {
         let free = sqlx::query_scalar(
             "UPDATE order_files SET uncounted_bytes = uncounted_bytes + $3 \
              WHERE order_id = $1 AND position = $2 AND uncounted_bytes + $3 <= size \
@@ -83,7 +83,7 @@ pub async fn refund_range(
     allowance: Allowance,
     bytes: i64,
 ) -> Result<(), DbError> {
-    with_pool!(db, pool => {
+    with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE order_files SET uncounted_bytes = CASE WHEN uncounted_bytes > $3 \
              THEN uncounted_bytes - $3 ELSE 0 END \

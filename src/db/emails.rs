@@ -4,7 +4,7 @@
 //! transaction, so an order never exists without its email, and never has two.
 
 use super::{Db, DbError, new_id, with_pool};
-use crate::domain::{EmailKind, Millis, now_millis};
+use crate::domain::{EmailKind, EmailStatus, Millis, now_millis};
 
 /// An email as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -15,14 +15,14 @@ pub struct EmailRow {
     pub merchant_id: String,
     /// The order it delivers ("" for a sign-in email).
     pub order_id: String,
-    /// `purchase`, `resend` or `sign_in`.
-    pub kind: String,
+    /// Why it is sent.
+    pub kind: EmailKind,
     /// Recipient.
     pub to_address: String,
     /// Subject as last rendered ("" before the first attempt).
     pub subject: String,
-    /// `queued`, `sending`, `sent`, `retrying` or `failed`.
-    pub status: String,
+    /// Where it stands.
+    pub status: EmailStatus,
     /// Attempts started so far.
     pub attempts: i64,
     /// When it is due (again).
@@ -41,10 +41,11 @@ pub struct EmailRow {
 const COLUMNS: &str = "id, merchant_id, COALESCE(order_id, '') AS order_id, kind, to_address, subject, status, attempts, next_attempt_at, \
      locked_until, last_error, sent_at, created_at";
 
-/// The statement that queues the purchase email of a new order; run inside the order's
-/// transaction with `$1` email id, `$2` merchant, `$3` order, `$4` recipient, `$5` now.
-pub(crate) const QUEUE_PURCHASE: &str = "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, \
-     attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, 'purchase', $4, 'queued', 0, $5, $5)";
+/// The statement that queues an email; `$1` email id, `$2` merchant, `$3` order (NULL for a
+/// sign-in), `$4` kind, `$5` recipient, `$6` now, `$7` [`EmailStatus::Queued`]. The purchase
+/// email runs it inside the order's transaction.
+pub(crate) const QUEUE: &str = "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, \
+     attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $7, 0, $6, $6)";
 
 /// What asking for a resend did.
 #[derive(Debug)]
@@ -76,20 +77,18 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
         )
         .bind(order_id).fetch_one(&mut *tx).await?;
         let recent: Vec<(Millis,)> = sqlx::query_as(
-            "SELECT created_at FROM emails WHERE order_id = $1 AND kind = 'resend' AND created_at > $2 \
+            "SELECT created_at FROM emails WHERE order_id = $1 AND kind = $3 AND created_at > $2 \
              ORDER BY created_at",
         )
-        .bind(order_id).bind(now - window_ms).fetch_all(&mut *tx).await?;
+        .bind(order_id).bind(now - window_ms).bind(EmailKind::Resend).fetch_all(&mut *tx).await?;
         if recent.len() as i64 >= limit {
             let oldest = recent.first().map_or(now, |(at,)| *at);
             return Ok(Resend::Limited { retry_at: oldest + window_ms });
         }
-        let sql = sqlx::AssertSqlSafe(format!(
-            "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, attempts, next_attempt_at, \
-             created_at) VALUES ($1, $2, $3, $4, $5, 'queued', 0, $6, $6) RETURNING {COLUMNS}"
-        ));
+        let sql = sqlx::AssertSqlSafe(format!("{QUEUE} RETURNING {COLUMNS}"));
         let row: EmailRow = sqlx::query_as(sql)
-            .bind(&id).bind(merchant_id).bind(order_id).bind(EmailKind::Resend.as_str()).bind(&to_address).bind(now)
+            .bind(&id).bind(merchant_id).bind(order_id).bind(EmailKind::Resend).bind(&to_address).bind(now)
+            .bind(EmailStatus::Queued)
             .fetch_one(&mut *tx).await?;
         tx.commit().await?;
         Ok(Resend::Queued(Box::new(row)))
@@ -99,7 +98,8 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
 /// How many emails wait to be sent or retried, across merchants (for `/metrics`).
 pub async fn waiting(db: &Db) -> Result<i64, DbError> {
     let (n,): (i64,) = with_pool!(db, pool => {
-        sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status IN ('queued', 'retrying', 'sending')").fetch_one(pool).await?
+        sqlx::query_as("SELECT COUNT(*) FROM emails WHERE status IN ($1, $2, $3)")
+            .bind(EmailStatus::Queued).bind(EmailStatus::Retrying).bind(EmailStatus::Sending).fetch_one(pool).await?
     });
     Ok(n)
 }
@@ -115,44 +115,27 @@ pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<EmailRow>, DbError>
 /// out (it crashed). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim side
 /// by side without ever taking the same row; SQLite has one writer, so a plain update is enough.
 pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<EmailRow>, DbError> {
-    const DUE: &str = "(status IN ('queued', 'retrying') AND next_attempt_at <= $1) \
-                       OR (status = 'sending' AND locked_until <= $1)";
-    Ok(match db {
-        Db::Postgres(pool) => {
-            let sql = sqlx::AssertSqlSafe(format!(
-                "UPDATE emails SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) \
-                 RETURNING {COLUMNS}"
-            ));
-            sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(pool).await?
-        }
-        Db::Sqlite(pool) => {
-            let _writer = sqlite_writer(db).await;
-            let sql = sqlx::AssertSqlSafe(format!(
-                "UPDATE emails SET status = 'sending', locked_until = $2, attempts = attempts + 1 WHERE id IN \
-                 (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3) RETURNING {COLUMNS}"
-            ));
-            sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(pool).await?
-        }
-    })
-}
-
-/// Holds this process's SQLite writer queue for a single-statement write (see `with_pool!`).
-async fn sqlite_writer(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    match db {
-        Db::Sqlite(_) => Some(super::SQLITE_WRITER.lock().await),
-        Db::Postgres(_) => None,
-    }
+    // $4 queued, $5 retrying, $6 sending.
+    const DUE: &str = "(status IN ($4, $5) AND next_attempt_at <= $1) OR (status = $6 AND locked_until <= $1)";
+    // SQLite has one writer, so a plain update is enough there.
+    let skip_locked = if matches!(db, Db::Postgres(_)) { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE emails SET status = $6, locked_until = $2, attempts = attempts + 1 WHERE id IN \
+         (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3 {skip_locked}) RETURNING {COLUMNS}"
+    ));
+    Ok(with_pool!(db, write pool => {
+        sqlx::query_as(sql)
+            .bind(now).bind(now + lease_ms).bind(limit)
+            .bind(EmailStatus::Queued).bind(EmailStatus::Retrying).bind(EmailStatus::Sending)
+            .fetch_all(pool).await?
+    }))
 }
 
 /// Records that the server accepted the email.
 pub async fn mark_sent(db: &Db, id: &str, subject: &str) -> Result<(), DbError> {
-    let _writer = sqlite_writer(db).await;
-    with_pool!(db, pool => {
-        sqlx::query(
-            "UPDATE emails SET status = 'sent', sent_at = $2, subject = $3, locked_until = NULL WHERE id = $1",
-        )
-        .bind(id).bind(now_millis()).bind(subject).execute(pool).await?;
+    with_pool!(db, write pool => {
+        sqlx::query("UPDATE emails SET status = $4, sent_at = $2, subject = $3, locked_until = NULL WHERE id = $1")
+            .bind(id).bind(now_millis()).bind(subject).bind(EmailStatus::Sent).execute(pool).await?;
     });
     Ok(())
 }
@@ -166,9 +149,8 @@ pub async fn mark_failed_attempt(
     error: &str,
     next: Option<Millis>,
 ) -> Result<(), DbError> {
-    let status = if next.is_some() { "retrying" } else { "failed" };
-    let _writer = sqlite_writer(db).await;
-    with_pool!(db, pool => {
+    let status = if next.is_some() { EmailStatus::Retrying } else { EmailStatus::Failed };
+    with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE emails SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, \
              subject = CASE WHEN $5 = '' THEN subject ELSE $5 END, locked_until = NULL WHERE id = $1",
@@ -192,12 +174,13 @@ pub async fn page(
     let time = if sent_only { "COALESCE(sent_at, created_at)" } else { "created_at" };
     let (keyset, order_by) = at.sql(time, "id", 3);
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM emails WHERE merchant_id = $1 AND (NOT $2 OR status = 'sent') AND {keyset} \
+        "SELECT {COLUMNS} FROM emails WHERE merchant_id = $1 AND (NOT $2 OR status = $6) AND {keyset} \
          ORDER BY {order_by} LIMIT $5"
     ));
     let rows: Vec<EmailRow> = with_pool!(db, pool => {
         sqlx::query_as(sql)
             .bind(merchant_id).bind(sent_only).bind(at.bind_at()).bind(at.bind_id()).bind(PAGE_SIZE as i64 + 1)
+            .bind(EmailStatus::Sent)
             .fetch_all(pool).await?
     });
     Ok(super::page::Page::new(rows, PAGE_SIZE, at, |e| super::page::Cursor {

@@ -1,7 +1,7 @@
 //! Merchants, their dashboard users and their settings.
 
 use super::{Db, DbError, found, new_id, with_pool};
-use crate::domain::{DownloadPolicy, Email, Millis, Slug, now_millis, random_token};
+use crate::domain::{DownloadPolicy, Email, EmailStatus, Millis, PaymentEventStatus, Slug, now_millis, random_token};
 
 /// A merchant as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -124,7 +124,7 @@ pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Resu
     let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret);
     let sender_name = change.sender_name.clone().unwrap_or(current.sender_name);
     let sender_email = change.sender_email.clone().unwrap_or(current.sender_email);
-    with_pool!(db, pool => {
+    with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE merchants SET test_mode = $2, link_expiry_seconds = $3, max_downloads_per_file = $4, \
              revoke_on_refund = $5, stripe_webhook_secret = $6, sender_name = $7, sender_email = $8 WHERE id = $1",
@@ -198,8 +198,10 @@ pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
          (SELECT COUNT(*) FROM orders WHERE merchant_id = $1) AS orders, \
          (SELECT COUNT(*) FROM customers WHERE merchant_id = $1) AS customers, \
          (SELECT COUNT(*) FROM orders o JOIN emails e ON e.id = (SELECT l.id FROM emails l WHERE l.order_id = o.id \
-          ORDER BY l.created_at DESC, l.id DESC LIMIT 1) WHERE o.merchant_id = $1 AND e.status IN ('retrying', 'failed')) \
+          ORDER BY l.created_at DESC, l.id DESC LIMIT 1) WHERE o.merchant_id = $1 AND e.status IN ($2, $3)) \
           AS emails_in_trouble, \
-         (SELECT COUNT(*) FROM payment_events WHERE merchant_id = $1 AND status = 'unmatched') AS unmatched_payments",
-    ).bind(id).fetch_one(pool).await?))
+         (SELECT COUNT(*) FROM payment_events WHERE merchant_id = $1 AND status = $4) AS unmatched_payments",
+    )
+    .bind(id).bind(EmailStatus::Retrying).bind(EmailStatus::Failed).bind(PaymentEventStatus::Unmatched)
+    .fetch_one(pool).await?))
 }

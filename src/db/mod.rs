@@ -4,6 +4,7 @@
 //! runtime `query_as`; the [`with_pool!`] macro instantiates each one for the pool in use.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -21,25 +22,43 @@ pub mod sessions;
 
 // What the dashboard's pages list, a page at a time.
 pub mod customers;
+pub mod downloads;
 pub mod order_list;
 pub mod page;
+pub mod payment_events;
 
-/// Runs `$body` with `$pool` bound to the concrete pool; `$begin` (optional) is the statement
-/// that opens a write transaction (`BEGIN IMMEDIATE` on SQLite, so two writers queue up front
-/// instead of failing with "database is locked" when a read transaction tries to upgrade).
+/// Runs `$body` with `$pool` bound to the concrete pool.
+///
+/// Reads: `with_pool!(db, pool => …)`. Every write first queues, on SQLite, for the database's
+/// writer ([`SqliteDb::queue`]): SQLite has one writer at a time, and queueing here, in order,
+/// beats SQLite's busy handler, which sleeps up to 100 ms between tries. The write forms:
+/// - `with_pool!(db, write pool => …)`: a single statement.
+/// - `with_pool!(db, pool, begin => …)`: a transaction, opened with `pool.begin_with(begin)`
+///   (`BEGIN IMMEDIATE` on SQLite, so it takes the write lock up front instead of failing with
+///   "database is locked" when a read transaction tries to upgrade).
+/// - [`Db::begin_write`]: the same transaction as a value, for writes made in steps.
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
+            $crate::db::Db::Sqlite($crate::db::SqliteDb { pool: $pool, .. }) => $body,
+            $crate::db::Db::Postgres($pool) => $body,
+        }
+    };
+    ($db:expr, write $pool:ident => $body:expr) => {
+        match $db {
+            $crate::db::Db::Sqlite(sqlite) => {
+                let _writer = sqlite.queue().await;
+                let $pool = &sqlite.pool;
+                $body
+            }
             $crate::db::Db::Postgres($pool) => $body,
         }
     };
     ($db:expr, $pool:ident, $begin:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($pool) => {
-                // SQLite has one writer at a time: queue here, in order, rather than in
-                // SQLite's busy handler, which sleeps up to 100 ms between tries.
-                let _writer = $crate::db::SQLITE_WRITER.lock().await;
+            $crate::db::Db::Sqlite(sqlite) => {
+                let _writer = sqlite.queue().await;
+                let $pool = &sqlite.pool;
                 let $begin = "BEGIN IMMEDIATE";
                 $body
             }
@@ -52,16 +71,70 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
-/// Serializes SQLite write transactions of this process (see [`with_pool!`]).
-pub(crate) static SQLITE_WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Runs `$body` with `$conn` bound to the concrete connection of a [`WriteTx`], for writes
+/// made in several steps (each step a plain function taking the transaction).
+macro_rules! on_tx {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match &mut *$tx {
+            $crate::db::WriteTx::Sqlite(tx, _) => {
+                let $conn = &mut **tx;
+                $body
+            }
+            $crate::db::WriteTx::Postgres(tx) => {
+                let $conn = &mut **tx;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use on_tx;
+
+/// A write transaction that holds the SQLite writer lock until it ends (the form of
+/// `with_pool!(db, pool, begin => …)` that can be passed to functions). Dropped without
+/// [`WriteTx::commit`], it rolls back.
+pub(crate) enum WriteTx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, tokio::sync::OwnedMutexGuard<()>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl WriteTx {
+    /// Commits, then lets the next SQLite writer in.
+    pub(crate) async fn commit(self) -> Result<(), DbError> {
+        match self {
+            WriteTx::Sqlite(tx, _writer) => tx.commit().await?,
+            WriteTx::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
 
 /// A connection pool to one of the two supported databases.
 #[derive(Clone, Debug)]
 pub enum Db {
     /// Embedded, single process.
-    Sqlite(SqlitePool),
+    Sqlite(SqliteDb),
     /// Shared by several Satchel processes.
     Postgres(PgPool),
+}
+
+/// An SQLite pool and the queue its writes wait in (see [`with_pool!`]).
+#[derive(Clone, Debug)]
+pub struct SqliteDb {
+    pub(crate) pool: SqlitePool,
+    /// Held by every write of this process, for the length of its statement or transaction.
+    writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SqliteDb {
+    /// Waits for this database's turn to write, in arrival order; the guard is the turn.
+    pub(crate) async fn queue(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.writer.clone().lock_owned().await
+    }
+
+    /// The pool (for tests that look at rows directly).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
 }
 
 /// What the data layer can report.
@@ -114,13 +187,13 @@ impl Db {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
-        Ok(Db::Sqlite(pool))
+        Ok(Db::Sqlite(SqliteDb { pool, writer: Arc::default() }))
     }
 
     /// Brings the schema up to date (same version numbers in both folders).
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Db::Sqlite(sqlite) => sqlx::migrate!("./migrations/sqlite").run(&sqlite.pool).await?,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
@@ -132,6 +205,17 @@ impl Db {
             sqlx::query("SELECT 1").execute(pool).await?;
         });
         Ok(())
+    }
+
+    /// Opens a write transaction, queued behind this process's other SQLite writes.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, DbError> {
+        Ok(match self {
+            Db::Sqlite(sqlite) => {
+                let writer = sqlite.queue().await;
+                WriteTx::Sqlite(sqlite.pool.begin_with("BEGIN IMMEDIATE").await?, writer)
+            }
+            Db::Postgres(pool) => WriteTx::Postgres(pool.begin().await?),
+        })
     }
 
     /// Which engine this is, for logs.

@@ -4,7 +4,7 @@
 use super::orders::{ORDER_COLUMNS, Order};
 use super::page::{Cursor, Page, PageAt};
 use super::{Db, DbError, with_pool};
-use crate::domain::Millis;
+use crate::domain::{EmailStatus, Millis, OrderStatus};
 
 /// Orders shown per page.
 pub const PAGE_SIZE: usize = 50;
@@ -16,7 +16,7 @@ pub struct OrderSummary {
     #[sqlx(flatten)]
     pub order: Order,
     /// Status of the order's latest email (`queued`, `sending`, `sent`, `retrying`, `failed`).
-    pub email_status: Option<String>,
+    pub email_status: Option<EmailStatus>,
     /// Why its last attempt failed.
     pub email_error: Option<String>,
     /// When it is tried again, while retrying.
@@ -34,8 +34,8 @@ pub struct OrderSummary {
 pub struct OrderQuery {
     /// Part of the customer's email (case-insensitive).
     pub email_contains: Option<String>,
-    /// `paid`, `refunded` or `revoked`.
-    pub status: Option<String>,
+    /// Only orders in this state.
+    pub status: Option<OrderStatus>,
     /// Only orders whose latest email is retrying or has failed.
     pub email_trouble: bool,
     /// Only this customer's orders.
@@ -67,14 +67,15 @@ pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<Ord
          LEFT JOIN emails le ON le.id = (SELECT e.id FROM emails e WHERE e.order_id = o.id \
          ORDER BY e.created_at DESC, e.id DESC LIMIT 1) \
          WHERE o.merchant_id = $1 AND ($2 IS NULL OR c.email LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR o.status = $3) \
-         AND ($4 IS NULL OR o.customer_id = $4) AND (NOT $5 OR le.status IN ('retrying', 'failed')) AND {keyset} \
+         AND ($4 IS NULL OR o.customer_id = $4) AND (NOT $5 OR le.status IN ($9, $10)) AND {keyset} \
          ORDER BY {order_by} LIMIT $8"
     ));
     let pattern = q.email_contains.as_deref().filter(|e| !e.trim().is_empty()).map(contains_pattern);
     let rows: Vec<OrderSummary> = with_pool!(db, pool => {
         sqlx::query_as(sql)
-            .bind(merchant_id).bind(&pattern).bind(&q.status).bind(&q.customer_id).bind(q.email_trouble)
+            .bind(merchant_id).bind(&pattern).bind(q.status).bind(&q.customer_id).bind(q.email_trouble)
             .bind(q.page.bind_at()).bind(q.page.bind_id()).bind(PAGE_SIZE as i64 + 1)
+            .bind(EmailStatus::Retrying).bind(EmailStatus::Failed)
             .fetch_all(pool).await?
     });
     Ok(Page::new(rows, PAGE_SIZE, &q.page, |s| Cursor { at: s.order.created_at, id: s.order.id.clone() }))

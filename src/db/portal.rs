@@ -2,8 +2,8 @@
 //! a page at a time.
 
 use super::orders::{ORDER_COLUMNS, Order, OrderDetail, OrderFile, OrderItem};
-use super::{Db, DbError, SQLITE_WRITER, new_id, with_pool};
-use crate::domain::{Email, EmailKind, MAX_WRONG_CODES, Millis, SIGN_IN_LIFETIME_MS};
+use super::{Db, DbError, new_id, with_pool};
+use crate::domain::{Email, EmailKind, EmailStatus, MAX_WRONG_CODES, Millis, SIGN_IN_LIFETIME_MS};
 
 /// A sign-in code as stored (the code itself is derived from `salt`, never stored).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -40,14 +40,6 @@ pub struct Customer {
 const SIGN_IN_COLUMNS: &str =
     "s.id, s.merchant_id, s.customer_id, s.salt, s.failed_attempts, s.created_at, s.expires_at, s.used_at";
 
-/// Holds this process's SQLite writer queue for a single-statement write (see `with_pool!`).
-async fn sqlite_writer(db: &Db) -> Option<tokio::sync::MutexGuard<'static, ()>> {
-    match db {
-        Db::Sqlite(_) => Some(SQLITE_WRITER.lock().await),
-        Db::Postgres(_) => None,
-    }
-}
-
 /// Starts a sign-in for `email` at the shop, if it is a customer there, and returns the id of
 /// the email that carries it; None for an address that never bought there (nothing written).
 ///
@@ -70,24 +62,22 @@ pub async fn request_code(
         let customer: Option<(String,)> = sqlx::query_as("SELECT id FROM customers WHERE merchant_id = $1 AND email = $2")
             .bind(merchant_id).bind(email.as_str()).fetch_optional(&mut *tx).await?;
         let Some((customer_id,)) = customer else { return Ok(None) };
-        let live: Option<(String, String, String)> = sqlx::query_as(
+        let live: Option<(String, String, EmailStatus)> = sqlx::query_as(
             "SELECT s.id, s.email_id, e.status FROM sign_in_codes s JOIN emails e ON e.id = s.email_id \
              WHERE s.customer_id = $1 AND s.used_at IS NULL AND s.expires_at > $2 AND s.failed_attempts < $3 \
              ORDER BY s.created_at DESC, s.id DESC LIMIT 1",
         )
         .bind(&customer_id).bind(now).bind(MAX_WRONG_CODES).fetch_optional(&mut *tx).await?;
         if let Some((_, email_id, status)) = &live
-            && matches!(status.as_str(), "queued" | "sending" | "retrying")
+            && status.is_pending()
         {
             return Ok(Some(email_id.clone()));
         }
         let email_id = new_id();
-        sqlx::query(
-            "INSERT INTO emails (id, merchant_id, order_id, kind, to_address, status, attempts, next_attempt_at, \
-             created_at) VALUES ($1, $2, NULL, $3, $4, 'queued', 0, $5, $5)",
-        )
-        .bind(&email_id).bind(merchant_id).bind(EmailKind::SignIn.as_str()).bind(email.as_str()).bind(now)
-        .execute(&mut *tx).await?;
+        sqlx::query(super::emails::QUEUE)
+            .bind(&email_id).bind(merchant_id).bind(None::<&str>).bind(EmailKind::SignIn).bind(email.as_str()).bind(now)
+            .bind(EmailStatus::Queued)
+            .execute(&mut *tx).await?;
         if let Some((code_id, _, _)) = live {
             // The outbox finds a sign-in by its newest email.
             sqlx::query("UPDATE sign_in_codes SET email_id = $2 WHERE id = $1")
@@ -132,8 +122,7 @@ pub async fn try_code(db: &Db, merchant_id: &str, email: &Email, now: Millis) ->
     if code.used_at.is_some() || code.expires_at <= now {
         return Ok(CodeTry::NoCode);
     }
-    let _writer = sqlite_writer(db).await;
-    let counted = with_pool!(db, pool => {
+    let counted = with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE sign_in_codes SET failed_attempts = failed_attempts + 1 \
              WHERE id = $1 AND failed_attempts < $2 AND used_at IS NULL",
@@ -149,8 +138,7 @@ pub async fn try_code(db: &Db, merchant_id: &str, email: &Email, now: Millis) ->
 
 /// Uses a code that was typed right: true when it was still live (then it never works again).
 pub async fn code_was_right(db: &Db, id: &str, now: Millis) -> Result<bool, DbError> {
-    let _writer = sqlite_writer(db).await;
-    let used = with_pool!(db, pool => {
+    let used = with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE sign_in_codes SET used_at = $2, failed_attempts = failed_attempts - 1 \
              WHERE id = $1 AND used_at IS NULL AND expires_at > $2",
@@ -173,8 +161,7 @@ pub async fn live_link(db: &Db, merchant_id: &str, link_hash: &str, now: Millis)
 
 /// Uses a magic link: the customer it signs in, once, while it is live.
 pub async fn use_link(db: &Db, merchant_id: &str, link_hash: &str, now: Millis) -> Result<Option<String>, DbError> {
-    let _writer = sqlite_writer(db).await;
-    let customer: Option<(String,)> = with_pool!(db, pool => {
+    let customer: Option<(String,)> = with_pool!(db, write pool => {
         sqlx::query_as(
             "UPDATE sign_in_codes SET used_at = $3 WHERE link_hash = $1 AND merchant_id = $2 \
              AND used_at IS NULL AND expires_at > $3 RETURNING customer_id",

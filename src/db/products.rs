@@ -1,7 +1,7 @@
 //! Products and their delivery settings.
 
 use super::{Db, DbError, found, new_id, with_pool};
-use crate::domain::{Delivery, Millis, Price, ProductName, now_millis};
+use crate::domain::{Delivery, DeliveryMode, Millis, Price, ProductName, now_millis};
 
 /// A product as stored, with its external ids and delivered files.
 #[derive(Debug, Clone)]
@@ -31,8 +31,8 @@ pub struct ProductRow {
     pub currency: String,
     /// False once archived.
     pub active: bool,
-    /// `none` | `files` | `external_link`.
-    pub delivery_mode: String,
+    /// How it is delivered.
+    pub delivery_mode: DeliveryMode,
     /// The external link, in link mode.
     pub external_url: Option<String>,
     /// Instructions shown with the delivery.
@@ -235,7 +235,7 @@ pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Deliv
             "UPDATE products SET delivery_mode = $3, external_url = $4, instructions = $5, updated_at = $6 \
              WHERE merchant_id = $1 AND id = $2",
         )
-        .bind(merchant_id).bind(id).bind(delivery.mode().as_str()).bind(url)
+        .bind(merchant_id).bind(id).bind(delivery.mode()).bind(url)
         .bind(delivery.instructions().as_str()).bind(now_millis())
         .execute(&mut *tx).await?;
         tx.commit().await?;

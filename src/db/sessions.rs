@@ -55,7 +55,7 @@ const ROLL_GRANULARITY_MS: i64 = 3600 * 1000;
 pub async fn start(db: &Db, kind: SessionKind, merchant_id: &str, subject_id: &str) -> Result<String, DbError> {
     let secret = random_token(32);
     let now = now_millis();
-    with_pool!(db, pool => {
+    with_pool!(db, write pool => {
         sqlx::query(
             "INSERT INTO sessions (id_hash, kind, merchant_id, subject_id, csrf_token, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -92,7 +92,7 @@ pub async fn find(db: &Db, kind: SessionKind, secret: &str) -> Result<Option<Ses
     let Some(mut session) = found else { return Ok(None) };
     let rolled = now + SESSION_LIFETIME_MS;
     if rolled - session.expires_at > ROLL_GRANULARITY_MS {
-        with_pool!(db, pool => {
+        with_pool!(db, write pool => {
             sqlx::query("UPDATE sessions SET expires_at = $2 WHERE id_hash = $1")
                 .bind(hash.as_str())
                 .bind(rolled)
@@ -106,7 +106,7 @@ pub async fn find(db: &Db, kind: SessionKind, secret: &str) -> Result<Option<Ses
 
 /// Ends the session behind a cookie's secret (sign out). Unknown secrets are fine.
 pub async fn end(db: &Db, secret: &str) -> Result<(), DbError> {
-    with_pool!(db, pool => {
+    with_pool!(db, write pool => {
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(SecretHash::of(secret).as_str())
             .execute(pool)
@@ -117,7 +117,7 @@ pub async fn end(db: &Db, secret: &str) -> Result<(), DbError> {
 
 /// Removes expired sessions; returns how many.
 pub async fn sweep_expired(db: &Db) -> Result<u64, DbError> {
-    let done = with_pool!(db, pool => {
+    let done = with_pool!(db, write pool => {
         sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now_millis()).execute(pool).await?.rows_affected()
     });
     Ok(done)

@@ -1,39 +1,20 @@
 //! Digital Product Delivery: what a product hands over after payment.
 
+use super::stored::stored_enum;
 use super::{DisplayName, Instructions, Invalid};
 
 /// A product delivers at most this many files (DESIGN rule 1).
 pub const MAX_FILES: usize = 10;
 
-/// How a product is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliveryMode {
-    /// Nothing to download (yet).
-    None,
-    /// Up to ten uploaded files.
-    Files,
-    /// One external download link.
-    ExternalLink,
-}
-
-impl DeliveryMode {
-    /// Reads the stored or API spelling.
-    pub fn parse(field: &'static str, raw: &str) -> Result<DeliveryMode, Invalid> {
-        match raw {
-            "none" => Ok(DeliveryMode::None),
-            "files" => Ok(DeliveryMode::Files),
-            "external_link" => Ok(DeliveryMode::ExternalLink),
-            _ => Err(Invalid::new(field, "must be one of none, files, external_link")),
-        }
-    }
-
-    /// The stored and API spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryMode::None => "none",
-            DeliveryMode::Files => "files",
-            DeliveryMode::ExternalLink => "external_link",
-        }
+stored_enum! {
+    /// How a product is delivered.
+    pub enum DeliveryMode {
+        /// Nothing to download (yet).
+        None = "none",
+        /// Up to ten uploaded files.
+        Files = "files",
+        /// One external download link.
+        ExternalLink = "external_link",
     }
 }
 

@@ -1,67 +1,41 @@
 //! Email rules with no I/O: what an email's state means, when a failed one is tried again, and
 //! what its subject says.
 
-use super::{Invalid, Millis};
+use super::Millis;
+use super::stored::stored_enum;
 
-/// Why an email is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailKind {
-    /// The one email every order gets (rule 7).
-    Purchase,
-    /// A copy the merchant asked for.
-    Resend,
-    /// A customer's portal sign-in code and magic link (no order).
-    SignIn,
-}
-
-impl EmailKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EmailKind::Purchase => "purchase",
-            EmailKind::Resend => "resend",
-            EmailKind::SignIn => "sign_in",
-        }
+stored_enum! {
+    /// Why an email is sent.
+    pub enum EmailKind {
+        /// The one email every order gets (rule 7).
+        Purchase = "purchase",
+        /// A copy the merchant asked for.
+        Resend = "resend",
+        /// A customer's portal sign-in code and magic link (no order).
+        SignIn = "sign_in",
     }
 }
 
-/// Where an email stands in the outbox.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmailStatus {
-    /// Waiting for its first attempt.
-    Queued,
-    /// Claimed by a worker, which holds it until its lease ends.
-    Sending,
-    /// Accepted by the SMTP server (or written to the mailbox).
-    Sent,
-    /// An attempt failed; another is scheduled.
-    Retrying,
-    /// Every attempt failed for longer than the configured give-up time.
-    Failed,
+stored_enum! {
+    /// Where an email stands in the outbox.
+    pub enum EmailStatus {
+        /// Waiting for its first attempt.
+        Queued = "queued",
+        /// Claimed by a worker, which holds it until its lease ends.
+        Sending = "sending",
+        /// Accepted by the SMTP server (or written to the mailbox).
+        Sent = "sent",
+        /// An attempt failed; another is scheduled.
+        Retrying = "retrying",
+        /// Every attempt failed for longer than the configured give-up time.
+        Failed = "failed",
+    }
 }
 
 impl EmailStatus {
-    /// Reads the stored spelling.
-    pub fn parse(field: &'static str, raw: &str) -> Result<EmailStatus, Invalid> {
-        match raw {
-            "queued" => Ok(EmailStatus::Queued),
-            "sending" => Ok(EmailStatus::Sending),
-            "sent" => Ok(EmailStatus::Sent),
-            "retrying" => Ok(EmailStatus::Retrying),
-            "failed" => Ok(EmailStatus::Failed),
-            _ => Err(Invalid::new(field, "must be one of queued, sending, sent, retrying, failed")),
-        }
-    }
-
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EmailStatus::Queued => "queued",
-            EmailStatus::Sending => "sending",
-            EmailStatus::Sent => "sent",
-            EmailStatus::Retrying => "retrying",
-            EmailStatus::Failed => "failed",
-        }
+    /// Still on its way: waiting, being sent, or waiting for another try.
+    pub fn is_pending(self) -> bool {
+        matches!(self, EmailStatus::Queued | EmailStatus::Sending | EmailStatus::Retrying)
     }
 }
 

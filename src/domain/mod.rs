@@ -14,6 +14,7 @@ mod product;
 mod secrets;
 mod sign_in;
 mod signed_url;
+pub(crate) mod stored;
 
 pub use archive::{archive_names, safe_entry_name};
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
@@ -21,7 +22,7 @@ pub use delivery_files::{CheckedFiles, FileProblem, ListedFile, check_listed_fil
 pub use format::{human_date, human_date_time, human_price, human_size};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
 pub use names::{ContentType, CustomerName, DisplayName, Email, Instructions, ProductName, Slug, is_bidi_control};
-pub use order::{DownloadPolicy, OrderStatus};
+pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
 pub use password::{hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description, stripe_webhook_secret};

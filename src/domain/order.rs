@@ -1,36 +1,43 @@
 //! Orders: their status and the download policy frozen into them.
 
+use super::stored::stored_enum;
 use super::{Invalid, Millis};
 
-/// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    /// Paid; downloads allowed.
-    Paid,
-    /// Refunded; downloads still allowed unless the merchant revokes on refund.
-    Refunded,
-    /// Access taken away by the merchant (by hand or on refund).
-    Revoked,
+stored_enum! {
+    /// Where an order stands.
+    pub enum OrderStatus {
+        /// Paid; downloads allowed.
+        Paid = "paid",
+        /// Refunded; downloads still allowed unless the merchant revokes on refund.
+        Refunded = "refunded",
+        /// Access taken away by the merchant (by hand or on refund).
+        Revoked = "revoked",
+    }
 }
 
-impl OrderStatus {
-    /// Reads the stored spelling.
-    pub fn parse(field: &'static str, raw: &str) -> Result<OrderStatus, Invalid> {
-        match raw {
-            "paid" => Ok(OrderStatus::Paid),
-            "refunded" => Ok(OrderStatus::Refunded),
-            "revoked" => Ok(OrderStatus::Revoked),
-            _ => Err(Invalid::new(field, "must be one of paid, refunded, revoked")),
-        }
+stored_enum! {
+    /// How an order was paid: through which provider's webhook, the API, or the test checkout.
+    pub enum PaymentSource {
+        /// A Standard Webhooks sender (e.g. Dodo Payments).
+        Standard = "standard",
+        /// Stripe.
+        Stripe = "stripe",
+        /// `POST /api/v1/orders`.
+        Api = "api",
+        /// The merchant's test checkout.
+        Test = "test",
     }
+}
 
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OrderStatus::Paid => "paid",
-            OrderStatus::Refunded => "refunded",
-            OrderStatus::Revoked => "revoked",
-        }
+stored_enum! {
+    /// What became of a verified payment event.
+    pub enum PaymentEventStatus {
+        /// It made (or was assigned to) an order.
+        Processed = "processed",
+        /// It made no order: kept for the merchant with the reason.
+        Unmatched = "unmatched",
+        /// A refund applied to its order.
+        Refund = "refund",
     }
 }
 

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::products::{self, Product};
-use crate::domain::{CustomerName, Email, human_price};
+use crate::domain::{CustomerName, Email, PaymentSource, human_price};
 use crate::http::page_error::NotFoundPage;
 use crate::http::pages::render;
 use crate::orders::{self, Outcome, Payment};
@@ -122,7 +122,7 @@ pub async fn pay(
     }
     let payment_id = format!("test_{}", crate::db::new_id());
     let payment = Payment {
-        provider: "test",
+        provider: PaymentSource::Test,
         payment_id: &payment_id,
         customer_email: email.as_str(),
         customer_name: &name,

@@ -85,7 +85,7 @@ pub async fn receive(
         Ok(Ok(event)) => handle(&state, &merchant, provider, event, &payload).await?,
         Ok(Err(unreadable)) => {
             let (event_id, reason) = (&unreadable.event_id, &unreadable.reason);
-            orders::keep_unreadable(&state, &merchant, provider.as_str(), event_id, reason, &payload).await?;
+            orders::keep_unreadable(&state, &merchant, provider.into(), event_id, reason, &payload).await?;
         }
         Err(e) => {
             tracing::warn!(merchant = %merchant.slug, provider = provider.as_str(), error = %e, "webhook refused");
@@ -107,7 +107,7 @@ async fn handle(
         EventKind::PaymentSucceeded(paid) => {
             let record = EventRecord { event_id: &event.event_id, event_type: "payment.succeeded", payload };
             let payment = Payment {
-                provider: provider.as_str(),
+                provider: provider.into(),
                 payment_id: &paid.payment_id,
                 customer_email: &paid.customer_email,
                 customer_name: &paid.customer_name,
@@ -121,7 +121,7 @@ async fn handle(
         }
         EventKind::Refunded { payment_id } => {
             let record = EventRecord { event_id: &event.event_id, event_type: "refund.succeeded", payload };
-            orders::refund_payment(state, merchant, provider.as_str(), &payment_id, record).await?;
+            orders::refund_payment(state, merchant, provider.into(), &payment_id, record).await?;
         }
         EventKind::Other { event_type } => {
             tracing::debug!(merchant = %merchant.slug, event_type, "webhook event ignored");

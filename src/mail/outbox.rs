@@ -25,7 +25,7 @@ use super::transport::Transport;
 use crate::app::AppState;
 use crate::db::emails::{self, EmailRow};
 use crate::db::{merchants, orders};
-use crate::domain::{EmailKind, RetryPolicy, now_millis};
+use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_millis};
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;
@@ -193,7 +193,7 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
-    let composed = if email.kind == EmailKind::SignIn.as_str() {
+    let composed = if email.kind == EmailKind::SignIn {
         super::sign_in::compose(state, email).await.map(|c| c.map(|(subject, m)| (subject, m, Route::Transport)))
     } else {
         compose(state, email).await.map(Some)
@@ -221,7 +221,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
     let recorded = match attempt {
         Attempt::Sent(subject) => {
             tracing::info!(email = %email.id, order = %email.order_id, kind = %email.kind, attempts = email.attempts, "email sent");
-            metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.clone()).increment(1);
+            metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.as_str()).increment(1);
             emails::mark_sent(&state.db, &email.id, &subject).await
         }
         Attempt::Expired => {
@@ -236,7 +236,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
                 give_up_after_ms: mail.give_up_after_seconds as i64 * 1000,
             };
             let next = policy.next_attempt(email.attempts, email.created_at, now_millis(), rand::random::<f64>());
-            let outcome = if next.is_some() { "retrying" } else { "failed" };
+            let outcome = if next.is_some() { EmailStatus::Retrying } else { EmailStatus::Failed }.as_str();
             metrics::counter!(crate::telemetry::EMAIL_FAILURES, "outcome" => outcome).increment(1);
             match next {
                 Some(at) => tracing::warn!(email = %email.id, attempts = email.attempts, error = %error,
@@ -269,20 +269,20 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
         .map_err(MailError::load(format!("order {}", email.order_id)))?;
     let merchant = merchants::get(&state.db, &email.merchant_id).await.map_err(MailError::load("the merchant"))?;
     let token = crate::orders::token_of(&state.secrets.key(), &detail.order);
-    let resend = email.kind == EmailKind::Resend.as_str();
+    let resend = email.kind == EmailKind::Resend;
     let view = PurchaseView::new(&merchant, &detail, &token, &state.public_url, resend);
     let from = message::sender(&merchant, &state.config.mail)?;
     let host = message_host(state);
     let message = message::build(&view, &email.id, from, &email.to_address, &detail.order.customer_name, &host)?;
-    let route = route(state, email, &detail.order.provider).await?;
+    let route = route(state, email, detail.order.provider).await?;
     Ok((view.subject, message, route))
 }
 
 /// A test purchase goes out by SMTP only to the merchant's own sign-in addresses (as Stripe's
 /// test mode does): the test checkout must not mail strangers. The rest is kept in the mailbox,
 /// which the dashboard's Mailbox page shows.
-async fn route(state: &AppState, email: &EmailRow, provider: &str) -> Result<Route, MailError> {
-    if provider != "test" || !matches!(state.mail.transport, Transport::Smtp { .. }) {
+async fn route(state: &AppState, email: &EmailRow, provider: PaymentSource) -> Result<Route, MailError> {
+    if provider != PaymentSource::Test || !matches!(state.mail.transport, Transport::Smtp { .. }) {
         return Ok(Route::Transport);
     }
     let own = merchants::user_emails(&state.db, &email.merchant_id)

@@ -4,7 +4,7 @@
 use super::{OrderError, Outcome, Payment, record_payment};
 use crate::app::AppState;
 use crate::db::{merchants, orders};
-use crate::domain::{Currency, CustomerName, Invalid, SecretHash};
+use crate::domain::{Currency, CustomerName, Invalid, PaymentSource, SecretHash};
 
 /// An order as the merchant's backend reports it (the body already checked for shape, the
 /// email and the quantities).
@@ -60,7 +60,7 @@ pub async fn record_api_order(state: &AppState, order: &ApiOrder<'_>) -> Result<
     let customer_name = CustomerName::parse("customer.name", order.customer_name)?;
     let merchant = merchants::get(&state.db, order.merchant_id).await?;
     let payment = Payment {
-        provider: "api",
+        provider: PaymentSource::Api,
         payment_id: &payment_id,
         customer_email: order.customer_email,
         customer_name: &customer_name,

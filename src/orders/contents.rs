@@ -2,7 +2,7 @@
 //! one view for the delivery page, the purchase email and the customer portal.
 
 use crate::db::orders::OrderDetail;
-use crate::domain::human_size;
+use crate::domain::{DeliveryMode, human_size};
 
 /// A product of an order as the customer sees it.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ pub fn delivered_items_with(detail: &OrderDetail, url_of: impl Fn(DeliveredLink)
                     url: url_of(DeliveredLink::File(f.position)),
                 })
                 .collect(),
-            link_url: (item.delivery_mode == "external_link" && item.external_url.is_some())
+            link_url: (item.delivery_mode == DeliveryMode::ExternalLink && item.external_url.is_some())
                 .then(|| url_of(DeliveredLink::External(item.position))),
             instructions: item.instructions.clone(),
         })

@@ -6,14 +6,14 @@ use super::{OrderError, OrderEvent, emit};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
-use crate::db::{Db, DbError, products};
-use crate::domain::{CustomerName, DownloadToken, Email, Invalid};
+use crate::db::{Db, DbError, payment_events, products};
+use crate::domain::{CustomerName, DownloadToken, Email, Invalid, PaymentEventStatus, PaymentSource};
 
 /// A successful payment, whatever reported it.
 #[derive(Debug, Clone)]
 pub struct Payment<'a> {
-    /// `standard`, `stripe`, `api` or `test`.
-    pub provider: &'a str,
+    /// How it was paid.
+    pub provider: PaymentSource,
     /// The provider's payment id.
     pub payment_id: &'a str,
     /// Customer email as sent.
@@ -52,7 +52,7 @@ pub enum Outcome {
 /// names an unknown product or carries no usable email is not dropped: with an event it is
 /// stored as unmatched, visible to the merchant; without one the caller gets the reason.
 /// A new order's purchase email is queued and the outbox woken here.
-#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = payment.provider))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = %payment.provider))]
 pub async fn record_payment(
     state: &AppState,
     merchant: &Merchant,
@@ -81,14 +81,16 @@ pub async fn assign_event(
 pub async fn keep_unreadable(
     state: &AppState,
     merchant: &Merchant,
-    provider: &str,
+    provider: PaymentSource,
     event_id: &str,
     reason: &str,
     payload: &str,
 ) -> Result<(), OrderError> {
     tracing::warn!(merchant = %merchant.slug, reason, "signed webhook kept as unmatched");
     let record = EventRecord { event_id, event_type: "unreadable", payload };
-    let first_time = orders::record_event(&state.db, &merchant.id, provider, record, None, "unmatched", reason).await?;
+    let unmatched = PaymentEventStatus::Unmatched;
+    let first_time =
+        payment_events::record_event(&state.db, &merchant.id, provider, record, None, unmatched, reason).await?;
     if first_time {
         emit(OrderEvent::Unmatched { merchant_id: merchant.id.clone(), event_id: Some(event_id.to_owned()) });
     }
@@ -108,13 +110,13 @@ async fn record(
             if let Some(event) = payment.event {
                 let detail = invalid.to_string();
                 tracing::warn!(merchant = %merchant.slug, payment = %payment.payment_id, reason = %invalid, "payment kept as unmatched");
-                let first_time = orders::record_event(
+                let first_time = payment_events::record_event(
                     db,
                     &merchant.id,
                     payment.provider,
                     event,
                     Some(payment.payment_id),
-                    "unmatched",
+                    PaymentEventStatus::Unmatched,
                     &detail,
                 )
                 .await?;
@@ -150,8 +152,8 @@ async fn record(
     };
     Ok(match orders::create(db, &new).await? {
         Created::New(order_id) => {
-            tracing::info!(merchant = %merchant.slug, order = %order_id, provider = payment.provider, "order created");
-            metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.to_owned()).increment(1);
+            tracing::info!(merchant = %merchant.slug, order = %order_id, provider = %payment.provider, "order created");
+            metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.as_str()).increment(1);
             emit(OrderEvent::Created { merchant_id: merchant.id.clone(), order_id: order_id.clone() });
             // Providers do not promise order: a refund may have come first and waited.
             if payment.event.is_some() || assigns_event.is_some() {
@@ -185,7 +187,7 @@ async fn match_payment(
     }
     let mut items = Vec::with_capacity(payment.items.len());
     for (reference, quantity) in &payment.items {
-        match products::resolve(db, &merchant.id, payment.provider, reference).await? {
+        match products::resolve(db, &merchant.id, payment.provider.as_str(), reference).await? {
             Some(product_id) => items.push(NewItem { product_id, quantity: i64::from((*quantity).max(1)) }),
             None => return Ok(Err(Invalid::new("items", format!("no product matches {reference}")))),
         }

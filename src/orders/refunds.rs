@@ -5,6 +5,8 @@ use super::{OrderError, OrderEvent, emit};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, EventRecord};
+use crate::db::payment_events;
+use crate::domain::{PaymentEventStatus, PaymentSource};
 
 /// Applies a provider's refund of `payment_id` (its webhook event `event`): the order is
 /// marked refunded (and revoked when the merchant chose "revoke on refund"), and its links
@@ -15,18 +17,19 @@ use crate::db::orders::{self, EventRecord};
 pub async fn refund_payment(
     state: &AppState,
     merchant: &Merchant,
-    provider: &str,
+    provider: PaymentSource,
     payment_id: &str,
     event: EventRecord<'_>,
 ) -> Result<(), OrderError> {
     let order = orders::by_payment(&state.db, &merchant.id, provider, payment_id).await?;
     let (status, detail) = match &order {
-        Some(_) => ("refund", String::new()),
-        None => ("unmatched", format!("no order has payment id {payment_id}")),
+        Some(_) => (PaymentEventStatus::Refund, String::new()),
+        None => (PaymentEventStatus::Unmatched, format!("no order has payment id {payment_id}")),
     };
     // The event is stored first, so a retry is recognised.
     let first_time =
-        orders::record_event(&state.db, &merchant.id, provider, event, Some(payment_id), status, &detail).await?;
+        payment_events::record_event(&state.db, &merchant.id, provider, event, Some(payment_id), status, &detail)
+            .await?;
     if !first_time {
         return Ok(());
     }
@@ -42,16 +45,21 @@ pub async fn refund_payment(
 pub(super) async fn apply_kept_refund(
     state: &AppState,
     merchant: &Merchant,
-    provider: &str,
+    provider: PaymentSource,
     payment_id: &str,
 ) -> Result<(), OrderError> {
-    if orders::claim_early_refund(&state.db, &merchant.id, provider, payment_id).await? {
+    if payment_events::claim_early_refund(&state.db, &merchant.id, provider, payment_id).await? {
         apply(state, merchant, provider, payment_id).await?;
     }
     Ok(())
 }
 
-async fn apply(state: &AppState, merchant: &Merchant, provider: &str, payment_id: &str) -> Result<(), OrderError> {
+async fn apply(
+    state: &AppState,
+    merchant: &Merchant,
+    provider: PaymentSource,
+    payment_id: &str,
+) -> Result<(), OrderError> {
     let refunded = orders::refund(&state.db, &merchant.id, provider, payment_id, merchant.revoke_on_refund).await?;
     state.order_cache.forget_all();
     if let Some(order_id) = refunded {

@@ -32,7 +32,7 @@ pub enum Resent {
 #[tracing::instrument(skip(state))]
 pub async fn resend_purchase_email(state: &AppState, merchant_id: &str, order_id: &str) -> Result<Resent, OrderError> {
     let detail = orders::get(&state.db, merchant_id, order_id).await.map_err(OrderError::missing("order"))?;
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(OrderError::Revoked);
     }
     match emails::resend(&state.db, merchant_id, order_id, RESEND_LIMIT, RESEND_WINDOW_MS)

@@ -6,8 +6,8 @@ use super::payments::assign_event;
 use super::{OrderError, Outcome, Payment};
 use crate::app::AppState;
 use crate::db::merchants::Merchant;
-use crate::db::{DbError, orders, products};
-use crate::domain::{Currency, Email};
+use crate::db::{DbError, products};
+use crate::domain::{Currency, Email, PaymentEventStatus};
 use crate::payments::salvage::salvage;
 
 /// What the merchant chose for an unmatched payment.
@@ -53,12 +53,13 @@ pub async fn assign_unmatched(
     merchant: &Merchant,
     choice: Assignment<'_>,
 ) -> Result<Assigned, OrderError> {
-    let event =
-        orders::event(&state.db, &merchant.id, choice.event_row).await.map_err(OrderError::missing("payment"))?;
-    if event.status != "unmatched" {
+    let event = crate::db::payment_events::event(&state.db, &merchant.id, choice.event_row)
+        .await
+        .map_err(OrderError::missing("payment"))?;
+    if event.status != PaymentEventStatus::Unmatched {
         return Err(OrderError::AlreadyAssigned);
     }
-    let found = salvage(&event.provider, &event.payload);
+    let found = salvage(event.provider, &event.payload);
     if !found.paid {
         return Err(OrderError::NotAPayment);
     }
@@ -81,7 +82,7 @@ pub async fn assign_unmatched(
     // Refunds refer to the provider's payment id; a body without one is known by its event.
     let payment_id = found.payment_id.clone().unwrap_or_else(|| format!("event_{}", event.event_id));
     let payment = Payment {
-        provider: &event.provider,
+        provider: event.provider,
         payment_id: &payment_id,
         customer_email: email.as_str(),
         customer_name: &found.customer_name,

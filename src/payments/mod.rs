@@ -7,7 +7,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde_json::Value;
 use sha2::Sha256;
 
-use crate::domain::CustomerName;
+use crate::domain::{CustomerName, PaymentSource};
 
 pub mod salvage;
 pub mod standard;
@@ -41,6 +41,15 @@ impl Provider {
         match self {
             Provider::Standard => "standard",
             Provider::Stripe => "stripe",
+        }
+    }
+}
+
+impl From<Provider> for PaymentSource {
+    fn from(provider: Provider) -> PaymentSource {
+        match provider {
+            Provider::Standard => PaymentSource::Standard,
+            Provider::Stripe => PaymentSource::Stripe,
         }
     }
 }

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::lookup;
-use crate::domain::CustomerName;
+use crate::domain::{CustomerName, PaymentSource};
 
 /// What a stored payment event says about its payment, as far as it says anything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub struct Salvaged {
 }
 
 /// Reads the body of a `provider` (`standard` or `stripe`) payment event leniently.
-pub fn salvage(provider: &str, payload: &str) -> Salvaged {
+pub fn salvage(provider: PaymentSource, payload: &str) -> Salvaged {
     let Ok(root) = serde_json::from_str::<Value>(payload) else { return Salvaged::default() };
     let text = |paths: &[&str]| {
         paths.iter().find_map(|p| lookup(&root, p).and_then(Value::as_str)).map(str::trim).map(str::to_owned)
@@ -39,7 +39,7 @@ pub fn salvage(provider: &str, payload: &str) -> Salvaged {
         items.iter().filter_map(|i| lookup(i, field).and_then(Value::as_str).map(str::to_owned)).collect()
     };
     match provider {
-        "stripe" => Salvaged {
+        PaymentSource::Stripe => Salvaged {
             paid: matches!(
                 event_type.as_str(),
                 "checkout.session.completed" | "checkout.session.async_payment_succeeded"
@@ -71,13 +71,13 @@ mod tests {
     fn a_dodo_payment_without_an_email_still_gives_the_rest() {
         let body = r#"{"type":"payment.succeeded","data":{"payment_id":"pay_1","total_amount":1999,"currency":"EUR",
             "customer":{"name":"Grace"},"product_cart":[{"product_id":"p_9","quantity":1}]}}"#;
-        let found = salvage("standard", body);
+        let found = salvage(PaymentSource::Standard, body);
         assert!(found.paid);
         assert_eq!(found.payment_id.as_deref(), Some("pay_1"));
         assert_eq!(found.customer_email, None);
         assert_eq!((found.customer_name.as_str(), found.amount_minor), ("Grace", 1999));
         let eve = body.replace("Grace", "Eve\\r\\nBcc: x@evil.example\\u202e");
-        assert_eq!(salvage("standard", &eve).customer_name.as_str(), "Eve Bcc: x@evil.example");
+        assert_eq!(salvage(PaymentSource::Standard, &eve).customer_name.as_str(), "Eve Bcc: x@evil.example");
         assert_eq!((found.currency.as_deref(), found.product_refs), (Some("EUR"), vec!["p_9".to_owned()]));
     }
 
@@ -85,9 +85,9 @@ mod tests {
     fn a_stripe_session_falls_back_to_customer_email() {
         let body =
             r#"{"data":{"object":{"id":"cs_1","customer_email":"a@b.example","amount_total":500,"currency":"usd"}}}"#;
-        let found = salvage("stripe", body);
+        let found = salvage(PaymentSource::Stripe, body);
         assert!(!found.paid, "no event type");
         assert_eq!((found.payment_id.as_deref(), found.customer_email.as_deref()), (Some("cs_1"), Some("a@b.example")));
-        assert_eq!(salvage("standard", "not json"), Salvaged::default());
+        assert_eq!(salvage(PaymentSource::Standard, "not json"), Salvaged::default());
     }
 }

@@ -12,7 +12,7 @@ use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::{files, orders, products, settings};
-use crate::domain::{Email, Invalid};
+use crate::domain::{DeliveryMode, Email, Invalid, OrderStatus};
 use crate::http::error::ErrorBody;
 
 #[derive(OpenApi)]
@@ -253,7 +253,10 @@ pub(crate) struct OrderStatusName;
 
 impl PartialSchema for OrderStatusName {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new().schema_type(Type::String).enum_values(Some(["paid", "refunded", "revoked"])).into()
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .enum_values(Some(OrderStatus::ALL.iter().map(|s| s.as_str())))
+            .into()
     }
 }
 
@@ -302,9 +305,9 @@ impl PartialSchema for DeliveryRequest {
             .max_length(Some(2047))
             .pattern(Some(r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&()*+,;=:@/%?#-]*)?$"))
             .build();
-        let shape = |mode: &str, files: ArrayBuilder, url: Object, url_required: bool| {
+        let shape = |mode: DeliveryMode, files: ArrayBuilder, url: Object, url_required: bool| {
             let mut shape = ObjectBuilder::new()
-                .property("mode", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([mode])))
+                .property("mode", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([mode.as_str()])))
                 .required("mode")
                 .property("files", files)
                 .property("external_url", url)
@@ -313,7 +316,7 @@ impl PartialSchema for DeliveryRequest {
             if url_required {
                 shape = shape.required("external_url");
             }
-            if mode == "files" {
+            if mode == DeliveryMode::Files {
                 shape = shape.required("files");
             }
             shape
@@ -323,9 +326,9 @@ impl PartialSchema for DeliveryRequest {
                 "A product's delivery: `none`; `files` (1 to 10 distinct uploaded files, in order); or \
                  `external_link` (an http(s) URL without user name or password). Instructions go with any.",
             ))
-            .item(shape("none", files(0, 0), any_url.clone(), false))
-            .item(shape("files", files(1, crate::domain::MAX_FILES), any_url, false))
-            .item(shape("external_link", files(0, 0), url, true))
+            .item(shape(DeliveryMode::None, files(0, 0), any_url.clone(), false))
+            .item(shape(DeliveryMode::Files, files(1, crate::domain::MAX_FILES), any_url, false))
+            .item(shape(DeliveryMode::ExternalLink, files(0, 0), url, true))
             .into()
     }
 }

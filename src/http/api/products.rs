@@ -59,7 +59,7 @@ pub struct DeliveryFileOut {
 impl From<Product> for ProductOut {
     fn from(p: Product) -> ProductOut {
         let delivery = DeliveryOut {
-            mode: p.row.delivery_mode.clone(),
+            mode: p.row.delivery_mode.to_string(),
             files: p
                 .files
                 .into_iter()

@@ -16,6 +16,7 @@ use super::{Chrome, PageResult, Section, SignedIn};
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::page::PageAt;
+use crate::domain::{EmailKind, EmailStatus};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::mail::{Mailbox, Transport, parse};
@@ -33,20 +34,22 @@ struct MailRow {
 }
 
 fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
-    let readable = e.status == "sent" && mailbox.holds(&e.id);
+    let readable = e.status == EmailStatus::Sent && mailbox.holds(&e.id);
     MailRow {
         href: readable.then(|| format!("/dashboard/mailbox/{}", e.id)),
         subject: if e.subject.is_empty() { "(not written yet)".to_owned() } else { e.subject },
-        kind: match e.kind.as_str() {
-            "purchase" => "Purchase",
-            "resend" => "Resent copy",
-            "sign_in" => "Portal sign-in",
-            _ => "Email",
+        kind: match e.kind {
+            EmailKind::Purchase => "Purchase",
+            EmailKind::Resend => "Resent copy",
+            EmailKind::SignIn => "Portal sign-in",
         },
         when: when(e.sent_at.unwrap_or(e.created_at)),
-        status: email_badge(Some(&e.status)),
+        status: email_badge(Some(e.status)),
         attempts: e.attempts,
-        error: e.last_error.filter(|_| e.status == "retrying" || e.status == "failed").unwrap_or_default(),
+        error: e
+            .last_error
+            .filter(|_| matches!(e.status, EmailStatus::Retrying | EmailStatus::Failed))
+            .unwrap_or_default(),
         order_href: Some(&e.order_id).filter(|id| !id.is_empty()).map(|id| format!("/dashboard/orders/{id}")),
         to: e.to_address,
     }

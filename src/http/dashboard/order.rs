@@ -12,10 +12,11 @@ use super::overview::NoticeQuery;
 use super::sign_in::Empty;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::app::AppState;
+use crate::db::downloads::DownloadEventRow;
 use crate::db::emails::{self as db_emails, EmailRow};
-use crate::db::orders::{self as db_orders, OrderDetail, PaymentEventRow};
-use crate::domain::{OrderStatus, human_date, human_price, human_size};
-use crate::download_log::DownloadEventRow;
+use crate::db::orders::{self as db_orders, OrderDetail};
+use crate::db::payment_events::{self, PaymentEventRow};
+use crate::domain::{DeliveryMode, EmailKind, EmailStatus, OrderStatus, human_date, human_price, human_size};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::mail::Mailbox;
@@ -97,20 +98,21 @@ struct OrderPage {
 }
 
 fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
-    let error = match e.status.as_str() {
-        "retrying" => format!("{} Next try {}.", e.last_error.unwrap_or_default(), when(e.next_attempt_at)),
-        "failed" => e.last_error.unwrap_or_default(),
+    let error = match e.status {
+        EmailStatus::Retrying => format!("{} Next try {}.", e.last_error.unwrap_or_default(), when(e.next_attempt_at)),
+        EmailStatus::Failed => e.last_error.unwrap_or_default(),
         _ => String::new(),
     };
     EmailView {
-        kind: match e.kind.as_str() {
-            "purchase" => "Purchase email",
-            "resend" => "Resent copy",
-            _ => "Email",
+        kind: match e.kind {
+            EmailKind::Purchase => "Purchase email",
+            EmailKind::Resend => "Resent copy",
+            EmailKind::SignIn => "Email",
         },
-        mailbox_href: (e.status == "sent" && mailbox.holds(&e.id)).then(|| format!("/dashboard/mailbox/{}", e.id)),
+        mailbox_href: (e.status == EmailStatus::Sent && mailbox.holds(&e.id))
+            .then(|| format!("/dashboard/mailbox/{}", e.id)),
         when: when(e.sent_at.unwrap_or(e.created_at)),
-        status: email_badge(Some(&e.status)),
+        status: email_badge(Some(e.status)),
         attempts: e.attempts,
         to: e.to_address,
         subject: e.subject,
@@ -144,10 +146,10 @@ fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
 fn event_view(e: PaymentEventRow) -> EventView {
     EventView {
         received: when(e.received_at),
-        provider: provider_name(&e.provider),
+        provider: provider_name(e.provider),
         event_type: e.event_type,
         event_id: e.event_id,
-        status: if e.detail.is_empty() { e.status } else { format!("{} ({})", e.status, e.detail) },
+        status: if e.detail.is_empty() { e.status.to_string() } else { format!("{} ({})", e.status, e.detail) },
     }
 }
 
@@ -162,8 +164,8 @@ async fn page(
     let merchant = &user.merchant.id;
     let detail = db_orders::get(&state.db, merchant, id).await.map_err(Error::missing("order"))?;
     let token = orders::token_of(&state.secrets.key(), &detail.order);
-    let events = db_orders::events_of_order(&state.db, merchant, id).await?;
-    let downloads = crate::download_log::of_order(&state.db, id, DOWNLOADS_SHOWN).await?;
+    let events = payment_events::events_of_order(&state.db, merchant, id).await?;
+    let downloads = crate::db::downloads::of_order(&state.db, id, DOWNLOADS_SHOWN).await?;
     let emails = db_emails::of_order(&state.db, id).await?;
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let o = &detail.order;
@@ -185,12 +187,12 @@ async fn page(
                     downloads: max.map_or(f.download_count.to_string(), |m| format!("{} of {m}", f.download_count)),
                 })
                 .collect(),
-            link: item.external_url.clone().filter(|_| item.delivery_mode == "external_link"),
+            link: item.external_url.clone().filter(|_| item.delivery_mode == DeliveryMode::ExternalLink),
             link_clicks: item.link_clicks,
             instructions: item.instructions.clone(),
         })
         .collect();
-    let revoked = o.status() == OrderStatus::Revoked;
+    let revoked = o.status == OrderStatus::Revoked;
     let access = match (o.revoked_at, o.refunded_at) {
         (Some(at), _) => {
             format!("Revoked on {}: the links answer “not found” until you restore access.", human_date(at))
@@ -205,11 +207,11 @@ async fn page(
         chrome: Chrome::new(user, Section::Orders, notice),
         error,
         reference: order_ref(&o.id),
-        status: order_badge(&o.status),
+        status: order_badge(o.status),
         revoked,
         paid_on: when(o.created_at),
         total: human_price(o.amount_minor, &o.currency),
-        provider: provider_name(&o.provider),
+        provider: provider_name(o.provider),
         payment_id: o.payment_id.clone(),
         customer_name: o.customer_name.clone(),
         customer_email: o.customer_email.clone(),

@@ -11,7 +11,7 @@ use super::{Chrome, PageResult, Section, SignedIn};
 use crate::app::AppState;
 use crate::db::order_list::{self, OrderQuery, OrderSummary};
 use crate::db::page::{Cursor, Page, PageAt};
-use crate::domain::{Millis, OrderStatus, human_price};
+use crate::domain::{EmailStatus, Millis, OrderStatus, PaymentSource, human_price};
 use crate::http::pages::render;
 
 /// A badge: its words and its colour class.
@@ -24,34 +24,33 @@ pub struct Badge {
 }
 
 /// The badge of an order's status.
-pub fn order_badge(status: &str) -> Badge {
+pub fn order_badge(status: OrderStatus) -> Badge {
     match status {
-        "paid" => Badge { label: "Paid", class: "badge-ok" },
-        "refunded" => Badge { label: "Refunded", class: "badge-warn" },
-        _ => Badge { label: "Revoked", class: "badge-bad" },
+        OrderStatus::Paid => Badge { label: "Paid", class: "badge-ok" },
+        OrderStatus::Refunded => Badge { label: "Refunded", class: "badge-warn" },
+        OrderStatus::Revoked => Badge { label: "Revoked", class: "badge-bad" },
     }
 }
 
 /// The badge of an email's state.
-pub fn email_badge(status: Option<&str>) -> Badge {
+pub fn email_badge(status: Option<EmailStatus>) -> Badge {
     match status {
-        Some("sent") => Badge { label: "Sent", class: "badge-ok" },
-        Some("queued") => Badge { label: "Queued", class: "" },
-        Some("sending") => Badge { label: "Sending", class: "" },
-        Some("retrying") => Badge { label: "Retrying", class: "badge-warn" },
-        Some("failed") => Badge { label: "Failed", class: "badge-bad" },
-        _ => Badge { label: "No email", class: "" },
+        Some(EmailStatus::Sent) => Badge { label: "Sent", class: "badge-ok" },
+        Some(EmailStatus::Queued) => Badge { label: "Queued", class: "" },
+        Some(EmailStatus::Sending) => Badge { label: "Sending", class: "" },
+        Some(EmailStatus::Retrying) => Badge { label: "Retrying", class: "badge-warn" },
+        Some(EmailStatus::Failed) => Badge { label: "Failed", class: "badge-bad" },
+        None => Badge { label: "No email", class: "" },
     }
 }
 
 /// How a payment reached Satchel, in the merchant's words.
-pub fn provider_name(provider: &str) -> &'static str {
+pub fn provider_name(provider: PaymentSource) -> &'static str {
     match provider {
-        "standard" => "Standard Webhooks",
-        "stripe" => "Stripe",
-        "test" => "Test checkout",
-        "api" => "API",
-        _ => "Other",
+        PaymentSource::Standard => "Standard Webhooks",
+        PaymentSource::Stripe => "Stripe",
+        PaymentSource::Test => "Test checkout",
+        PaymentSource::Api => "API",
     }
 }
 
@@ -146,12 +145,12 @@ impl From<OrderSummary> for OrderRow {
             (Some(name), _) => name,
             (None, _) => String::new(),
         };
-        let email_note = match (s.email_status.as_deref(), s.email_error) {
-            (Some("retrying"), Some(error)) => {
+        let email_note = match (s.email_status, s.email_error) {
+            (Some(EmailStatus::Retrying), Some(error)) => {
                 let next = s.email_next_attempt_at.map(when).unwrap_or_default();
                 format!("{} (next try {next})", shortened(without_server(&error), 60))
             }
-            (Some("failed"), Some(error)) => shortened(without_server(&error), 80),
+            (Some(EmailStatus::Failed), Some(error)) => shortened(without_server(&error), 80),
             _ => String::new(),
         };
         OrderRow {
@@ -162,8 +161,8 @@ impl From<OrderSummary> for OrderRow {
             product,
             total: human_price(o.amount_minor, &o.currency),
             date: when(o.created_at),
-            status: order_badge(&o.status),
-            email_state: email_badge(s.email_status.as_deref()),
+            status: order_badge(o.status),
+            email_state: email_badge(s.email_status),
             email_note,
             downloads: s.downloads,
         }
@@ -217,19 +216,21 @@ pub(super) async fn render_list(
     q: ListQuery,
     assign_error: Option<unmatched::AssignError>,
 ) -> PageResult<impl Template> {
-    let status = OrderStatus::parse("status", q.status.trim()).ok().map(|s| s.as_str().to_owned());
+    let status = OrderStatus::parse("status", q.status.trim()).ok();
     let trouble = q.email == "trouble";
     let search = q.q.trim().to_owned();
     let query = OrderQuery {
         email_contains: Some(search.clone()).filter(|s| !s.is_empty()),
-        status: status.clone(),
+        status,
         email_trouble: trouble,
         customer_id: None,
         page: PageAt::from_query(q.after.as_deref(), q.before.as_deref()),
     };
     let page = order_list::page(&state.db, &user.merchant.id, &query).await?;
     let mut base = String::from("/dashboard/orders?");
-    for (key, value) in [("q", search.as_str()), ("status", status.as_deref().unwrap_or("")), ("email", &q.email)] {
+    for (key, value) in
+        [("q", search.as_str()), ("status", status.map_or("", OrderStatus::as_str)), ("email", &q.email)]
+    {
         if !value.is_empty() && (key != "email" || trouble) {
             base.push_str(&format!(
                 "{key}={}&",
@@ -242,7 +243,7 @@ pub(super) async fn render_list(
         chrome: Chrome::new(user, Section::Orders, q.notice.as_deref()),
         filtered: !search.is_empty() || status.is_some() || trouble,
         q: search,
-        status: status.unwrap_or_default(),
+        status: status.map_or_else(String::new, |s| s.as_str().to_owned()),
         trouble,
         pager: Pager::of(&page, &base),
         rows: page.rows.into_iter().map(OrderRow::from).collect(),

@@ -235,9 +235,9 @@ impl DeliveryFields {
     /// The delivery of a stored product.
     pub fn of(product: &Product) -> DeliveryFields {
         DeliveryFields {
-            mode: match product.row.delivery_mode.as_str() {
-                "none" => String::new(),
-                mode => mode.to_owned(),
+            mode: match product.row.delivery_mode {
+                DeliveryMode::None => String::new(),
+                mode => mode.as_str().to_owned(),
             },
             files: product
                 .files

@@ -17,7 +17,7 @@ use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
-use crate::domain::{Invalid, MAX_FILES, human_date, human_price, human_size};
+use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_price, human_size};
 use crate::http::Error;
 use crate::http::pages::render;
 
@@ -66,10 +66,10 @@ pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query
         .into_iter()
         .filter(|p| showing_archived || p.row.active)
         .map(|p| {
-            let (delivery, delivery_badge) = match p.row.delivery_mode.as_str() {
-                "files" => ("Files", "badge-ok"),
-                "external_link" => ("External link", "badge-ok"),
-                _ => ("Not set up", "badge-warn"),
+            let (delivery, delivery_badge) = match p.row.delivery_mode {
+                DeliveryMode::Files => ("Files", "badge-ok"),
+                DeliveryMode::ExternalLink => ("External link", "badge-ok"),
+                DeliveryMode::None => ("Not set up", "badge-warn"),
             };
             ListRow {
                 price: human_price(p.row.price_minor, &p.row.currency),

@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
 use super::{PageError, PageResult, SignedIn, Verified};
 use crate::app::AppState;
-use crate::db::orders::{self as db_orders, PaymentEventRow};
+use crate::db::payment_events::{self, PaymentEventRow};
 use crate::db::{DbError, products};
-use crate::domain::{Email, human_price};
+use crate::domain::{Email, PaymentEventStatus, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::orders::{self, AssignRefusal, Assigned, Assignment, OrderError};
@@ -68,12 +68,12 @@ fn usable_email(found: &Salvaged) -> Option<String> {
 }
 
 fn view(event: PaymentEventRow, error: Option<&AssignError>) -> UnmatchedPayment {
-    let found = salvage(&event.provider, &event.payload);
+    let found = salvage(event.provider, &event.payload);
     let error = error.filter(|e| e.event == event.id);
     UnmatchedPayment {
         action: format!("/dashboard/unmatched/{}/assign", event.id),
         received: when(event.received_at),
-        provider: provider_name(&event.provider),
+        provider: provider_name(event.provider),
         reason: event.detail,
         email: usable_email(&found),
         amount: found
@@ -97,7 +97,7 @@ pub(super) async fn for_list(
     merchant_id: &str,
     error: Option<AssignError>,
 ) -> Result<(Vec<UnmatchedPayment>, Vec<(String, String)>), DbError> {
-    let events = db_orders::events(&state.db, merchant_id, Some("unmatched"), LISTED).await?;
+    let events = payment_events::events(&state.db, merchant_id, Some(PaymentEventStatus::Unmatched), LISTED).await?;
     if events.is_empty() {
         return Ok((Vec::new(), Vec::new()));
     }

@@ -126,13 +126,13 @@ async fn attach_files(
     let product =
         db_products::get(&state.db, merchant, id).await.map_err(|e| page_error(Error::missing("product")(e)))?;
     let arrived = receive_parts(state, multipart).await.map_err(page_error)?;
-    let saved = if product.row.delivery_mode == "files" { product.files.len() } else { 0 };
+    let saved = if product.row.delivery_mode == DeliveryMode::Files { product.files.len() } else { 0 };
     if let Err(too_many) = Delivery::check_file_count(saved + arrived.len()) {
         discard_all(state, arrived).await;
         return Err(refused(state, user, &product, &too_many).await);
     }
     let mut files: Vec<DeliveryFile> = Vec::new();
-    if product.row.delivery_mode == "files" {
+    if product.row.delivery_mode == DeliveryMode::Files {
         for f in &product.files {
             let display_name = DisplayName::parse("display_name", &f.display_name).map_err(|e| page_error(e.into()))?;
             files.push(DeliveryFile { file_id: f.blob_id.clone(), display_name });

@@ -14,7 +14,7 @@ use tracing::field::Empty;
 use crate::app::AppState;
 use crate::db::merchants;
 use crate::db::orders::OrderDetail;
-use crate::domain::{OrderStatus, SecretHash, human_date, human_date_time, now_millis};
+use crate::domain::{DeliveryMode, OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
@@ -45,7 +45,7 @@ pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>>
     };
     // The handlers' spans name the order (never the token).
     tracing::Span::current().record("order", detail.order.id.as_str());
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(PageError::LinkNotFound);
     }
     if detail.order.link_expires_at.is_some_and(|at| at <= now_millis()) {
@@ -100,10 +100,9 @@ pub async fn nth_link(
 
 async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent): (String, String)) -> PageResult {
     let detail = open(state, token).await?;
-    let item = detail
-        .items
-        .iter()
-        .find(|i| i.delivery_mode == "external_link" && i.external_url.is_some() && n.is_none_or(|n| i.position == n));
+    let item = detail.items.iter().find(|i| {
+        i.delivery_mode == DeliveryMode::ExternalLink && i.external_url.is_some() && n.is_none_or(|n| i.position == n)
+    });
     let url = item.and_then(|i| i.external_url.clone()).ok_or(PageError::LinkNotFound)?;
     let position = item.map_or(0, |i| i.position);
     state.downloads.record(link_event(&detail.order.id, position, (ip, user_agent), true)).await;

@@ -11,7 +11,7 @@ use tracing::field::Empty;
 
 use super::open_signed;
 use crate::app::AppState;
-use crate::domain::PortalTarget;
+use crate::domain::{DeliveryMode, PortalTarget};
 use crate::http::order_links::{client_of, file_event, link_event, redirect_to, serve_file, served};
 use crate::http::ranged;
 use crate::http::{PageError, PageResult};
@@ -44,7 +44,7 @@ pub async fn link(
     request: Request,
 ) -> PageResult {
     let (_, detail) = open_signed(&state, &slug, &order_id, PortalTarget::Link(n), query.as_deref()).await?;
-    let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == "external_link");
+    let item = detail.items.iter().find(|i| i.position == n && i.delivery_mode == DeliveryMode::ExternalLink);
     let url = item.and_then(|i| i.external_url.clone()).ok_or(PageError::LinkNotFound)?;
     state.downloads.record(link_event(&detail.order.id, n, client_of(&request), false)).await;
     Ok(redirect_to(&url))

@@ -129,7 +129,7 @@ async fn open_signed(
         Err(DbError::NotFound) => return Err(PageError::LinkNotFound),
         Err(e) => return Err(PageError::internal(e)),
     };
-    if detail.order.status() == OrderStatus::Revoked {
+    if detail.order.status == OrderStatus::Revoked {
         return Err(PageError::LinkNotFound);
     }
     tracing::Span::current().record("order", detail.order.id.as_str());

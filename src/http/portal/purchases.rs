@@ -44,7 +44,7 @@ pub struct Purchase {
 impl Purchase {
     fn of(state: &AppState, merchant: &Merchant, detail: &OrderDetail) -> Purchase {
         let order = &detail.order;
-        let status = order.status();
+        let status = order.status;
         let revoked = status == OrderStatus::Revoked;
         let items = if revoked {
             // Names only: a revoked order shows what it was, and no way to download it.

@@ -63,7 +63,8 @@ async fn merchant_and_api_key_are_created_from_the_command_line() {
     assert_eq!(other_key.status(), StatusCode::UNAUTHORIZED);
 
     // The printed password is the one stored for the merchant's user.
-    let satchel::db::Db::Sqlite(pool) = &app.state.db else { panic!("embedded stack runs on SQLite") };
+    let satchel::db::Db::Sqlite(sqlite) = &app.state.db else { panic!("embedded stack runs on SQLite") };
+    let pool = sqlite.pool();
     let (hash,): (String,) = sqlx::query_as("SELECT password_hash FROM merchant_users WHERE email = $1")
         .bind("a@example.com")
         .fetch_one(pool)

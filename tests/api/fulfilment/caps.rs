@@ -64,7 +64,7 @@ async fn ranges_past_the_cap_give_at_most_one_more_copy(stack: Stack) {
 async fn uncounted_bytes(app: &TestApp, id: &str) -> i64 {
     let sql = "SELECT uncounted_bytes FROM order_files WHERE order_id = $1 AND position = 1";
     match &app.state.db {
-        satchel::db::Db::Sqlite(pool) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await.unwrap(),
+        satchel::db::Db::Sqlite(sqlite) => sqlx::query_scalar(sql).bind(id).fetch_one(sqlite.pool()).await.unwrap(),
         satchel::db::Db::Postgres(pool) => sqlx::query_scalar(sql).bind(id).fetch_one(pool).await.unwrap(),
     }
 }

@@ -12,6 +12,7 @@ on_both_stacks!(
     download_limit_answers_410_but_lets_resumes_finish,
     expired_link_answers_410_with_the_portal,
     external_link_redirects_and_counts_clicks,
+    an_unknown_stored_status_is_an_error_not_a_guess,
 );
 
 /// Status and body bytes of a GET.
@@ -93,7 +94,7 @@ async fn order_detail_count(app: &TestApp, shop: &super::Shop, id: &str) -> i64 
 async fn expire(app: &TestApp, order_id: &str) {
     let sql = "UPDATE orders SET link_expires_at = 1 WHERE id = $1";
     let changed = match &app.state.db {
-        Db::Sqlite(pool) => sqlx::query(sql).bind(order_id).execute(pool).await.unwrap().rows_affected(),
+        Db::Sqlite(sqlite) => sqlx::query(sql).bind(order_id).execute(sqlite.pool()).await.unwrap().rows_affected(),
         Db::Postgres(pool) => sqlx::query(sql).bind(order_id).execute(pool).await.unwrap().rows_affected(),
     };
     assert_eq!(changed, 1);
@@ -150,4 +151,26 @@ async fn external_link_redirects_and_counts_clicks(stack: Stack) {
     let revoke = app.api(&m, Method::POST, &format!("/orders/{id}/revoke")).send().await.unwrap();
     assert_eq!(revoke.status(), StatusCode::OK);
     assert_eq!(get(&app, &format!("{page}/link")).await.status(), StatusCode::NOT_FOUND);
+}
+
+/// A status the program does not know fails the read (500) on both engines instead of being
+/// taken for another state (it used to be read as "revoked").
+async fn an_unknown_stored_status_is_an_error_not_a_guess(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Odd Shop", "Field Guide.pdf", file_bytes(1_000, 43)).await;
+    let bought = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    let id = bought["id"].as_str().unwrap();
+    let read = order(&app, &shop.m, id).await;
+    assert_eq!((read["status"].as_str(), read["provider"].as_str()), (Some("paid"), Some("api")));
+    assert_eq!(read["items"][0]["delivery_mode"], "files");
+    assert_eq!(read["emails"][0]["kind"], "purchase");
+
+    let sql = "UPDATE orders SET status = 'lost' WHERE id = $1";
+    let changed = match &app.state.db {
+        Db::Sqlite(sqlite) => sqlx::query(sql).bind(id).execute(sqlite.pool()).await.unwrap().rows_affected(),
+        Db::Postgres(pool) => sqlx::query(sql).bind(id).execute(pool).await.unwrap().rows_affected(),
+    };
+    assert_eq!(changed, 1);
+    let response = app.api(&shop.m, Method::GET, &format!("/orders/{id}")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
 }

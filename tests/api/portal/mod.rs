@@ -18,7 +18,10 @@ use crate::helpers::{TestApp, TestMerchant};
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            satchel::db::Db::Sqlite($pool) => $body,
+            satchel::db::Db::Sqlite(sqlite) => {
+                let $pool = sqlite.pool();
+                $body
+            }
             satchel::db::Db::Postgres($pool) => $body,
         }
     };

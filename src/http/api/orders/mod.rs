@@ -12,7 +12,8 @@ use utoipa::IntoParams;
 use super::doc::{self, EmailAddress, OrderStatusName};
 use crate::app::AppState;
 use crate::db::orders::{self as db_orders, OrderFilter};
-use crate::domain::OrderStatus;
+use crate::db::payment_events;
+use crate::domain::{OrderStatus, PaymentEventStatus};
 use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 use crate::orders::Resent;
 
@@ -51,12 +52,7 @@ pub async fn list(
 ) -> Result<Json<Vec<OrderOut>>> {
     let filter = OrderFilter {
         email: q.email.as_deref().map(|e| doc::email("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
-        status: q
-            .status
-            .as_deref()
-            .map(|s| OrderStatus::parse("status", s))
-            .transpose()?
-            .map(|s| s.as_str().to_owned()),
+        status: q.status.as_deref().map(|s| OrderStatus::parse("status", s)).transpose()?,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
         offset: q.offset.unwrap_or(0).max(0),
     };
@@ -143,8 +139,15 @@ pub async fn events(
     ApiMerchant(merchant): ApiMerchant,
     ApiQuery(q): ApiQuery<EventsQuery>,
 ) -> Result<Json<Vec<EventOut>>> {
-    let status = q.status.unwrap_or_else(|| "unmatched".into());
-    let status = (status != "all").then_some(status);
-    let events = db_orders::events(&state.db, &merchant, status.as_deref(), 200).await?;
+    let status = match q.status.as_deref() {
+        None => Some(PaymentEventStatus::Unmatched),
+        Some("all") => None,
+        // Any other word matches nothing, as the description says.
+        Some(other) => match PaymentEventStatus::parse("status", other) {
+            Ok(status) => Some(status),
+            Err(_) => return Ok(Json(Vec::new())),
+        },
+    };
+    let events = payment_events::events(&state.db, &merchant, status, 200).await?;
     Ok(Json(events.into_iter().map(EventOut::from).collect()))
 }

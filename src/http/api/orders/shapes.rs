@@ -6,7 +6,9 @@ use utoipa::ToSchema;
 use super::super::time::rfc3339;
 use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
-use crate::db::orders::{self as db_orders, Order, OrderDetail, PaymentEventRow};
+use crate::db::orders::{Order, OrderDetail};
+use crate::db::payment_events::{self, PaymentEventRow};
+use crate::domain::EmailStatus;
 use crate::http::Result;
 
 /// An order in a list.
@@ -68,13 +70,13 @@ pub struct EmailOut {
 
 impl From<EmailRow> for EmailOut {
     fn from(e: EmailRow) -> EmailOut {
-        let pending = e.status == "queued" || e.status == "retrying";
+        let pending = matches!(e.status, EmailStatus::Queued | EmailStatus::Retrying);
         EmailOut {
             id: e.id,
-            kind: e.kind,
+            kind: e.kind.to_string(),
             to: e.to_address,
             subject: e.subject,
-            status: e.status,
+            status: e.status.to_string(),
             attempts: e.attempts,
             last_error: e.last_error,
             next_attempt_at: pending.then(|| rfc3339(e.next_attempt_at)),
@@ -147,10 +149,10 @@ impl From<Order> for OrderOut {
     fn from(o: Order) -> OrderOut {
         OrderOut {
             id: o.id,
-            status: o.status,
+            status: o.status.to_string(),
             customer_email: o.customer_email,
             customer_name: o.customer_name,
-            provider: o.provider,
+            provider: o.provider.to_string(),
             payment_id: o.payment_id,
             amount_minor: o.amount_minor,
             currency: o.currency,
@@ -167,11 +169,11 @@ impl From<PaymentEventRow> for EventOut {
     fn from(e: PaymentEventRow) -> EventOut {
         EventOut {
             id: e.id,
-            provider: e.provider,
+            provider: e.provider.to_string(),
             event_id: e.event_id,
             event_type: e.event_type,
             payment_id: e.payment_id,
-            status: e.status,
+            status: e.status.to_string(),
             detail: e.detail,
             order_id: e.order_id,
             received_at: rfc3339(e.received_at),
@@ -183,8 +185,8 @@ impl From<PaymentEventRow> for EventOut {
 /// The detail of an order as the API shows it.
 pub(super) async fn detail_out(state: &AppState, merchant: &str, detail: OrderDetail) -> Result<OrderDetailOut> {
     let token = crate::orders::token_of(&state.secrets.key(), &detail.order);
-    let events = db_orders::events_of_order(&state.db, merchant, &detail.order.id).await?;
-    let downloads = crate::download_log::of_order(&state.db, &detail.order.id, 100).await?;
+    let events = payment_events::events_of_order(&state.db, merchant, &detail.order.id).await?;
+    let downloads = crate::db::downloads::of_order(&state.db, &detail.order.id, 100).await?;
     let emails = db_emails::of_order(&state.db, &detail.order.id).await?;
     Ok(OrderDetailOut {
         emails: emails.into_iter().map(EmailOut::from).collect(),
@@ -197,7 +199,7 @@ pub(super) async fn detail_out(state: &AppState, merchant: &str, detail: OrderDe
                 product_id: i.product_id,
                 product_name: i.product_name,
                 quantity: i.quantity,
-                delivery_mode: i.delivery_mode,
+                delivery_mode: i.delivery_mode.to_string(),
                 external_url: i.external_url,
                 instructions: i.instructions,
                 link_clicks: i.link_clicks,

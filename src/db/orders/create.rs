@@ -1,0 +1,174 @@
+//! Creating an order: one transaction, in named steps.
+
+use super::{Created, NewOrder, by_payment};
+use crate::db::{Db, DbError, WriteTx, new_id, on_tx};
+use crate::domain::{DeliveryMode, EmailKind, EmailStatus, Millis, OrderStatus, PaymentEventStatus, now_millis};
+
+/// Creates the order, its customer, and the frozen delivery in one transaction. A repeated
+/// payment, event or idempotency key changes nothing and says so ([`Created::Duplicate`]),
+/// which is what makes webhook retries safe (rule 7).
+pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
+    let order_id = new_id();
+    let now = now_millis();
+    let result: Result<Created, DbError> = async {
+        let mut tx = db.begin_write().await?;
+        if let Some(duplicate) = seen_before(&mut tx, new).await? {
+            return Ok(duplicate);
+        }
+        let customer_id = upsert_customer(&mut tx, new, now).await?;
+        insert_order(&mut tx, new, &order_id, &customer_id, now).await?;
+        if let Some(event_row) = new.assigns_event
+            && !claim_assigned_event(&mut tx, new, &order_id, event_row).await?
+        {
+            return Ok(Created::Duplicate(None));
+        }
+        freeze_delivery(&mut tx, new, &order_id).await?;
+        record_followers(&mut tx, new, &order_id, now).await?;
+        tx.commit().await?;
+        Ok(Created::New(order_id.clone()))
+    }
+    .await;
+    match result {
+        // Two deliveries of the same payment raced (PostgreSQL runs them side by side): the
+        // loser's insert hit a unique key, so the winner's order is the one.
+        Err(e) if e.is_constraint() => {
+            Ok(Created::Duplicate(by_payment(db, new.merchant_id, new.provider, new.payment_id).await?))
+        }
+        other => other,
+    }
+}
+
+/// The earlier outcome when this event or payment was seen before. One round trip answers
+/// both "seen this event?" and "seen this payment?".
+async fn seen_before(tx: &mut WriteTx, new: &NewOrder<'_>) -> Result<Option<Created>, DbError> {
+    let (seen_event, seen_payment): (Option<String>, Option<String>) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "SELECT (SELECT COALESCE(order_id, '') FROM payment_events WHERE merchant_id = $1 AND provider = $2 \
+             AND event_id = $3), (SELECT id FROM orders WHERE merchant_id = $1 AND provider = $2 AND payment_id = $4)",
+        )
+        .bind(new.merchant_id).bind(new.provider).bind(new.event.map_or("", |e| e.event_id)).bind(new.payment_id)
+        .fetch_one(conn).await?
+    });
+    if let Some(order_id) = seen_event {
+        return Ok(Some(Created::Duplicate(Some(order_id).filter(|id| !id.is_empty()))));
+    }
+    Ok(seen_payment.map(|existing| Created::Duplicate(Some(existing))))
+}
+
+/// The customer's id, adding them (or their name, when it was unknown) to the shop.
+async fn upsert_customer(tx: &mut WriteTx, new: &NewOrder<'_>, now: Millis) -> Result<String, DbError> {
+    let (customer_id,): (String,) = on_tx!(tx, conn => {
+        sqlx::query_as(
+            "INSERT INTO customers (id, merchant_id, email, name, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (merchant_id, email) DO UPDATE SET name = CASE WHEN customers.name = '' \
+             THEN excluded.name ELSE customers.name END RETURNING id",
+        )
+        .bind(new_id()).bind(new.merchant_id).bind(new.customer_email.as_str()).bind(new.customer_name).bind(now)
+        .fetch_one(conn).await?
+    });
+    Ok(customer_id)
+}
+
+async fn insert_order(
+    tx: &mut WriteTx,
+    new: &NewOrder<'_>,
+    order_id: &str,
+    customer_id: &str,
+    now: Millis,
+) -> Result<(), DbError> {
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, \
+             token_salt, token_hash, link_expires_at, max_downloads_per_file, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $12, $8, $9, $10, $11)",
+        )
+        .bind(order_id).bind(new.merchant_id).bind(customer_id).bind(new.provider).bind(new.payment_id)
+        .bind(new.amount_minor).bind(new.currency).bind(new.token_hash)
+        .bind(new.policy.expires_at(now)).bind(new.policy.max_downloads_per_file).bind(now)
+        .bind(new.token_salt).bind(OrderStatus::Paid)
+        .execute(conn).await?;
+    });
+    Ok(())
+}
+
+/// Claims the unmatched event the merchant assigned to this order, after the order it refers
+/// to: false when it was already claimed (an event is assigned once, however many times the
+/// merchant presses the button).
+async fn claim_assigned_event(
+    tx: &mut WriteTx,
+    new: &NewOrder<'_>,
+    order_id: &str,
+    event_row: &str,
+) -> Result<bool, DbError> {
+    let claimed = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE payment_events SET status = $5, order_id = $1, payment_id = COALESCE(payment_id, $2), \
+             detail = 'assigned in the dashboard' WHERE id = $3 AND merchant_id = $4 AND status = $6",
+        )
+        .bind(order_id).bind(new.payment_id).bind(event_row).bind(new.merchant_id)
+        .bind(PaymentEventStatus::Processed).bind(PaymentEventStatus::Unmatched)
+        .execute(conn).await?.rows_affected()
+    });
+    Ok(claimed > 0)
+}
+
+/// Rule 2: copies each product's delivery as it is now, inside the order's transaction.
+async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -> Result<(), DbError> {
+    let mut files_before = 0i64;
+    for (i, item) in new.items.iter().enumerate() {
+        let item_position = i as i64 + 1;
+        let copied = on_tx!(tx, conn => {
+            sqlx::query(
+                "INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, \
+                 external_url, instructions) SELECT $1, $2, id, name, $4, delivery_mode, external_url, instructions \
+                 FROM products WHERE id = $3 AND merchant_id = $5",
+            )
+            .bind(order_id).bind(item_position).bind(&item.product_id).bind(item.quantity).bind(new.merchant_id)
+            .execute(&mut *conn).await?;
+            // Product files are numbered 1..n, so the order's numbering continues from the
+            // files of the items before this one.
+            sqlx::query(
+                "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
+                 content_type, sha256, storage_key) \
+                 SELECT $1, $2 + pf.position, $3, pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, \
+                 b.storage_key FROM product_files pf JOIN products p ON p.id = pf.product_id \
+                 JOIN blobs b ON b.id = pf.blob_id WHERE pf.product_id = $4 AND p.delivery_mode = $5",
+            )
+            .bind(order_id).bind(files_before).bind(item_position).bind(&item.product_id).bind(DeliveryMode::Files)
+            .execute(conn).await?.rows_affected()
+        });
+        files_before += copied as i64;
+    }
+    Ok(())
+}
+
+/// What is written with the order: the webhook event that made it, its purchase email, and
+/// the idempotency key of the API request.
+async fn record_followers(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str, now: Millis) -> Result<(), DbError> {
+    on_tx!(tx, conn => {
+        if let Some(event) = new.event {
+            sqlx::query(
+                "INSERT INTO payment_events (id, merchant_id, provider, event_id, event_type, payment_id, status, \
+                 payload, order_id, received_at) VALUES ($1, $2, $3, $4, $5, $6, $10, $7, $8, $9)",
+            )
+            .bind(new_id()).bind(new.merchant_id).bind(new.provider).bind(event.event_id).bind(event.event_type)
+            .bind(new.payment_id).bind(event.payload).bind(order_id).bind(now).bind(PaymentEventStatus::Processed)
+            .execute(&mut *conn).await?;
+        }
+        // Rule 7: the purchase email is queued with the order, in the same transaction, so a
+        // crash after the commit cannot lose it and a retried payment cannot add another.
+        sqlx::query(crate::db::emails::QUEUE)
+            .bind(new_id()).bind(new.merchant_id).bind(order_id).bind(EmailKind::Purchase)
+            .bind(new.customer_email.as_str()).bind(now).bind(EmailStatus::Queued)
+            .execute(&mut *conn).await?;
+        if let Some((key, request_hash)) = new.idempotency {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (merchant_id, idempotency_key, request_hash, order_id, created_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(new.merchant_id).bind(key).bind(request_hash).bind(order_id).bind(now)
+            .execute(&mut *conn).await?;
+        }
+    });
+    Ok(())
+}

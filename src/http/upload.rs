@@ -78,6 +78,10 @@ pub async fn receive_raw(
         }
         staged => staged?,
     };
+    if staged.size == 0 {
+        state.blobs.discard(staged).await;
+        return Err(empty_file());
+    }
     keep(state, merchant, Arrived { staged, filename, content_type }).await
 }
 
@@ -180,6 +184,10 @@ pub async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result
                 None => ContentType::octet_stream(),
             };
             let staged = state.blobs.stage(field).await?;
+            if staged.size == 0 {
+                state.blobs.discard(staged).await;
+                return Err(empty_file());
+            }
             arrived.push(Arrived { staged, filename, content_type });
         }
         if arrived.is_empty() {
@@ -195,6 +203,12 @@ pub async fn receive_parts(state: &AppState, mut multipart: Multipart) -> Result
             Err(e)
         }
     }
+}
+
+/// A file of no bytes is always a mistake (a body that did not arrive, a file not yet written):
+/// a customer could never download anything from it.
+fn empty_file() -> Error {
+    Invalid::new("file", "is empty: send the file's bytes (a file of 0 bytes cannot be delivered)").into()
 }
 
 /// The name a multipart part is stored under: `None` for a part that is not a file (no file

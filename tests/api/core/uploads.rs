@@ -14,7 +14,34 @@ on_both_stacks!(
     multipart_upload_stores_every_file,
     cut_off_upload_leaves_nothing,
     upload_over_the_limit_is_refused_and_leaves_nothing,
+    empty_files_are_refused_and_leave_nothing,
 );
+
+/// A body that never arrived (or a file saved before it was written) is refused, naming the
+/// file, raw or multipart; a multipart request with one empty part keeps none of its parts.
+async fn empty_files_are_refused_and_leave_nothing(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let raw = app.api(&m, Method::POST, "/files?filename=Book.pdf").send().await.unwrap();
+    assert_eq!(raw.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = raw.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "file", "{body}");
+    assert!(body["error"]["message"].as_str().unwrap().contains("is empty"), "{body}");
+
+    let form = reqwest::multipart::Form::new()
+        .part("a", reqwest::multipart::Part::bytes(b"%PDF-1.7 chapter one".to_vec()).file_name("One.pdf"))
+        .part("b", reqwest::multipart::Part::bytes(Vec::new()).file_name("Two.pdf"));
+    let multipart = app.api(&m, Method::POST, "/files").multipart(form).send().await.unwrap();
+    assert_eq!(multipart.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(multipart.json::<Value>().await.unwrap()["error"]["field"], "file");
+
+    assert_eq!(app.get_json(&m, "/files").await.1, Value::Array(vec![]), "nothing listed");
+    let within = Duration::from_secs(10);
+    crate::helpers::eventually(within, "nothing left in the store", || async {
+        app.leftovers().await.is_empty().then_some(())
+    })
+    .await;
+}
 
 /// A little over 100 MiB, and not a multiple of the 5 MiB part size.
 const LARGE: u64 = 100 * 1024 * 1024 + 12_345;

@@ -160,6 +160,13 @@ pub struct OrderDetail {
     pub files: Vec<OrderFile>,
 }
 
+impl OrderDetail {
+    /// The files of the order's product at `item_position`, in order.
+    pub fn files_of(&self, item_position: i64) -> impl Iterator<Item = &OrderFile> {
+        self.files.iter().filter(move |f| f.item_position == item_position)
+    }
+}
+
 pub(crate) const ORDER_COLUMNS: &str = "o.id, o.merchant_id, o.customer_id, c.email AS customer_email, c.name AS customer_name, \
      o.provider, o.payment_id, o.amount_minor, o.currency, o.status, o.link_expires_at, o.max_downloads_per_file, \
      o.created_at, o.refunded_at, o.revoked_at, o.token_salt";

@@ -63,9 +63,7 @@ pub fn delivered_items_with(detail: &OrderDetail, url_of: impl Fn(DeliveredLink)
             name: item.product_name.clone(),
             quantity: item.quantity,
             files: detail
-                .files
-                .iter()
-                .filter(|f| f.item_position == item.position)
+                .files_of(item.position)
                 .map(|f| DeliveredFile {
                     name: f.display_name.clone(),
                     size: human_size(f.size),

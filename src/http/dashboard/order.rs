@@ -177,9 +177,7 @@ async fn page(
             name: item.product_name.clone(),
             quantity: item.quantity,
             files: detail
-                .files
-                .iter()
-                .filter(|f| f.item_position == item.position)
+                .files_of(item.position)
                 .map(|f| FileView {
                     position: f.position,
                     name: f.display_name.clone(),

@@ -59,7 +59,7 @@ impl IntoResponse for Refusal {
 
 /// Verifies, then records the event. Bad signatures get 401 and leave nothing but a log
 /// line; everything verified answers 200 once stored, so the provider stops retrying.
-#[tracing::instrument(skip_all, fields(merchant = %merchant, provider = %provider))]
+#[tracing::instrument(skip_all, fields(merchant_slug = %merchant, provider = %provider))]
 pub async fn receive(
     State(state): State<AppState>,
     Path((merchant, provider)): Path<(String, String)>,

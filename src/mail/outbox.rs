@@ -169,7 +169,7 @@ enum Route {
 
 /// Sends one claimed email and records what happened; a panic on the way is that email's
 /// failure, not the worker's.
-#[tracing::instrument(skip_all, fields(email = %email.id, attempts = email.attempts))]
+#[tracing::instrument(skip_all, fields(email_id = %email.id, attempts = email.attempts))]
 async fn deliver(state: &AppState, email: EmailRow) {
     let attempt =
         guarded(attempt(state, &email)).await.unwrap_or_else(|error| Attempt::Failed { subject: String::new(), error });

@@ -23,7 +23,7 @@ pub fn client_of(request: &Request) -> (String, String) {
 }
 
 /// `GET|HEAD /d/{token}/files/{n}`
-#[tracing::instrument(skip_all, fields(order = tracing::field::Empty, n = n))]
+#[tracing::instrument(skip_all, fields(order_id = tracing::field::Empty, n = n))]
 pub async fn download(
     State(state): State<AppState>,
     Path((token, n)): Path<(String, i64)>,

@@ -44,7 +44,7 @@ pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>>
         return Err(PageError::LinkNotFound);
     };
     // The handlers' spans name the order (never the token).
-    tracing::Span::current().record("order", detail.order.id.as_str());
+    tracing::Span::current().record("order_id", detail.order.id.as_str());
     if detail.order.status == OrderStatus::Revoked {
         return Err(PageError::LinkNotFound);
     }
@@ -63,7 +63,7 @@ pub(crate) fn token_shaped(token: &str) -> bool {
 }
 
 /// `GET /d/{token}`: what the order delivers.
-#[tracing::instrument(skip_all, fields(order = Empty))]
+#[tracing::instrument(skip_all, fields(order_id = Empty))]
 pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> PageResult {
     let detail = open(&state, &token).await?;
     let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
@@ -78,7 +78,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> P
 }
 
 /// `GET /d/{token}/link`: the first external link of the order.
-#[tracing::instrument(skip_all, fields(order = Empty))]
+#[tracing::instrument(skip_all, fields(order_id = Empty))]
 pub async fn first_link(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -88,7 +88,7 @@ pub async fn first_link(
 }
 
 /// `GET /d/{token}/link/{n}`: the external link of the order's n-th product.
-#[tracing::instrument(skip_all, fields(order = Empty, n = Empty))]
+#[tracing::instrument(skip_all, fields(order_id = Empty, n = Empty))]
 pub async fn nth_link(
     State(state): State<AppState>,
     Path((token, n)): Path<(String, i64)>,

@@ -17,7 +17,7 @@ use crate::http::ranged;
 use crate::http::{PageError, PageResult};
 
 /// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
-#[tracing::instrument(skip_all, fields(merchant = Empty, order = Empty, n = n))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty, order_id = Empty, n = n))]
 pub async fn file(
     State(state): State<AppState>,
     Path((slug, order_id, n)): Path<(String, String, i64)>,
@@ -36,7 +36,7 @@ pub async fn file(
 }
 
 /// `GET /portal/{merchant}/link/{order}/{n}`: redirect to the item's external link.
-#[tracing::instrument(skip_all, fields(merchant = Empty, order = Empty, n = n))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty, order_id = Empty, n = n))]
 pub async fn link(
     State(state): State<AppState>,
     Path((slug, order_id, n)): Path<(String, String, i64)>,

@@ -68,7 +68,7 @@ fn home_of(merchant: &Merchant) -> String {
 async fn shop(state: &AppState, slug: &str) -> PageResult<Merchant> {
     match merchants::find(&state.db, slug).await {
         Ok(m) if m.slug == slug => {
-            tracing::Span::current().record("merchant", m.id.as_str());
+            tracing::Span::current().record("merchant_id", m.id.as_str());
             Ok(m)
         }
         // A shop that does not exist (or is named by id rather than slug).
@@ -132,7 +132,7 @@ async fn open_signed(
     if detail.order.status == OrderStatus::Revoked {
         return Err(PageError::LinkNotFound);
     }
-    tracing::Span::current().record("order", detail.order.id.as_str());
+    tracing::Span::current().record("order_id", detail.order.id.as_str());
     Ok((merchant, detail))
 }
 

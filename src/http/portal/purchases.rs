@@ -93,7 +93,7 @@ fn parse_start(raw: &str) -> Option<PageStart> {
 }
 
 /// `GET /portal/{merchant}`
-#[tracing::instrument(skip_all, fields(merchant = tracing::field::Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = tracing::field::Empty))]
 pub async fn home(
     State(state): State<AppState>,
     Path(slug): Path<String>,

@@ -123,7 +123,7 @@ pub struct ButtonForm {
 }
 
 /// `POST /portal/{merchant}/sign-in`: queue a code for a customer; the same page for anyone.
-#[tracing::instrument(skip_all, fields(merchant = Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty))]
 pub async fn request_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -148,7 +148,7 @@ pub async fn request_code(
 }
 
 /// `POST /portal/{merchant}/code`: sign in with the code from the email.
-#[tracing::instrument(skip_all, fields(merchant = Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty))]
 pub async fn enter_code(
     State(state): State<AppState>,
     Path(slug): Path<String>,
@@ -192,7 +192,7 @@ pub async fn enter_code(
 
 /// `GET /portal/{merchant}/sign-in/{token}`: a button that signs in. Following the link alone
 /// changes nothing, so mail scanners that open links cannot use it up.
-#[tracing::instrument(skip_all, fields(merchant = Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty))]
 pub async fn magic_page(
     State(state): State<AppState>,
     Path((slug, token)): Path<(String, String)>,
@@ -210,7 +210,7 @@ pub async fn magic_page(
 }
 
 /// `POST /portal/{merchant}/sign-in/{token}`: use the magic link (once).
-#[tracing::instrument(skip_all, fields(merchant = Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty))]
 pub async fn magic_use(
     State(state): State<AppState>,
     Path((slug, token)): Path<(String, String)>,
@@ -312,7 +312,7 @@ fn with_session(state: &AppState, merchant: &Merchant, signed_in: PortalSession,
 }
 
 /// `POST /portal/{merchant}/sign-out`: ends the session in the database and drops the cookie.
-#[tracing::instrument(skip_all, fields(merchant = Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = Empty))]
 pub async fn sign_out(State(state): State<AppState>, Path(slug): Path<String>, jar: CookieJar) -> PageResult {
     let merchant = shop(&state, &slug).await?;
     if let Some(secret) = secret_of(&jar, COOKIE) {

@@ -29,7 +29,7 @@ use crate::http::{PageError, PageResult};
 const PIPE: usize = 256 * 1024;
 
 /// `GET /portal/{merchant}/zip/{order}`
-#[tracing::instrument(skip_all, fields(merchant = tracing::field::Empty, order = tracing::field::Empty))]
+#[tracing::instrument(skip_all, fields(merchant_id = tracing::field::Empty, order_id = tracing::field::Empty))]
 pub async fn download_all(
     State(state): State<AppState>,
     Path((slug, order_id)): Path<(String, String)>,

@@ -120,14 +120,14 @@ BEGIN IMMEDIATE;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 9999)
 INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, token_salt,
   token_hash, created_at)
-SELECT 'portal-' || i, '$mid', '$cid', 'portal-seed', 'pp' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))),
+SELECT 'portal-' || i, '$mid', '$cid', 'api', 'portal-seed-' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))),
   1700000000000 + i * 1000 FROM n;
 INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, instructions)
 SELECT o.id, t.position, t.product_id, t.product_name, 1, t.delivery_mode, t.instructions FROM orders o
-JOIN order_items t ON t.order_id = '$tmpl' WHERE o.provider = 'portal-seed';
+JOIN order_items t ON t.order_id = '$tmpl' WHERE o.id LIKE 'portal-%';
 INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key)
 SELECT o.id, f.position, f.item_position, f.blob_id, f.display_name, f.size, f.content_type, f.sha256, f.storage_key
-FROM orders o JOIN order_files f ON f.order_id = '$tmpl' WHERE o.provider = 'portal-seed';
+FROM orders o JOIN order_files f ON f.order_id = '$tmpl' WHERE o.id LIKE 'portal-%';
 INSERT INTO sessions (id_hash, kind, merchant_id, subject_id, csrf_token, created_at, expires_at)
 VALUES ('$hash', 'customer', '$mid', '$cid', 'bench', $now, $now + 2592000000);
 COMMIT;
@@ -310,12 +310,12 @@ BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BULK)
 INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, token_salt,
   token_hash, created_at)
-SELECT 'bulk-' || i, '$M_ID', '$C_ID', 'bulk', 'p' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))), 1700000000000 + i FROM n;
+SELECT 'bulk-' || i, '$M_ID', '$C_ID', 'api', 'bulk-' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))), 1700000000000 + i FROM n;
 INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, instructions)
-SELECT id, 1, '$P_ID', 'Bench', 1, 'files', '' FROM orders WHERE provider = 'bulk';
+SELECT id, 1, '$P_ID', 'Bench', 1, 'files', '' FROM orders WHERE id LIKE 'bulk-%';
 INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key)
 SELECT o.id, 1, 1, b.id, 'f.bin', b.size, b.content_type, b.sha256, b.storage_key FROM orders o, blobs b
-WHERE o.provider = 'bulk' AND b.id = '$B_ID';
+WHERE o.id LIKE 'bulk-%' AND b.id = '$B_ID';
 COMMIT;
 SQL
 start_satchel

@@ -46,6 +46,9 @@ pub struct NewOrder<'a> {
     pub idempotency: Option<(&'a str, &'a str)>,
     /// The unmatched payment event (its row id) the merchant assigned to this order.
     pub assigns_event: Option<&'a str>,
+    /// Whether a refund of this payment that arrived before it (kept as unmatched) also revokes
+    /// the order: the merchant's "revoke on refund" setting.
+    pub revoke_on_refund: bool,
 }
 
 /// A webhook event to keep with the order it produced.
@@ -62,8 +65,14 @@ pub struct EventRecord<'a> {
 /// What creating an order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Created {
-    /// A new order.
-    New(String),
+    /// A new order, and whether a refund of its payment had arrived first (it is applied in
+    /// the same transaction).
+    New {
+        /// The order's id.
+        order_id: String,
+        /// A waiting refund was applied.
+        refunded: bool,
+    },
     /// The payment, event or idempotency key was seen before: nothing changed.
     Duplicate(Option<String>),
 }

@@ -28,26 +28,6 @@ pub async fn record_event(
     Ok(inserted == 1)
 }
 
-/// Claims a refund that arrived before its payment (kept as unmatched): marks it applied and
-/// says whether there was one.
-pub async fn claim_early_refund(
-    db: &Db,
-    merchant_id: &str,
-    provider: PaymentSource,
-    payment_id: &str,
-) -> Result<bool, DbError> {
-    let claimed = with_pool!(db, write pool => {
-        sqlx::query(
-            "UPDATE payment_events SET status = $4, detail = 'arrived before its payment' \
-             WHERE merchant_id = $1 AND provider = $2 AND payment_id = $3 AND status = $5 \
-             AND event_type = 'refund.succeeded'",
-        )
-        .bind(merchant_id).bind(provider).bind(payment_id)
-        .bind(PaymentEventStatus::Refund).bind(PaymentEventStatus::Unmatched).execute(pool).await?.rows_affected()
-    });
-    Ok(claimed > 0)
-}
-
 /// A payment event as the merchant sees it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct PaymentEventRow {

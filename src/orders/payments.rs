@@ -149,15 +149,16 @@ async fn record(
         token_hash: token_hash.as_str(),
         idempotency: payment.idempotency,
         assigns_event,
+        revoke_on_refund: merchant.revoke_on_refund,
     };
     Ok(match orders::create(db, &new).await? {
-        Created::New(order_id) => {
+        Created::New { order_id, refunded } => {
             tracing::info!(merchant = %merchant.slug, order = %order_id, provider = %payment.provider, "order created");
             metrics::counter!(crate::telemetry::ORDERS_CREATED, "provider" => payment.provider.as_str()).increment(1);
             emit(OrderEvent::Created { merchant_id: merchant.id.clone(), order_id: order_id.clone() });
-            // Providers do not promise order: a refund may have come first and waited.
-            if payment.event.is_some() || assigns_event.is_some() {
-                super::refunds::apply_kept_refund(state, merchant, payment.provider, payment.payment_id).await?;
+            // A refund that came first was applied with the order (nothing cached it yet).
+            if refunded {
+                emit(OrderEvent::Refunded { merchant_id: merchant.id.clone(), order_id: order_id.clone() });
             }
             // The purchase email was queued with the order: the outbox sends it now.
             state.mail.wake();

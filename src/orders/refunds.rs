@@ -1,5 +1,6 @@
 //! Refunds reported by a payment provider, including the one that arrives before its payment
-//! (kept as unmatched until the payment makes its order).
+//! (kept as unmatched until the payment makes its order, which applies it in its own
+//! transaction: see `db::orders::create`).
 
 use super::{OrderError, OrderEvent, emit};
 use crate::app::AppState;
@@ -38,20 +39,6 @@ pub async fn refund_payment(
         return Ok(());
     }
     apply(state, merchant, provider, payment_id).await
-}
-
-/// Applies a refund that arrived before its payment, if one was kept: called once the
-/// payment's order exists.
-pub(super) async fn apply_kept_refund(
-    state: &AppState,
-    merchant: &Merchant,
-    provider: PaymentSource,
-    payment_id: &str,
-) -> Result<(), OrderError> {
-    if payment_events::claim_early_refund(&state.db, &merchant.id, provider, payment_id).await? {
-        apply(state, merchant, provider, payment_id).await?;
-    }
-    Ok(())
 }
 
 async fn apply(

@@ -24,8 +24,12 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
         }
         freeze_delivery(&mut tx, new, &order_id).await?;
         record_followers(&mut tx, new, &order_id, now).await?;
+        // Providers do not promise order: a refund may have come first and waited. Only a
+        // provider's payment can have one (API and test orders have no refund events).
+        let refunded = (new.event.is_some() || new.assigns_event.is_some())
+            && apply_waiting_refund(&mut tx, new, &order_id, now).await?;
         tx.commit().await?;
-        Ok(Created::New(order_id.clone()))
+        Ok(Created::New { order_id: order_id.clone(), refunded })
     }
     .await;
     match result {
@@ -140,6 +144,39 @@ async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -
         files_before += copied as i64;
     }
     Ok(())
+}
+
+/// Claims a refund of this payment that arrived before it (kept as unmatched) and applies it
+/// to the new order, in the order's transaction: one write for the webhook, and no window in
+/// which the order exists without its refund.
+async fn apply_waiting_refund(
+    tx: &mut WriteTx,
+    new: &NewOrder<'_>,
+    order_id: &str,
+    now: Millis,
+) -> Result<bool, DbError> {
+    let claimed = on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE payment_events SET status = $4, detail = 'arrived before its payment' \
+             WHERE merchant_id = $1 AND provider = $2 AND payment_id = $3 AND status = $5 \
+             AND event_type = 'refund.succeeded'",
+        )
+        .bind(new.merchant_id).bind(new.provider).bind(new.payment_id)
+        .bind(PaymentEventStatus::Refund).bind(PaymentEventStatus::Unmatched)
+        .execute(conn).await?.rows_affected()
+    });
+    if claimed == 0 {
+        return Ok(false);
+    }
+    on_tx!(tx, conn => {
+        sqlx::query(
+            "UPDATE orders SET refunded_at = $2, status = CASE WHEN $3 THEN $4 ELSE $5 END, \
+             revoked_at = CASE WHEN $3 THEN $2 ELSE NULL END WHERE id = $1",
+        )
+        .bind(order_id).bind(now).bind(new.revoke_on_refund).bind(OrderStatus::Revoked).bind(OrderStatus::Refunded)
+        .execute(conn).await?;
+    });
+    Ok(true)
 }
 
 /// What is written with the order: the webhook event that made it, its purchase email, and

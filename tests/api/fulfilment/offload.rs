@@ -1,8 +1,7 @@
 //! Storage offload (`[storage.s3] offload = true`, S3 only): after the link, policy and count
 //! checks, a file download is a 302 to a presigned URL of the store, which sends the bytes.
 //! s3s-fs checks the signature (which covers `response-content-disposition` and
-//! `response-content-type`) and serves ranges, but does not apply those two overrides to its
-//! answer: the tests check the values the URL carries, and that they cannot be edited.
+//! `response-content-type`), answers with those two overrides (as S3 does), and serves ranges.
 
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -74,9 +73,12 @@ async fn offloaded_download_redirects_to_the_store_and_counts_once() {
     let plain = reqwest::Client::new();
     let fetched = plain.get(store.clone()).send().await.unwrap();
     assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-disposition"], DISPOSITION, "the name Satchel gives it");
+    assert_eq!(fetched.headers()["content-type"], "application/pdf");
     assert_eq!(sha256_hex(&fetched.bytes().await.unwrap()), sha256_hex(&shop.bytes), "the exact bytes");
     let ranged = plain.get(store.clone()).header("range", "bytes=1000000-1999999").send().await.unwrap();
     assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(ranged.headers()["content-range"], format!("bytes 1000000-1999999/{size}").as_str());
     assert_eq!(ranged.bytes().await.unwrap(), shop.bytes[1_000_000..2_000_000]);
     // The name and type are signed: an edited one is refused.
     let edited = edit_query(&store, "response-content-type", "text%2Fhtml");
@@ -161,6 +163,8 @@ async fn portal_file_links_redirect_and_download_all_still_streams() {
     assert!(query(&store, "response-content-disposition").contains("filename*=UTF-8''guide.pdf"));
     let fetched = reqwest::get(store).await.unwrap();
     assert_eq!(fetched.status(), StatusCode::OK);
+    assert_eq!(fetched.headers()["content-type"], "application/pdf");
+    assert!(fetched.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''guide.pdf"));
     assert_eq!(fetched.bytes().await.unwrap().as_ref(), shop.pdf.as_slice());
     let head = app.client.head(app.url(&file)).send().await.unwrap();
     assert_eq!(head.status(), StatusCode::OK, "HEAD is answered here");

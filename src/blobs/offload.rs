@@ -65,6 +65,54 @@ impl Offload {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::blobs::Blobs;
+    use crate::config::{Config, Secret, StorageBackend};
+
+    fn s3_config(offload: bool) -> Config {
+        let mut config = Config::default();
+        config.storage.backend = StorageBackend::S3;
+        let s3 = &mut config.storage.s3;
+        s3.endpoint = Some("http://127.0.0.1:9000".into());
+        (s3.bucket, s3.region, s3.access_key_id) = ("files".into(), "eu-west-1".into(), "key".into());
+        s3.secret_access_key = Secret("secret".into());
+        s3.allow_http = true;
+        s3.offload = offload;
+        config
+    }
+
+    #[tokio::test]
+    async fn the_url_is_the_configured_endpoint_path_style_with_signed_overrides() {
+        let presented =
+            Presented { content_disposition: "attachment; filename=\"a b.pdf\"", content_type: "application/pdf" };
+        let blobs = Blobs::from_config(&s3_config(true)).unwrap();
+        assert!(blobs.offloads());
+        let url = blobs.presigned_download("m/1/abc", 1 << 30, presented).await.unwrap().expect("a URL");
+        assert_eq!((url.host_str(), url.port(), url.path()), (Some("127.0.0.1"), Some(9000), "/files/m/1/abc"));
+        let query: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+        assert_eq!(query["response-content-disposition"], presented.content_disposition);
+        assert_eq!(query["response-content-type"], "application/pdf");
+        assert_eq!(query["X-Amz-Expires"], (300 + 8192).to_string());
+        assert!(query["X-Amz-Credential"].starts_with("key/") && query["X-Amz-Credential"].contains("/eu-west-1/s3/"));
+
+        let streaming = Blobs::from_config(&s3_config(false)).unwrap();
+        assert!(!streaming.offloads());
+        assert!(streaming.presigned_download("m/1/abc", 10, presented).await.unwrap().is_none());
+        let mut memory = s3_config(true);
+        memory.storage.backend = StorageBackend::Memory;
+        assert!(!Blobs::from_config(&memory).unwrap().offloads(), "only S3 offloads");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own error type
+    fn offload_is_off_unless_asked_for() {
+        figment::Jail::expect_with(|jail| {
+            let file = std::path::Path::new("satchel.toml");
+            assert!(!Config::load(file).expect("config loads").storage.s3.offload);
+            jail.set_env("SATCHEL__STORAGE__S3__OFFLOAD", "true");
+            assert!(Config::load(file).expect("config loads").storage.s3.offload);
+            Ok(())
+        });
+    }
 
     #[test]
     fn lifetime_grows_with_the_size_up_to_seven_days() {

@@ -130,7 +130,7 @@ async fn used_up_and_revoked_links_are_refused_without_a_redirect() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn curl_follows_and_resumes_against_the_store() {
+async fn curl_and_aria2c_follow_the_redirect_and_count_one_download_each() {
     let app = offloading().await;
     let size = 5 * 1024 * 1024 + 3;
     let shop = shop(&app, "Curl Offload", "Dataset.bin", file_bytes(size, 53)).await;
@@ -146,6 +146,15 @@ async fn curl_follows_and_resumes_against_the_store() {
     assert_eq!(sha256_hex(&std::fs::read(&out).unwrap()), sha256_hex(&shop.bytes));
     let detail = flush_download_log(&app, &shop.m, id, &url).await;
     assert_eq!(download_count(&detail), 1, "curl's two requests are one download: {:#}", detail["downloads"]);
+
+    // aria2c: four connections; whichever come back to Satchel with a Range are not counted.
+    let aria2 = ["-x4", "-s4", "-k1M", "-q", "--file-allocation=none", "--allow-overwrite=true"];
+    let dir_arg = dir.path().to_str().unwrap();
+    let target = ["--auto-file-renaming=false", "--max-tries=1", "-d", dir_arg, "-o", "aria2.bin", &url];
+    super::downloads::run("aria2c", &[&aria2[..], &target[..]].concat()).await;
+    assert_eq!(sha256_hex(&std::fs::read(dir.path().join("aria2.bin")).unwrap()), sha256_hex(&shop.bytes));
+    let detail = flush_download_log(&app, &shop.m, id, &url).await;
+    assert_eq!(download_count(&detail), 2, "aria2c's connections are one download: {:#}", detail["downloads"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -21,7 +21,10 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, StorageBackend};
 
+mod offload;
 mod paced;
+
+pub use offload::{Presented, lifetime as presigned_lifetime};
 
 /// Multipart part size: S3's minimum, so an upload holds at most a few parts in memory.
 const PART_SIZE: usize = 5 * 1024 * 1024;
@@ -40,6 +43,8 @@ pub struct Blobs {
     max_upload_bytes: u64,
     /// Whole small files, by key. Keys are content addresses, so an entry can never be stale.
     small_files: Arc<std::sync::Mutex<SmallFiles>>,
+    /// Set when downloads are offloaded to the S3 store (`[storage.s3] offload`).
+    offload: Option<offload::Offload>,
 }
 
 /// Small files kept in memory: serving one then costs no file system call at all.
@@ -85,6 +90,7 @@ impl Blobs {
     /// The store the configuration names; creates the local folder if needed.
     pub fn from_config(config: &Config) -> anyhow::Result<Blobs> {
         let storage = &config.storage;
+        let mut offloaded = None;
         let (store, local_root): (Arc<dyn ObjectStore>, _) = match storage.backend {
             StorageBackend::Local => {
                 let root = config.blob_dir();
@@ -103,11 +109,35 @@ impl Blobs {
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
                 }
-                (Arc::new(builder.build()?), None)
+                let s3 = Arc::new(builder.build()?);
+                if storage.s3.offload {
+                    offloaded = Some(offload::Offload { s3: s3.clone() });
+                }
+                (s3, None)
             }
             StorageBackend::Memory => (Arc::new(InMemory::new()), None),
         };
-        Ok(Blobs { store, local_root, max_upload_bytes: storage.max_upload_bytes, small_files: Default::default() })
+        let max_upload_bytes = storage.max_upload_bytes;
+        Ok(Blobs { store, local_root, max_upload_bytes, small_files: Default::default(), offload: offloaded })
+    }
+
+    /// Whether downloads are answered with a presigned URL of the store (S3 with `offload`).
+    pub fn offloads(&self) -> bool {
+        self.offload.is_some()
+    }
+
+    /// A presigned GET of the blob at `key` (`size` bytes), answered by the store with
+    /// `presented`'s headers and valid for [`presigned_lifetime`]; `None` without offload.
+    pub async fn presigned_download(
+        &self,
+        key: &str,
+        size: u64,
+        presented: Presented<'_>,
+    ) -> Result<Option<url::Url>, object_store::Error> {
+        match &self.offload {
+            Some(offload) => offload.url(key, size, presented).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The largest upload accepted, in bytes.

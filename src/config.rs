@@ -126,6 +126,10 @@ pub struct S3Config {
     pub secret_access_key: Secret,
     /// Allow plain-http endpoints (local servers).
     pub allow_http: bool,
+    /// Answer file downloads (after the link, policy and count checks) with a redirect to a
+    /// short-lived presigned URL of the store, so file bytes leave the store directly rather
+    /// than through Satchel. Off by default; the portal's "Download all" ZIP still streams.
+    pub offload: bool,
 }
 
 /// Email settings. With no `[mail.smtp]` section, mail is written as `.eml` files into

@@ -1,12 +1,13 @@
 //! `GET|HEAD /d/{token}/files/{n}`: streams a file like a good static file server (ranges,
 //! ETag, conditional requests), applying the order's download policy and logging every try.
+//! With storage offload, the bytes come from the store through a redirect ([`super::offload`]).
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{cap, open};
+use super::{cap, offload, open};
 use crate::app::AppState;
 use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
@@ -33,11 +34,17 @@ pub async fn download(
     let file = detail.files.iter().find(|f| f.position == n).ok_or(PageError::LinkNotFound)?;
     let answer = ranged::decide(request.headers(), &served(file, detail.order.created_at));
     let admitted = cap::admit(&state.db, &detail.order, file, request.method(), &answer).await?;
+    let (counted, increment) = (admitted.counted, admitted.increment);
+    // Offloaded, the bytes never pass here: a range charged to the allowance keeps its charge.
+    if let Some(redirect) = offload::redirect(&state.blobs, request.method(), &answer, file).await {
+        let event = file_event(&request, &detail.order.id, file, &answer, &redirect, counted, increment);
+        state.downloads.record(offload::handed_over(event, &answer, file)).await;
+        return Ok(redirect);
+    }
     let mut response = serve_file(&state.blobs, request.method(), &answer, file, detail.order.created_at).await;
     if let Some(charged) = admitted.charged {
         response = cap::refunding(response, charged, &state.db, &detail.order.id, file.position);
     }
-    let (counted, increment) = (admitted.counted, admitted.increment);
     let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, increment);
     state.downloads.record(event).await;
     Ok(response)

@@ -22,7 +22,9 @@ use crate::orders::contents::{DeliveredItem, delivered_items};
 
 mod cap;
 mod download;
+mod offload;
 pub use download::{client_of, download, file_event, serve_file, served};
+pub use offload::{handed_over, redirect as offloaded};
 
 #[derive(Template)]
 #[template(path = "delivery/page.html")]

@@ -1,7 +1,8 @@
 //! `GET|HEAD /portal/{merchant}/files/{order}/{n}?e=…&s=…` and `GET …/link/{order}/{n}?e=…&s=…`:
 //! a signed portal URL opens one file (streamed like `/d/…`: ranges, ETag, Content-Disposition)
 //! or one external link. No cookie is needed (download managers have none); the signature
-//! binds shop, order and file, and lasts 10 minutes.
+//! binds shop, order and file, and lasts 10 minutes. With storage offload a file is a redirect
+//! to the store's presigned URL instead (like `/d/…`); "Download all" still streams from here.
 //!
 //! Portal downloads ignore the email link's expiry and download cap, and do not count against
 //! the cap either: they are logged as download events, not counted.
@@ -12,7 +13,9 @@ use tracing::field::Empty;
 use super::open_signed;
 use crate::app::AppState;
 use crate::domain::{DeliveryMode, PortalTarget};
-use crate::http::order_links::{client_of, file_event, link_event, redirect_to, serve_file, served};
+use crate::http::order_links::{
+    client_of, file_event, handed_over, link_event, offloaded, redirect_to, serve_file, served,
+};
 use crate::http::ranged;
 use crate::http::{PageError, PageResult};
 
@@ -29,6 +32,11 @@ pub async fn file(
     let file = detail.files.iter().find(|f| f.position == n).ok_or(PageError::LinkNotFound)?;
     let paid_at = detail.order.created_at;
     let answer = ranged::decide(request.headers(), &served(file, paid_at));
+    if let Some(redirect) = offloaded(&state.blobs, request.method(), &answer, file).await {
+        let event = file_event(&request, &detail.order.id, file, &answer, &redirect, false, false);
+        state.downloads.record(handed_over(event, &answer, file)).await;
+        return Ok(redirect);
+    }
     let response = serve_file(&state.blobs, request.method(), &answer, file, paid_at).await;
     let event = file_event(&request, &detail.order.id, file, &answer, &response, false, false);
     state.downloads.record(event).await;

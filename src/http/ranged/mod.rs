@@ -163,15 +163,19 @@ pub fn head(answer: &Answer, file: &ServedFile) -> (StatusCode, HeaderMap) {
             (StatusCode::PARTIAL_CONTENT, length)
         }
     };
-    // A stored type that is empty or not header-safe degrades to plain bytes.
-    let content_type = Some(file.content_type)
-        .filter(|t| !t.is_empty())
-        .and_then(|t| HeaderValue::from_str(t).ok())
-        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
-    h.insert(CONTENT_TYPE, content_type);
+    h.insert(CONTENT_TYPE, content_type(file.content_type));
     h.insert(CONTENT_LENGTH, HeaderValue::from(length));
     h.insert(CONTENT_DISPOSITION, content_disposition(file.filename));
     (status, h)
+}
+
+/// The `Content-Type` of a file stored as `stored`: a type that is empty or not header-safe
+/// degrades to plain bytes.
+pub fn content_type(stored: &str) -> HeaderValue {
+    Some(stored)
+        .filter(|t| !t.is_empty())
+        .and_then(|t| HeaderValue::from_str(t).ok())
+        .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"))
 }
 
 /// A header value built from ASCII we formatted ourselves.

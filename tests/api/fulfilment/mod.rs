@@ -3,6 +3,7 @@
 mod caps;
 mod downloads;
 mod links;
+mod offload;
 mod orders;
 mod snapshot;
 mod webhooks;

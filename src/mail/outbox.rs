@@ -29,6 +29,8 @@ use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_mill
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;
+/// How often a worker-only process looks for due emails.
+const WORKER_ONLY_POLL: Duration = Duration::from_secs(1);
 /// How long the supervisor waits before starting a worker that died again.
 const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
@@ -111,8 +113,13 @@ pub(crate) async fn supervise<F, Fut>(
 }
 
 /// The worker: sends what is due, then waits for a wake-up, the poll interval or `stop`.
+/// A worker-only process is woken by no order (they are taken by other processes), so it
+/// polls every second: a queued email waits at most about a second for it.
 async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
-    let poll = Duration::from_secs(state.config.mail.poll_seconds.max(1));
+    let poll = match state.instance.role() {
+        crate::domain::Role::Worker => WORKER_ONLY_POLL,
+        _ => Duration::from_secs(state.config.mail.poll_seconds.max(1)),
+    };
     tracing::info!(transport = %state.mail.transport.describe(), "mail worker started");
     loop {
         if *stop.borrow() {
@@ -140,7 +147,9 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Claims one batch of due emails and sends them; returns how many were claimed.
 pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     let lease_ms = state.config.mail.lease_seconds.max(1) as i64 * 1000;
-    let claimed = emails::claim(&state.db, now_millis(), lease_ms, BATCH).await?;
+    let now = now_millis();
+    let alive_since = crate::domain::alive_since(now, state.instance.stale_after_ms());
+    let claimed = emails::claim(&state.db, state.instance.id(), now, lease_ms, alive_since, BATCH).await?;
     let count = claimed.len();
     futures_util::stream::iter(claimed)
         .for_each_concurrent(state.config.mail.concurrency.max(1), |email| deliver(state, email))
@@ -226,7 +235,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
         }
         Attempt::Expired => {
             let why = "the sign-in code expired before it could be sent";
-            emails::mark_failed_attempt(&state.db, &email.id, "", why, None).await
+            emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, "", why, None).await
         }
         Attempt::Failed { subject, error } => {
             let mail = &state.config.mail;
@@ -244,7 +253,8 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
                 None => tracing::error!(email = %email.id, attempts = email.attempts, error = %error,
                     "email not sent; giving up"),
             }
-            emails::mark_failed_attempt(&state.db, &email.id, &subject, &error.to_string(), next).await
+            emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, &subject, &error.to_string(), next)
+                .await
         }
     };
     if let Err(e) = recorded {

@@ -194,7 +194,10 @@ impl App {
         let role = state.instance.role();
         state.instance.register(&state.db).await.map_err(std::io::Error::other)?;
         let (stop_work, work_stopped) = tokio::sync::watch::channel(false);
-        let heartbeat = state.instance.spawn_heartbeat(state.db.clone(), work_stopped.clone());
+        // The heartbeat outlives the worker: emails still being sent at shutdown stay this
+        // process's until they are finished.
+        let (stop_beating, beating_stopped) = tokio::sync::watch::channel(false);
+        let heartbeat = state.instance.spawn_heartbeat(state.db.clone(), beating_stopped);
         // A web-only process leaves the mail and the sweeps to worker processes.
         let background = role.runs_worker().then(|| {
             let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), work_stopped);
@@ -223,6 +226,7 @@ impl App {
             let _ = mail_worker.await;
             sweeper.abort();
         }
+        let _ = stop_beating.send(true);
         let _ = heartbeat.await;
         state.instance.deregister(&state.db).await;
         state.db.close().await;

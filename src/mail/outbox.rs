@@ -72,7 +72,38 @@ pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task
     // Up from now on, so a request answered before the task first runs sees it so.
     running.store(true, Ordering::SeqCst);
     let worker_stop = stop.clone();
-    tokio::spawn(supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())))
+    let relay = tokio::spawn(relay_queued(state.clone(), stop.clone()));
+    tokio::spawn(async move {
+        supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())).await;
+        let _ = relay.await;
+    })
+}
+
+/// On PostgreSQL, wakes the worker whenever any process queues an email (a web-only process
+/// has no worker of its own to wake), until `stop`; the poll stays for when this is down.
+async fn relay_queued(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            ended = listen(&state) => match ended {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "not listening for queued emails; polling only"),
+            },
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RESTART_PAUSE) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Wakes the worker on each notification; returns at once on SQLite, else only on an error.
+async fn listen(state: &AppState) -> Result<(), crate::db::DbError> {
+    let Some(mut listener) = emails::listen_for_queued(&state.db).await? else { return Ok(()) };
+    loop {
+        listener.recv().await?;
+        state.mail.wake();
+    }
 }
 
 /// Runs `worker` in a task of its own until it returns (it was asked to stop). If it dies

@@ -180,6 +180,10 @@ async fn a_web_process_sends_no_mail_and_a_worker_process_does() {
     .await;
     assert_eq!((status.as_str(), attempts), ("sent", 1), "one attempt: the web process never tried");
     assert_eq!(Maildev::shared().wait_for(&to, 1).await.len(), 1);
+    // An order taken by the web process while the worker runs reaches it too.
+    let next = unique_address("roles-next");
+    buy(&web, &m, &product_id, &next).await;
+    assert_eq!(Maildev::shared().wait_for(&next, 1).await.len(), 1);
 
     // Both are registered, with their roles; each row goes on a clean shutdown.
     let registered = instances(&db).await;

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use super::processes::{kill, serve_with};
 use super::{Maildev, WITHIN, fast_retries, send_to, smtp_port, unique_address};
 use crate::fulfilment::{buy, product, set_delivery};
-use crate::helpers::{ReservedPort, Stack, TestApp, TestMerchant, eventually};
+use crate::helpers::{ReservedPort, Stack, TestApp, TestMerchant, eventually, on_both_stacks};
+use crate::portal::on_pool;
 
 /// `satchel serve --role worker` (the real binary) on a test app's database and secrets.
 struct WorkerProcess {
@@ -207,4 +208,59 @@ async fn split_roles_need_postgresql() {
     config.server.role = Role::Worker;
     let error = satchel::App::build(config).await.err().expect("refused on SQLite").to_string();
     assert!(error.contains("PostgreSQL"), "{error}");
+}
+
+on_both_stacks!(a_live_owner_keeps_its_claims_and_a_dead_one_loses_them);
+
+/// The claim itself: emails being sent by a live instance stay its own; those of an instance
+/// silent past the threshold, or whose row is gone, are taken; the old owner's late failure
+/// then changes nothing.
+async fn a_live_owner_keeps_its_claims_and_a_dead_one_loses_them(stack: Stack) {
+    use satchel::db::{emails, instances};
+    let mut app = TestApp::spawn_with(stack, fast_retries).await;
+    let (m, product_id) = shop(&app, "Claims Kept").await;
+    let recipients: Vec<String> = ["alive", "silent", "gone"].iter().map(|tag| unique_address(tag)).collect();
+    let mut ids = Vec::new();
+    for to in &recipients {
+        let created = buy(&app, &m, &product_id, to).await;
+        let order = crate::fulfilment::order(&app, &m, created["id"].as_str().unwrap()).await;
+        ids.push(order["emails"][0]["id"].as_str().expect("the purchase email").to_owned());
+    }
+    app.stop().await;
+
+    let db = satchel::app::connect_db(&app.state.config).await.unwrap();
+    let now = satchel::domain::now_millis();
+    let instance = |id: &str, heartbeat_at| instances::InstanceRow {
+        id: id.into(),
+        role: Role::All,
+        host: "test".into(),
+        pid: 1,
+        started_at: now - 60_000,
+        heartbeat_at,
+    };
+    instances::beat(&db, &instance("alive", now - 1_000)).await.unwrap();
+    instances::beat(&db, &instance("silent", now - 20_000)).await.unwrap();
+    // Each email is being sent, under a lease far from over, by one of the three owners.
+    for (id, owner) in ids.iter().zip(["alive", "silent", "gone"]) {
+        on_pool!(&db, pool => {
+            sqlx::query("UPDATE emails SET status = 'sending', claimed_by = $1, locked_until = $2 WHERE id = $3")
+                .bind(owner).bind(now + 300_000).bind(id).execute(pool).await.unwrap();
+        });
+    }
+    let alive_since = satchel::domain::alive_since(now, 15_000);
+    let claimed = emails::claim(&db, "taker", now, 300_000, alive_since, 32).await.unwrap();
+    let mut taken: Vec<&str> = claimed.iter().map(|e| e.id.as_str()).collect();
+    taken.sort();
+    let mut expected = vec![ids[1].as_str(), ids[2].as_str()];
+    expected.sort();
+    assert_eq!(taken, expected, "the silent and the gone owners' emails, not the live one's");
+
+    // The silent owner wakes up and records a failure: the email is the taker's now.
+    emails::mark_failed_attempt(&db, "silent", &ids[1], "", "timed out", Some(now)).await.unwrap();
+    let row = emails::of_merchant(&db, &m.id, &ids[1]).await.unwrap();
+    assert_eq!(row.status, satchel::domain::EmailStatus::Sending, "unchanged by the old owner");
+    emails::mark_failed_attempt(&db, "taker", &ids[1], "", "timed out", Some(now)).await.unwrap();
+    let row = emails::of_merchant(&db, &m.id, &ids[1]).await.unwrap();
+    assert_eq!(row.status, satchel::domain::EmailStatus::Retrying, "recorded by its owner");
+    db.close().await;
 }

@@ -170,8 +170,9 @@ pub struct MailConfig {
     pub give_up_after_seconds: u64,
     /// How often the outbox is checked for due emails besides being woken by new orders, seconds.
     pub poll_seconds: u64,
-    /// How long a worker owns an email it is sending, seconds; after that (a crashed process)
-    /// another worker takes it over. Must be longer than one SMTP exchange can take.
+    /// How long a worker owns an email it is sending, seconds; after that another worker takes
+    /// it over. A crashed process's emails are taken over sooner, once it stops beating
+    /// (`[instances]`); this is the backstop. Must be longer than one SMTP exchange can take.
     pub lease_seconds: u64,
     /// Emails sent at the same time by one process.
     pub concurrency: usize,

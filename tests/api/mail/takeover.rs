@@ -201,13 +201,18 @@ async fn a_web_process_sends_no_mail_and_a_worker_process_does() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn split_roles_need_postgresql() {
+async fn start_up_refuses_split_roles_on_sqlite_and_a_stale_threshold_under_two_beats() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config { data_dir: dir.path().join("data"), ..Config::default() };
     config.server.port = 0;
     config.server.role = Role::Worker;
-    let error = satchel::App::build(config).await.err().expect("refused on SQLite").to_string();
+    let error = satchel::App::build(config.clone()).await.err().expect("refused on SQLite").to_string();
     assert!(error.contains("PostgreSQL"), "{error}");
+
+    config.server.role = Role::All;
+    config.instances.heartbeat_seconds = 10;
+    let error = satchel::App::build(config).await.err().expect("a beat late is not a death").to_string();
+    assert!(error.contains("stale_after_seconds"), "{error}");
 }
 
 on_both_stacks!(a_live_owner_keeps_its_claims_and_a_dead_one_loses_them);

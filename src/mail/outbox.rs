@@ -1,8 +1,10 @@
 //! The outbox worker: claims due emails, renders each from its order, sends it, and records
 //! the outcome; failures are retried with backoff until the configured give-up time.
 //!
-//! It is woken as soon as an order commits (so mail leaves within a second) and also polls
-//! every few seconds, which picks up retries and emails left behind by a crashed process.
+//! It is woken as soon as an order commits (so mail leaves within a second; on PostgreSQL,
+//! whichever process took the order, through `LISTEN`/`NOTIFY`) and also polls every few
+//! seconds, which picks up retries and emails left behind by a crashed process (one whose
+//! heartbeat stopped, see [`crate::instances`]).
 //!
 //! One email can never stop it: an error or a panic while building or sending one email marks
 //! that email `retrying` (or `failed`) with the reason, and the worker goes on. Should the
@@ -144,8 +146,8 @@ pub(crate) async fn supervise<F, Fut>(
 }
 
 /// The worker: sends what is due, then waits for a wake-up, the poll interval or `stop`.
-/// A worker-only process is woken by no order (they are taken by other processes), so it
-/// polls every second: a queued email waits at most about a second for it.
+/// A worker-only process takes no orders: it is woken only through PostgreSQL, and polls
+/// every second, which also bounds how long the takeover of a dead process's email waits.
 async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
     let poll = match state.instance.role() {
         crate::domain::Role::Worker => WORKER_ONLY_POLL,

@@ -36,6 +36,8 @@ pub struct Inner {
     pub mail: crate::mail::Outbox,
     /// Attempt counters for sign-in forms.
     pub rate_limits: crate::rate_limit::RateLimiter,
+    /// This process: its role, and the id its claimed emails carry.
+    pub instance: crate::instances::Instance,
 }
 
 impl Deref for AppState {
@@ -120,7 +122,18 @@ pub struct App {
 impl App {
     /// Connects everything and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        let instances = &config.instances;
+        anyhow::ensure!(
+            instances.stale_after_seconds >= 2 * instances.heartbeat_seconds.max(1),
+            "instances.stale_after_seconds must be at least two heartbeats (2 × instances.heartbeat_seconds)"
+        );
         let (db, blobs) = connect(&config).await?;
+        anyhow::ensure!(
+            config.server.role == crate::domain::Role::All || matches!(db, Db::Postgres(_)),
+            "role {}: web and worker processes share a PostgreSQL database; SQLite serves one process, \
+             which does everything (role all)",
+            config.server.role
+        );
         let secrets = match &config.signing_key {
             Some(key) => {
                 anyhow::ensure!(
@@ -143,6 +156,7 @@ impl App {
         crate::telemetry::install();
         let downloads = crate::download_log::DownloadLog::start(db.clone());
         let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
+        let instance = crate::instances::Instance::new(config.server.role, &config.instances);
         let state = AppState(Arc::new(Inner {
             db,
             blobs,
@@ -153,6 +167,7 @@ impl App {
             order_cache: Default::default(),
             mail,
             rate_limits: Default::default(),
+            instance,
         }));
         Ok(App { listener, state })
     }
@@ -176,13 +191,23 @@ impl App {
     /// to finish.
     pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let state = self.state.clone();
-        let (stop_mail, mail_stopped) = tokio::sync::watch::channel(false);
-        let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), mail_stopped);
-        let sweeper = tokio::spawn(sweep_expired_sessions(state.db.clone()));
-        let router = crate::http::router(self.state);
+        let role = state.instance.role();
+        state.instance.register(&state.db).await.map_err(std::io::Error::other)?;
+        let (stop_work, work_stopped) = tokio::sync::watch::channel(false);
+        // The heartbeat outlives the worker: emails still being sent at shutdown stay this
+        // process's until they are finished.
+        let (stop_beating, beating_stopped) = tokio::sync::watch::channel(false);
+        let heartbeat = state.instance.spawn_heartbeat(state.db.clone(), beating_stopped);
+        // A web-only process leaves the mail and the sweeps to worker processes.
+        let background = role.runs_worker().then(|| {
+            let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), work_stopped);
+            (mail_worker, tokio::spawn(sweep_expired_sessions(state.db.clone())))
+        });
+        let router =
+            if role.serves_http() { crate::http::router(self.state) } else { crate::http::health_router(self.state) };
         tracing::info!(
             address = %self.listener.local_addr()?, public_url = %state.public_url,
-            database = state.db.engine(), "satchel is serving"
+            database = state.db.engine(), role = %role, "satchel is serving"
         );
         if crate::server::exposure::insecure_cookies_exposed(&state.config.server.host, &state.public_url) {
             tracing::warn!(
@@ -194,10 +219,16 @@ impl App {
         let limits = crate::server::Limits::from_config(&state.config.server);
         let result = crate::server::serve(self.listener, router, limits, stop).await;
         // The worker finishes the emails it is sending; anything still queued waits in the
-        // database for the next start.
-        let _ = stop_mail.send(true);
-        let _ = mail_worker.await;
-        sweeper.abort();
+        // database for the next start. The instance's row goes last, once nothing it claimed
+        // is being sent.
+        let _ = stop_work.send(true);
+        if let Some((mail_worker, sweeper)) = background {
+            let _ = mail_worker.await;
+            sweeper.abort();
+        }
+        let _ = stop_beating.send(true);
+        let _ = heartbeat.await;
+        state.instance.deregister(&state.db).await;
         state.db.close().await;
         result
     }

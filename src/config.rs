@@ -30,6 +30,26 @@ pub struct Config {
     pub mail: MailConfig,
     /// Who may read `/metrics`.
     pub metrics: MetricsConfig,
+    /// How processes tell each other they are alive.
+    pub instances: InstancesConfig,
+}
+
+/// The heartbeat every process keeps in the `instances` table: work (a claimed email) held
+/// by a process that stopped beating is taken over by another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct InstancesConfig {
+    /// How often a process records that it is alive, seconds.
+    pub heartbeat_seconds: u64,
+    /// A process silent this long is taken for dead, seconds: its emails are sent by another.
+    /// Keep it a few heartbeats long, so a slow beat is not taken for a death.
+    pub stale_after_seconds: u64,
+}
+
+impl Default for InstancesConfig {
+    fn default() -> Self {
+        InstancesConfig { heartbeat_seconds: 5, stale_after_seconds: 15 }
+    }
 }
 
 /// Access to `GET /metrics`.
@@ -72,6 +92,9 @@ pub struct ServerConfig {
     /// Bytes hyper may buffer per connection (response bytes queued for a slow reader, and the
     /// largest request head); at least 8192.
     pub connection_buffer_bytes: usize,
+    /// What this process does: `all` (default), `web` (HTTP only, no mail worker) or `worker`
+    /// (the mail worker; HTTP only for health and metrics). `satchel serve --role` overrides it.
+    pub role: crate::domain::Role,
 }
 
 /// Database settings.
@@ -151,8 +174,9 @@ pub struct MailConfig {
     pub give_up_after_seconds: u64,
     /// How often the outbox is checked for due emails besides being woken by new orders, seconds.
     pub poll_seconds: u64,
-    /// How long a worker owns an email it is sending, seconds; after that (a crashed process)
-    /// another worker takes it over. Must be longer than one SMTP exchange can take.
+    /// How long a worker owns an email it is sending, seconds; after that another worker takes
+    /// it over. A crashed process's emails are taken over sooner, once it stops beating
+    /// (`[instances]`); this is the backstop. Must be longer than one SMTP exchange can take.
     pub lease_seconds: u64,
     /// Emails sent at the same time by one process.
     pub concurrency: usize,
@@ -247,6 +271,7 @@ impl Default for Config {
             signing_key: None,
             mail: MailConfig::default(),
             metrics: MetricsConfig::default(),
+            instances: InstancesConfig::default(),
         }
     }
 }
@@ -265,6 +290,7 @@ impl Default for ServerConfig {
             max_connections: 10_000,
             shutdown_timeout_seconds: 20,
             connection_buffer_bytes: 64 * 1024,
+            role: crate::domain::Role::All,
         }
     }
 }

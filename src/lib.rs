@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod download_log;
 pub mod http;
+pub mod instances;
 pub mod mail;
 pub mod order_cache;
 pub mod orders;

@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `merchant create`, `api-key create`, `mail list|show`.
+//! The command line: `serve [--role all|web|worker]`, `migrate`, `merchant create`, `api-key create`,
+//! `mail list|show`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,8 +28,14 @@ pub struct Cli {
 /// A subcommand.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run the HTTP service until Ctrl-C or SIGTERM.
-    Serve,
+    /// Run the service until Ctrl-C or SIGTERM.
+    Serve {
+        /// What this process does: `all` (HTTP, mail worker and sweeps), `web` (HTTP only) or
+        /// `worker` (mail worker and sweeps; HTTP only for /healthz, /readyz and /metrics).
+        /// Overrides `server.role`; web and worker need PostgreSQL.
+        #[arg(long)]
+        role: Option<crate::domain::Role>,
+    },
     /// Create or update the database schema, then exit.
     Migrate,
     /// Manage merchants.
@@ -131,7 +138,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         config.database.url = Some(Secret(url));
     }
     match cli.command {
-        Command::Serve => crate::App::build(config).await?.run_until_stopped().await?,
+        Command::Serve { role } => {
+            if let Some(role) = role {
+                config.server.role = role;
+            }
+            crate::App::build(config).await?.run_until_stopped().await?
+        }
         Command::Migrate => {
             crate::app::connect_db(&config).await?;
             println!("database is up to date");

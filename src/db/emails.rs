@@ -95,6 +95,18 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
     })
 }
 
+/// The channel migration 0008's trigger notifies on PostgreSQL when emails are queued.
+const QUEUED_CHANNEL: &str = "satchel_emails_queued";
+
+/// On PostgreSQL, a listener notified whenever any process queues an email (it holds one of
+/// the pool's connections); None on SQLite, where the one process wakes its worker itself.
+pub async fn listen_for_queued(db: &Db) -> Result<Option<sqlx::postgres::PgListener>, DbError> {
+    let Db::Postgres(pool) = db else { return Ok(None) };
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(QUEUED_CHANNEL).await?;
+    Ok(Some(listener))
+}
+
 /// How many emails wait to be sent or retried, across merchants (for `/metrics`).
 pub async fn waiting(db: &Db) -> Result<i64, DbError> {
     let (n,): (i64,) = with_pool!(db, pool => {
@@ -110,23 +122,36 @@ pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<EmailRow>, DbError>
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(order_id).fetch_all(pool).await?))
 }
 
-/// Claims up to `limit` due emails for this worker until `now + lease_ms`, counting the attempt.
-/// Due: queued or retrying and past their time, or left `sending` by a worker whose lease ran
-/// out (it crashed). On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim side
-/// by side without ever taking the same row; SQLite has one writer, so a plain update is enough.
-pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<EmailRow>, DbError> {
-    // $4 queued, $5 retrying, $6 sending.
-    const DUE: &str = "(status IN ($4, $5) AND next_attempt_at <= $1) OR (status = $6 AND locked_until <= $1)";
+/// Claims up to `limit` due emails for the instance `owner` until `now + lease_ms`, counting
+/// the attempt. Due: queued or retrying and past their time, or left `sending` by a process
+/// that died: one whose lease ran out, or whose owner's heartbeat is not after `alive_since`
+/// (or whose owner's row is gone). An email claimed before owners were recorded (no owner)
+/// waits for its lease. On PostgreSQL `FOR UPDATE SKIP LOCKED` lets several processes claim
+/// side by side without ever taking the same row; SQLite has one writer, so a plain update is
+/// enough.
+pub async fn claim(
+    db: &Db,
+    owner: &str,
+    now: Millis,
+    lease_ms: i64,
+    alive_since: Millis,
+    limit: i64,
+) -> Result<Vec<EmailRow>, DbError> {
+    // $4 queued, $5 retrying, $6 sending, $7 the oldest live heartbeat, $8 the owner.
+    const DUE: &str = "(status IN ($4, $5) AND next_attempt_at <= $1) OR (status = $6 AND (locked_until <= $1 OR \
+         (claimed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = emails.claimed_by \
+         AND i.heartbeat_at > $7))))";
     // SQLite has one writer, so a plain update is enough there.
     let skip_locked = if matches!(db, Db::Postgres(_)) { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = sqlx::AssertSqlSafe(format!(
-        "UPDATE emails SET status = $6, locked_until = $2, attempts = attempts + 1 WHERE id IN \
+        "UPDATE emails SET status = $6, locked_until = $2, claimed_by = $8, attempts = attempts + 1 WHERE id IN \
          (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3 {skip_locked}) RETURNING {COLUMNS}"
     ));
     Ok(with_pool!(db, write pool => {
         sqlx::query_as(sql)
             .bind(now).bind(now + lease_ms).bind(limit)
             .bind(EmailStatus::Queued).bind(EmailStatus::Retrying).bind(EmailStatus::Sending)
+            .bind(alive_since).bind(owner)
             .fetch_all(pool).await?
     }))
 }
@@ -140,10 +165,12 @@ pub async fn mark_sent(db: &Db, id: &str, subject: &str) -> Result<(), DbError> 
     Ok(())
 }
 
-/// Records a failed attempt: retried at `next` (`retrying`), or given up when `next` is None
-/// (`failed`).
+/// Records a failed attempt by `owner`: retried at `next` (`retrying`), or given up when
+/// `next` is None (`failed`). Nothing changes when the email is no longer `owner`'s to send
+/// (another process took it over, taking this one for dead, and may have sent it).
 pub async fn mark_failed_attempt(
     db: &Db,
+    owner: &str,
     id: &str,
     subject: &str,
     error: &str,
@@ -153,9 +180,11 @@ pub async fn mark_failed_attempt(
     with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE emails SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, \
-             subject = CASE WHEN $5 = '' THEN subject ELSE $5 END, locked_until = NULL WHERE id = $1",
+             subject = CASE WHEN $5 = '' THEN subject ELSE $5 END, locked_until = NULL \
+             WHERE id = $1 AND status = $6 AND claimed_by = $7",
         )
-        .bind(id).bind(status).bind(next).bind(error).bind(subject).execute(pool).await?;
+        .bind(id).bind(status).bind(next).bind(error).bind(subject).bind(EmailStatus::Sending).bind(owner)
+        .execute(pool).await?;
     });
     Ok(())
 }

@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod blobs;
 pub mod caps;
 pub mod emails;
+pub mod instances;
 pub mod merchants;
 pub mod orders;
 pub mod portal;

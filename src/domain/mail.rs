@@ -21,7 +21,8 @@ stored_enum! {
     pub enum EmailStatus {
         /// Waiting for its first attempt.
         Queued = "queued",
-        /// Claimed by a worker, which holds it until its lease ends.
+        /// Claimed by a worker, which holds it until its lease ends or its process stops
+        /// beating (see `crate::instances`).
         Sending = "sending",
         /// Accepted by the SMTP server (or written to the mailbox).
         Sent = "sent",

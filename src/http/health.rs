@@ -14,12 +14,14 @@ pub async fn healthz() -> &'static str {
 }
 
 /// `GET /readyz`: 200 when the database and the blob store both answer and the mail worker
-/// runs, else 503 saying which.
+/// runs (in a web-only process, which runs none, `"mail": "off"` and no matter), else 503
+/// saying which.
 #[tracing::instrument(skip_all)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let blobs = state.blobs.check().await.map_err(|e| e.to_string());
-    let mail = state.mail.worker_running();
+    let runs_worker = state.instance.role().runs_worker();
+    let mail = state.mail.worker_running() || !runs_worker;
     let ready = database.is_ok() && blobs.is_ok() && mail;
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let show = |r: Result<(), String>| match r {
@@ -29,7 +31,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             json!("unavailable")
         }
     };
-    let mail = if mail { "ok" } else { "stopped" };
+    let mail = match (runs_worker, mail) {
+        (false, _) => "off",
+        (true, true) => "ok",
+        (true, false) => "stopped",
+    };
     (status, Json(json!({ "database": show(database), "blobs": show(blobs), "mail": mail })))
 }
 

@@ -30,6 +30,17 @@ pub use error::{Error, Result};
 pub use extract::{ApiJson, ApiMerchant, ApiQuery};
 pub use page_error::{PageError, PageResult};
 
+/// The routes of a worker-only process: health and metrics, for an orchestrator's probes.
+pub fn health_router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .layer(axum::middleware::from_fn(crate::telemetry::track))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
 /// Every route of the service.
 pub fn router(state: AppState) -> Router {
     Router::new()

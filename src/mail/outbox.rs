@@ -1,8 +1,10 @@
 //! The outbox worker: claims due emails, renders each from its order, sends it, and records
 //! the outcome; failures are retried with backoff until the configured give-up time.
 //!
-//! It is woken as soon as an order commits (so mail leaves within a second) and also polls
-//! every few seconds, which picks up retries and emails left behind by a crashed process.
+//! It is woken as soon as an order commits (so mail leaves within a second; on PostgreSQL,
+//! whichever process took the order, through `LISTEN`/`NOTIFY`) and also polls every few
+//! seconds, which picks up retries and emails left behind by a crashed process (one whose
+//! heartbeat stopped, see [`crate::instances`]).
 //!
 //! One email can never stop it: an error or a panic while building or sending one email marks
 //! that email `retrying` (or `failed`) with the reason, and the worker goes on. Should the
@@ -29,6 +31,8 @@ use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_mill
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;
+/// How often a worker-only process looks for due emails.
+const WORKER_ONLY_POLL: Duration = Duration::from_secs(1);
 /// How long the supervisor waits before starting a worker that died again.
 const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
@@ -70,7 +74,38 @@ pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task
     // Up from now on, so a request answered before the task first runs sees it so.
     running.store(true, Ordering::SeqCst);
     let worker_stop = stop.clone();
-    tokio::spawn(supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())))
+    let relay = tokio::spawn(relay_queued(state.clone(), stop.clone()));
+    tokio::spawn(async move {
+        supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())).await;
+        let _ = relay.await;
+    })
+}
+
+/// On PostgreSQL, wakes the worker whenever any process queues an email (a web-only process
+/// has no worker of its own to wake), until `stop`; the poll stays for when this is down.
+async fn relay_queued(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            ended = listen(&state) => match ended {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "not listening for queued emails; polling only"),
+            },
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(RESTART_PAUSE) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Wakes the worker on each notification; returns at once on SQLite, else only on an error.
+async fn listen(state: &AppState) -> Result<(), crate::db::DbError> {
+    let Some(mut listener) = emails::listen_for_queued(&state.db).await? else { return Ok(()) };
+    loop {
+        listener.recv().await?;
+        state.mail.wake();
+    }
 }
 
 /// Runs `worker` in a task of its own until it returns (it was asked to stop). If it dies
@@ -111,8 +146,13 @@ pub(crate) async fn supervise<F, Fut>(
 }
 
 /// The worker: sends what is due, then waits for a wake-up, the poll interval or `stop`.
+/// A worker-only process takes no orders: it is woken only through PostgreSQL, and polls
+/// every second, which also bounds how long the takeover of a dead process's email waits.
 async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
-    let poll = Duration::from_secs(state.config.mail.poll_seconds.max(1));
+    let poll = match state.instance.role() {
+        crate::domain::Role::Worker => WORKER_ONLY_POLL,
+        _ => Duration::from_secs(state.config.mail.poll_seconds.max(1)),
+    };
     tracing::info!(transport = %state.mail.transport.describe(), "mail worker started");
     loop {
         if *stop.borrow() {
@@ -140,7 +180,9 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Claims one batch of due emails and sends them; returns how many were claimed.
 pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     let lease_ms = state.config.mail.lease_seconds.max(1) as i64 * 1000;
-    let claimed = emails::claim(&state.db, now_millis(), lease_ms, BATCH).await?;
+    let now = now_millis();
+    let alive_since = crate::domain::alive_since(now, state.instance.stale_after_ms());
+    let claimed = emails::claim(&state.db, state.instance.id(), now, lease_ms, alive_since, BATCH).await?;
     let count = claimed.len();
     futures_util::stream::iter(claimed)
         .for_each_concurrent(state.config.mail.concurrency.max(1), |email| deliver(state, email))
@@ -226,7 +268,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
         }
         Attempt::Expired => {
             let why = "the sign-in code expired before it could be sent";
-            emails::mark_failed_attempt(&state.db, &email.id, "", why, None).await
+            emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, "", why, None).await
         }
         Attempt::Failed { subject, error } => {
             let mail = &state.config.mail;
@@ -244,7 +286,8 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
                 None => tracing::error!(email = %email.id, attempts = email.attempts, error = %error,
                     "email not sent; giving up"),
             }
-            emails::mark_failed_attempt(&state.db, &email.id, &subject, &error.to_string(), next).await
+            emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, &subject, &error.to_string(), next)
+                .await
         }
     };
     if let Err(e) = recorded {

@@ -9,6 +9,7 @@ mod names;
 mod processes;
 mod purchase;
 mod retries;
+mod takeover;
 mod test_checkout;
 
 use std::time::Duration;

@@ -8,6 +8,7 @@ mod health;
 mod json_limits;
 mod openapi;
 mod private_files;
+mod scale_out;
 mod products;
 mod server;
 mod upload_races;

@@ -1,7 +1,9 @@
 //! Telling the other processes of a PostgreSQL database that something changed, with
 //! `NOTIFY` (SQLite has one process: there is nobody to tell).
 
-use sqlx::postgres::{PgListener, PgPool};
+use std::time::Duration;
+
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 
 use super::{Db, DbError};
 
@@ -17,11 +19,18 @@ pub(crate) async fn announce_order_access_change(db: &Db) -> Result<(), DbError>
     Ok(())
 }
 
-/// A listener on the order-access channel, on a connection of its own taken from `pool`. It
-/// reconnects by itself when the connection drops (and says so by receiving `None`), and
-/// stops with `Err` once the pool is closed.
+/// A listener on the order-access channel, on a connection of its own to `pool`'s database
+/// (not one of the pool's: a small pool would lose a connection to it for good). It reconnects
+/// by itself when the connection drops, and says so by receiving `None`.
 pub(crate) async fn listen_for_order_access_changes(pool: &PgPool) -> Result<PgListener, DbError> {
-    let mut listener = PgListener::connect_with(pool).await?;
+    let own = PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with((*pool.connect_options()).clone())
+        .await?;
+    let mut listener = PgListener::connect_with(&own).await?;
     listener.listen(ORDER_ACCESS_CHANNEL).await?;
     Ok(listener)
 }

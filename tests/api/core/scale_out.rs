@@ -89,6 +89,40 @@ async fn a_change_of_access_reaches_every_process_at_once() {
     drop(second);
 }
 
+/// On PostgreSQL, a process whose listener lost its connection forgets every cached order: an
+/// announcement may have been missed while it was away.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listener_that_lost_its_connection_forgets_everything() {
+    let app = TestApp::spawn_with(Stack::ScaledOut, |c| c.database.order_cache_milliseconds = LONG_CACHE_MS).await;
+    let shop = shop(&app, "Reconnecting Shop", "guide.pdf", file_bytes(3_000, 9)).await;
+    let order = buy(&app, &shop.m, &shop.product_id, "grace@example.com").await;
+    let link = delivery_url(&order);
+    let status = || async { app.client.get(&link).send().await.unwrap().status() };
+    let satchel::db::Db::Postgres(pool) = &app.state.db else { unreachable!("PostgreSQL") };
+    // The listener may still be connecting: wait until its connection is there to cut.
+    let listening = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'";
+    eventually(std::time::Duration::from_secs(15), "the process listens", || async {
+        (sqlx::query_scalar::<_, i64>(listening).fetch_one(pool).await.unwrap() > 0).then_some(())
+    })
+    .await;
+    assert_eq!(status().await, StatusCode::OK, "the order is cached");
+
+    // Revoked behind Satchel's back (nothing is announced), then the listener's connection cut.
+    sqlx::query("UPDATE orders SET status = 'revoked' WHERE id = $1")
+        .bind(order["id"].as_str())
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(status().await, StatusCode::OK, "still the cached order: nothing was announced");
+    let cut = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+               WHERE datname = current_database() AND query LIKE 'LISTEN%' AND pid <> pg_backend_pid()";
+    sqlx::query(cut).execute(pool).await.unwrap();
+    eventually(std::time::Duration::from_secs(15), "the link answers 404 once the listener is back", || async {
+        (status().await == StatusCode::NOT_FOUND).then_some(())
+    })
+    .await;
+}
+
 async fn a_process_with_another_signing_key_refuses_to_start(stack: Stack) {
     let first = TestApp::spawn(stack).await;
     let mut other_key = first.state.config.clone();

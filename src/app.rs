@@ -4,6 +4,7 @@ use std::future::Future;
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -30,11 +31,12 @@ pub struct Inner {
     pub secrets: Secrets,
     /// Where download attempts are recorded.
     pub downloads: crate::download_log::DownloadLog,
-    /// Orders behind download tokens, kept briefly in memory.
+    /// Orders behind download tokens, kept briefly in memory (forgotten in every process when
+    /// one changes an order's access).
     pub order_cache: crate::order_cache::OrderCache,
     /// The email outbox: wake it after queueing mail.
     pub mail: crate::mail::Outbox,
-    /// Attempt counters for sign-in forms.
+    /// Attempt counters for sign-in forms and the test checkout, shared through the database.
     pub rate_limits: crate::rate_limit::RateLimiter,
     /// This process: its role, and the id its claimed emails carry.
     pub instance: crate::instances::Instance,
@@ -144,6 +146,7 @@ impl App {
             }
             None => Secrets::load_or_create(&config.data_dir)?,
         };
+        crate::signing_key::ensure_shared(&db, &secrets.key(), config.replace_signing_key.as_deref()).await?;
         let address = format!("{}:{}", config.server.host, config.server.port);
         let listener = TcpListener::bind(&address).await.with_context(|| format!("listening on {address}"))?;
         let port = listener.local_addr()?.port();
@@ -157,6 +160,9 @@ impl App {
         let downloads = crate::download_log::DownloadLog::start(db.clone());
         let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
         let instance = crate::instances::Instance::new(config.server.role, &config.instances);
+        let order_cache =
+            crate::order_cache::OrderCache::new(Duration::from_millis(config.database.order_cache_milliseconds));
+        let rate_limits = crate::rate_limit::RateLimiter::new(db.clone());
         let state = AppState(Arc::new(Inner {
             db,
             blobs,
@@ -164,9 +170,9 @@ impl App {
             public_url,
             secrets,
             downloads,
-            order_cache: Default::default(),
+            order_cache,
             mail,
-            rate_limits: Default::default(),
+            rate_limits,
             instance,
         }));
         Ok(App { listener, state })
@@ -203,6 +209,7 @@ impl App {
             let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), work_stopped);
             (mail_worker, tokio::spawn(sweep_expired_sessions(state.db.clone())))
         });
+        let cache_follower = crate::order_cache::follow_other_processes(state.clone());
         let router =
             if role.serves_http() { crate::http::router(self.state) } else { crate::http::health_router(self.state) };
         tracing::info!(
@@ -226,6 +233,7 @@ impl App {
             let _ = mail_worker.await;
             sweeper.abort();
         }
+        cache_follower.abort();
         let _ = stop_beating.send(true);
         let _ = heartbeat.await;
         state.instance.deregister(&state.db).await;
@@ -234,7 +242,8 @@ impl App {
     }
 }
 
-/// Deletes expired sessions once an hour, so the table holds only live ones.
+/// Deletes expired sessions and ended rate-limit windows once an hour, so the tables hold only
+/// live ones.
 async fn sweep_expired_sessions(db: Db) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -243,6 +252,9 @@ async fn sweep_expired_sessions(db: Db) {
             Ok(0) => {}
             Ok(n) => tracing::info!(count = n, "removed expired sessions"),
             Err(e) => tracing::warn!(error = %e, "could not remove expired sessions"),
+        }
+        if let Err(e) = crate::db::rate_limits::sweep_ended(&db, crate::domain::now_millis()).await {
+            tracing::warn!(error = %e, "could not remove ended rate-limit windows");
         }
     }
 }

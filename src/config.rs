@@ -26,6 +26,10 @@ pub struct Config {
     /// unset, one is generated once into `data_dir/secrets.json`; set it (the same on every
     /// process) when several processes serve one database.
     pub signing_key: Option<Secret>,
+    /// Replaces the signing key this database's processes use with this process's own, on
+    /// purpose: set to this process's key fingerprint (the refusal to start prints it); any
+    /// other value changes nothing. See the README's "Changing the signing key".
+    pub replace_signing_key: Option<String>,
     /// How email goes out.
     pub mail: MailConfig,
     /// Who may read `/metrics`.
@@ -105,6 +109,9 @@ pub struct DatabaseConfig {
     pub url: Option<Secret>,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a process trusts an order it read behind a download link, in milliseconds.
+    /// Changes of access made through Satchel reach every process at once regardless.
+    pub order_cache_milliseconds: u64,
 }
 
 /// Which blob store holds uploaded files.
@@ -269,6 +276,7 @@ impl Default for Config {
             database: DatabaseConfig::default(),
             storage: StorageConfig::default(),
             signing_key: None,
+            replace_signing_key: None,
             mail: MailConfig::default(),
             metrics: MetricsConfig::default(),
             instances: InstancesConfig::default(),
@@ -297,7 +305,11 @@ impl Default for ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: None, max_connections: 16 }
+        DatabaseConfig {
+            url: None,
+            max_connections: 16,
+            order_cache_milliseconds: crate::order_cache::TTL.as_millis() as u64,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub mod portal_access;
 pub mod private_files;
 pub mod rate_limit;
 pub mod server;
+pub mod signing_key;
 pub mod telemetry;
 
 pub use app::App;

@@ -68,9 +68,10 @@ pub async fn ask_for_code(
     let limits = &state.rate_limits;
     limits
         .check(&format!("portal-ip:{client_ip}"), CODES_PER_IP, WINDOW)
+        .await?
         .map_err(SignInRefused::NetworkAskedTooOften)?;
     let per_address = format!("portal-email:{}:{}", merchant.id, email.as_str());
-    limits.check(&per_address, CODES_PER_ADDRESS, WINDOW).map_err(SignInRefused::AddressAskedTooOften)?;
+    limits.check(&per_address, CODES_PER_ADDRESS, WINDOW).await?.map_err(SignInRefused::AddressAskedTooOften)?;
     let salt = new_sign_in_salt();
     let link = MagicLinkToken::derive(&state.secrets.key(), &salt);
     let issued =
@@ -90,7 +91,7 @@ pub async fn sign_in_with_code(
     email: &Email,
     typed: &SignInCode,
 ) -> Result<PortalSession, SignInRefused> {
-    count_try(state, client_ip)?;
+    count_try(state, client_ip).await?;
     let now = now_millis();
     match portal::try_code(&state.db, &merchant.id, email, now).await? {
         CodeTry::Counted(sign_in) => {
@@ -105,7 +106,7 @@ pub async fn sign_in_with_code(
             // An address with no live code locks after as many tries as one with a code, so
             // the answers cannot tell customers from strangers.
             let key = format!("portal-no-code:{}:{}", merchant.id, email.as_str());
-            match state.rate_limits.check(&key, MAX_WRONG_CODES as u32, WINDOW) {
+            match state.rate_limits.check(&key, MAX_WRONG_CODES as u32, WINDOW).await? {
                 Ok(()) => Err(SignInRefused::WrongCode),
                 Err(_) => Err(SignInRefused::Locked),
             }
@@ -128,7 +129,7 @@ pub async fn sign_in_with_link(
     client_ip: &str,
     link: &MagicLinkToken,
 ) -> Result<PortalSession, SignInRefused> {
-    count_try(state, client_ip)?;
+    count_try(state, client_ip).await?;
     match portal::use_link(&state.db, &merchant.id, link.hash().as_str(), now_millis()).await? {
         Some(customer_id) => start_session(state, merchant, &customer_id).await,
         None => Err(SignInRefused::LinkGone),
@@ -140,9 +141,9 @@ pub async fn sign_out(state: &AppState, secret: &str) -> Result<(), DbError> {
     sessions::end(&state.db, secret).await
 }
 
-fn count_try(state: &AppState, client_ip: &str) -> Result<(), SignInRefused> {
+async fn count_try(state: &AppState, client_ip: &str) -> Result<(), SignInRefused> {
     let key = format!("portal-try-ip:{client_ip}");
-    state.rate_limits.check(&key, TRIES_PER_IP, WINDOW).map_err(SignInRefused::NetworkTriedTooOften)
+    state.rate_limits.check(&key, TRIES_PER_IP, WINDOW).await?.map_err(SignInRefused::NetworkTriedTooOften)
 }
 
 async fn start_session(

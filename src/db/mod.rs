@@ -12,6 +12,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePo
 
 pub mod api_keys;
 pub mod blobs;
+pub(crate) mod broadcast;
 pub mod caps;
 pub mod emails;
 pub mod instances;
@@ -19,7 +20,9 @@ pub mod merchants;
 pub mod orders;
 pub mod portal;
 pub mod products;
+pub mod rate_limits;
 pub mod sessions;
+pub mod signing_key;
 
 // What the dashboard's pages list, a page at a time.
 pub mod customers;

@@ -28,7 +28,7 @@ pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
 pub use password::{hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description, stripe_webhook_secret};
-pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token};
+pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token, signing_key_fingerprint};
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,

@@ -25,6 +25,13 @@ pub(crate) fn keyed_digest(server_key: &[u8], purpose: &[u8], salt: &str) -> [u8
     mac.finalize().into_bytes().into()
 }
 
+/// The signing key's fingerprint: HMAC-SHA256 hex of a fixed label under the key. Processes
+/// compare it through the database to learn whether they share a key; it tells nothing of the
+/// key itself.
+pub fn signing_key_fingerprint(server_key: &[u8]) -> String {
+    hex::encode(keyed_digest(server_key, b"satchel signing key fingerprint\0", ""))
+}
+
 /// The stored form of a high-entropy secret: SHA-256 hex. A fast hash is right here because
 /// the secret has 256 random bits; passwords use argon2 instead.
 #[derive(Debug, Clone, PartialEq, Eq)]

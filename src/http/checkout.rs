@@ -113,7 +113,11 @@ pub async fn pay(
         (format!("buy-email:{}", email.as_str()), PURCHASES_PER_ADDRESS),
     ];
     for (key, limit) in limits {
-        if let Err(wait) = state.rate_limits.check(&key, limit, WINDOW) {
+        let verdict = match state.rate_limits.check(&key, limit, WINDOW).await {
+            Ok(verdict) => verdict,
+            Err(e) => return crate::http::Error::from(e).into_response(),
+        };
+        if let Err(wait) = verdict {
             let error = format!("Too many test purchases: please try again in {} seconds.", wait.as_secs());
             let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, error);
             response.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().into());

@@ -5,8 +5,8 @@ use super::{OrderError, OrderEvent, emit};
 use crate::app::AppState;
 use crate::db::orders;
 
-/// Revokes access to one of `merchant_id`'s orders: its links answer 404 at once in this
-/// process (the order cache is emptied), within seconds in others.
+/// Revokes access to one of `merchant_id`'s orders: its links answer 404 at once, in every
+/// process (each one's order cache is emptied).
 #[tracing::instrument(skip(state))]
 pub async fn revoke(state: &AppState, merchant_id: &str, order_id: &str) -> Result<(), OrderError> {
     set_revoked(state, merchant_id, order_id, true).await?;
@@ -24,6 +24,6 @@ pub async fn restore(state: &AppState, merchant_id: &str, order_id: &str) -> Res
 
 async fn set_revoked(state: &AppState, merchant_id: &str, order_id: &str, revoked: bool) -> Result<(), OrderError> {
     orders::set_revoked(&state.db, merchant_id, order_id, revoked).await.map_err(OrderError::missing("order"))?;
-    state.order_cache.forget_all();
+    state.order_cache.forget_everywhere(&state.db).await;
     Ok(())
 }

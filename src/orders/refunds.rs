@@ -48,7 +48,7 @@ async fn apply(
     payment_id: &str,
 ) -> Result<(), OrderError> {
     let refunded = orders::refund(&state.db, &merchant.id, provider, payment_id, merchant.revoke_on_refund).await?;
-    state.order_cache.forget_all();
+    state.order_cache.forget_everywhere(&state.db).await;
     if let Some(order_id) = refunded {
         emit(OrderEvent::Refunded { merchant_id: merchant.id.clone(), order_id });
     }

@@ -9,6 +9,7 @@ mod json_limits;
 mod openapi;
 mod private_files;
 mod products;
+mod scale_out;
 mod server;
 mod upload_races;
 mod uploads;

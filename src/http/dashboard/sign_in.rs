@@ -12,11 +12,12 @@ use serde::Deserialize;
 use super::guard::{COOKIE, COOKIE_PATH, same_origin};
 use super::{PageResult, Verified};
 use crate::app::AppState;
-use crate::db::merchants;
 use crate::db::sessions::{self, SessionKind};
+use crate::db::{DbError, merchants};
 use crate::domain::{Email, verify_password};
 use crate::http::pages::render;
 use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
+use crate::rate_limit::Verdict;
 
 /// Wrong passwords one client may try for one account in [`WINDOW`]. Counted per account and
 /// client, so strangers cannot lock the owner out: a client that has not failed is never
@@ -125,7 +126,7 @@ pub async fn submit(
         (format!("dashboard-ip:{}", client.0), FAILURES_PER_CLIENT),
         (format!("dashboard-email:{}:{}", email.as_str(), client.0), FAILURES_PER_ACCOUNT_AND_CLIENT),
     ];
-    if let Err(wait) = hold_tries(&state, &keys) {
+    if let Err(wait) = hold_tries(&state, &keys).await? {
         let minutes = wait.as_secs().div_ceil(60);
         let message = format!("Too many sign-in attempts. Wait {minutes} minute(s) and try again.");
         let mut response = again(jar, StatusCode::TOO_MANY_REQUESTS, &message)?;
@@ -143,7 +144,7 @@ pub async fn submit(
         return again(jar, StatusCode::UNAUTHORIZED, "That email and password don't match.");
     };
     for (key, _) in &keys {
-        state.rate_limits.forgive(key);
+        state.rate_limits.forgive(key).await?;
     }
     let secret = sessions::start(&state.db, SessionKind::Merchant, &user.merchant_id, &user.id).await?;
     let jar = jar.add(session_cookie(&state, COOKIE, COOKIE_PATH.to_owned(), secret));
@@ -152,16 +153,16 @@ pub async fn submit(
 
 /// Counts a try against every key, or none: a client refused by one limit keeps the tries it
 /// had under the others.
-fn hold_tries(state: &AppState, keys: &[(String, u32)]) -> Result<(), Duration> {
+async fn hold_tries(state: &AppState, keys: &[(String, u32)]) -> Result<Verdict, DbError> {
     for (i, (key, limit)) in keys.iter().enumerate() {
-        if let Err(wait) = state.rate_limits.check(key, *limit, WINDOW) {
+        if let Err(wait) = state.rate_limits.check(key, *limit, WINDOW).await? {
             for (held, _) in &keys[..=i] {
-                state.rate_limits.forgive(held);
+                state.rate_limits.forgive(held).await?;
             }
-            return Err(wait);
+            return Ok(Err(wait));
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 /// An argon2id hash of a random password nobody knows, made once per process.

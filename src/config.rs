@@ -82,6 +82,9 @@ pub struct DatabaseConfig {
     pub url: Option<Secret>,
     /// Pool size.
     pub max_connections: u32,
+    /// How long a request waits for a pooled connection (default 5 s; a database that is down
+    /// is answered with 503 after this long, so keep it short).
+    pub acquire_timeout_secs: u64,
 }
 
 /// Which blob store holds uploaded files.
@@ -267,7 +270,14 @@ impl Default for ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig { url: None, max_connections: 16 }
+        DatabaseConfig { url: None, max_connections: 16, acquire_timeout_secs: 5 }
+    }
+}
+
+impl DatabaseConfig {
+    /// [`DatabaseConfig::acquire_timeout_secs`], at least one second.
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.acquire_timeout_secs.max(1))
     }
 }
 

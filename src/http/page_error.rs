@@ -92,14 +92,18 @@ pub enum PageError {
     Refused(Box<Refusal>),
     /// A dashboard request that did not work (4xx): the problem page with its message.
     Dashboard(super::Error),
+    /// 503 "Temporarily unavailable" with `Retry-After`: the database or the blob store is down
+    /// for now; logged with its cause.
+    Unavailable(anyhow::Error),
     /// 500: logged with its cause; the page says nothing about it.
     Internal(anyhow::Error),
 }
 
 impl PageError {
-    /// 500 from any error, keeping the cause for the log.
+    /// 500 from any error, keeping the cause for the log; 503 (or 507) when the cause is a
+    /// dependency that is down (or a full disk), as [`super::Error::internal`] sorts them.
     pub fn internal(e: impl Into<anyhow::Error>) -> PageError {
-        PageError::Internal(e.into())
+        super::Error::internal(e).into()
     }
 
     /// 410 for an expired order link of `merchant` (None when it could not be loaded:
@@ -169,6 +173,7 @@ impl PageError {
             PageError::LinkGone(_) => StatusCode::GONE,
             PageError::Refused(refusal) => refusal.status,
             PageError::Dashboard(e) => e.status(),
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +183,7 @@ impl From<super::Error> for PageError {
     fn from(e: super::Error) -> PageError {
         match e {
             super::Error::Internal(cause) => PageError::Internal(cause),
+            super::Error::Unavailable(cause) => PageError::Unavailable(cause),
             e => PageError::Dashboard(e),
         }
     }
@@ -204,7 +210,18 @@ impl IntoResponse for PageError {
                 let message = "Something went wrong on our side; it was logged. Try again in a moment.";
                 render(status, &ProblemPage { title: "Something went wrong", message, dashboard: false })
             }
+            PageError::Dashboard(super::Error::Unavailable(cause)) | PageError::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "a page's dependency is unavailable");
+                let message = "This page is temporarily unavailable. Try again in a few seconds.";
+                let page = ProblemPage { title: "Temporarily unavailable", message, dashboard: false };
+                let mut response = render(status, &page);
+                response.headers_mut().insert(header::RETRY_AFTER, super::fault::RETRY_AFTER_SECS.into());
+                response
+            }
             PageError::Dashboard(e) => {
+                if let super::Error::StorageFull(cause) = &e {
+                    tracing::error!(error = ?cause, "no room left to store a file");
+                }
                 let (title, message) = match &e {
                     super::Error::NotFound(what) => ("Not found", format!("This {what} does not exist.")),
                     other => ("That did not work", other.to_string()),

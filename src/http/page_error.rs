@@ -277,6 +277,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_dependency_that_is_down_is_a_503_saying_when_to_come_back() {
+        let down = || crate::db::DbError::Sqlx(sqlx::Error::PoolTimedOut);
+        for error in [PageError::internal(down()), down().into(), crate::http::Error::internal(down()).into()] {
+            let (status, retry, html) = answer(error).await;
+            assert_eq!((status, retry.to_str().unwrap()), (StatusCode::SERVICE_UNAVAILABLE, "5"));
+            assert!(html.contains("Temporarily unavailable") && !html.contains("pool"), "{html}");
+        }
+        let json = crate::http::Error::from(down()).into_response();
+        assert_eq!(json.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(json.headers()[header::RETRY_AFTER], "5");
+        let full = crate::http::Error::internal(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+        let (status, _, html) = answer(full.into()).await;
+        assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+        assert!(html.contains("no room left"), "{html}");
+    }
+
+    #[tokio::test]
     async fn dashboard_refusals_show_their_message_and_the_way_back() {
         let (status, _, html) = answer(crate::http::Error::NotFound("product").into()).await;
         assert_eq!(status, StatusCode::NOT_FOUND);

@@ -36,6 +36,7 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
     let earlier = buy(&app, &shop.m, &shop.product_id, &unique_address("before-outage")).await;
     let customer = unique_address("outage");
     let body = dodo_payment("pay_outage1", &shop.product_id, &customer);
+    let dashboard = crate::dashboard::Dashboard::sign_in(&app, &shop.m).await;
 
     proxy.cut();
     let api = app.api(&shop.m, Method::GET, "/products").send().await.unwrap();
@@ -47,6 +48,12 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
     assert!(retry_after(&page) >= 1);
     let html = page.text().await.unwrap();
     assert!(html.contains("Temporarily unavailable"), "{html}");
+
+    // A signed-in dashboard page: its session cannot be checked, and the browser is told so.
+    let accept = "text/html,application/xhtml+xml,*/*;q=0.8";
+    let page = dashboard.client.get(app.url("/dashboard/orders")).header("accept", accept).send().await.unwrap();
+    assert!(retry_after(&page) >= 1);
+    assert!(page.text().await.unwrap().contains("Temporarily unavailable"));
 
     let refused = send_standard(&app, &shop.m, "msg_outage1", &body).await;
     assert!(retry_after(&refused) >= 1, "the provider is told to retry");

@@ -1,12 +1,13 @@
 //! PostgreSQL cut off from one app (behind a proxy): every request that needs it answers 503
 //! with `Retry-After` (API, pages, webhooks), `/readyz` names the database, and once it is back
-//! the payment provider's retry makes its order, and its email, exactly once.
+//! the payment provider's retry makes its order, and its email, exactly once, and the download
+//! log keeps what was served meanwhile.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{Proxy, retry_after};
-use crate::fulfilment::{buy, delivery_url, dodo_payment, orders, send_standard, shop};
+use crate::fulfilment::{buy, delivery_url, dodo_payment, download, orders, send_standard, shop, wait_for_order};
 use crate::helpers::{Stack, TestApp, file_bytes};
 use crate::mail::{Maildev, send_to, smtp_port, unique_address};
 
@@ -37,8 +38,16 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
     let customer = unique_address("outage");
     let body = dodo_payment("pay_outage1", &shop.product_id, &customer);
     let dashboard = crate::dashboard::Dashboard::sign_in(&app, &shop.m).await;
+    let file_url = format!("{}/files/1", delivery_url(&earlier));
+    let during = format!("outage-download-{}", uuid::Uuid::new_v4());
+    download(&app, &file_url).await;
 
     proxy.cut();
+    // The order was just opened, so it is still in memory (order_cache, 2 s) and its file is
+    // in the store: the download is served; its log entry waits for the database.
+    let served = app.client.get(&file_url).header("user-agent", &during).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK, "served from memory and the store while the database is down");
+    assert_eq!(served.bytes().await.unwrap().len(), shop.bytes.len());
     let api = app.api(&shop.m, Method::GET, "/products").send().await.unwrap();
     assert!(retry_after(&api) >= 1);
     let error: Value = api.json().await.unwrap();
@@ -73,6 +82,11 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
         let response = send_standard(&app, &shop.m, "msg_outage1", &body).await;
         assert_eq!(response.status(), StatusCode::OK);
     }
+    let order_id = earlier["id"].as_str().unwrap();
+    wait_for_order(&app, &shop.m, order_id, "the download made during the outage is logged", |o| {
+        o["downloads"].as_array().unwrap().iter().any(|d| d["user_agent"] == during.as_str())
+    })
+    .await;
     let list = orders(&app, &shop.m).await;
     let made: Vec<_> = list.iter().filter(|o| o["customer_email"] == customer.as_str()).collect();
     assert_eq!(made.len(), 1, "one order for the event: {list:#?}");

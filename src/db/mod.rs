@@ -288,3 +288,30 @@ impl Db {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_locked_sqlite_is_unavailable_and_a_constraint_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+        let holder = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)").execute(&holder).await.unwrap();
+        let mut writing = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)").execute(&mut *writing).await.unwrap();
+
+        let impatient = options.busy_timeout(Duration::ZERO);
+        let other = SqlitePoolOptions::new().max_connections(1).connect_with(impatient).await.unwrap();
+        let busy = DbError::from(sqlx::query("INSERT INTO t VALUES (2)").execute(&other).await.unwrap_err());
+        assert!(busy.is_unavailable(), "{busy:?}");
+        writing.commit().await.unwrap();
+
+        let taken = DbError::from(sqlx::query("INSERT INTO t VALUES (1)").execute(&other).await.unwrap_err());
+        assert!(taken.is_constraint() && !taken.is_unavailable() && !taken.is_storage_full(), "{taken:?}");
+        assert!(DbError::Sqlx(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(!DbError::Sqlx(sqlx::Error::RowNotFound).is_unavailable());
+    }
+}

@@ -54,6 +54,15 @@ async fn a_full_disk_answers_507_and_keeps_nothing() {
     assert_eq!(files_below(&blobs), Vec::<String>::new(), "nothing partial left on the disk");
     assert_eq!(app.get_json(&m, "/files").await.1, Value::Array(vec![]), "nothing listed");
 
+    // Multipart, all or nothing: the first file fits, the second fills the disk; neither is kept.
+    let form = reqwest::multipart::Form::new()
+        .part("a", reqwest::multipart::Part::bytes(file_bytes(300_000, 63)).file_name("Fits.pdf"))
+        .part("b", reqwest::multipart::Part::bytes(file_bytes(1_500_000, 64)).file_name("Big.pdf"));
+    let refused = app.api(&m, Method::POST, "/files").multipart(form).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::INSUFFICIENT_STORAGE);
+    assert_eq!(files_below(&blobs), Vec::<String>::new(), "nothing partial left on the disk");
+    assert_eq!(app.get_json(&m, "/files").await.1, Value::Array(vec![]), "nothing listed");
+
     let fits = upload(file_bytes(200_000, 62)).await.unwrap();
     assert_eq!(fits.status(), StatusCode::CREATED, "the disk has room again once the refused upload is gone");
     drop(app);

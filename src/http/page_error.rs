@@ -90,7 +90,8 @@ pub enum PageError {
     LinkGone(Box<LinkGone>),
     /// A portal refusal: a limit, a lock, an expired sign-in or download link.
     Refused(Box<Refusal>),
-    /// A dashboard request that did not work (4xx): the problem page with its message.
+    /// A dashboard request that did not work (4xx, or 507 for a full disk): the problem page
+    /// with its message.
     Dashboard(super::Error),
     /// 503 "Temporarily unavailable" with `Retry-After`: the database or the blob store is down
     /// for now; logged with its cause.

@@ -100,7 +100,7 @@ pub async fn connect_db(config: &Config) -> anyhow::Result<Db> {
     if config.database.url.is_none() {
         create_data_dir(config)?;
     }
-    let db = Db::connect(&config.database_url(), config.database.max_connections)
+    let db = Db::connect(&config.database_url(), config.database.max_connections, config.database.acquire_timeout())
         .await
         .context("connecting to the database")?;
     db.migrate().await.context("migrating the database")?;

@@ -105,7 +105,8 @@ impl Blobs {
                     .with_region(if s3.region.is_empty() { "us-east-1" } else { &s3.region })
                     .with_access_key_id(&s3.access_key_id)
                     .with_secret_access_key(s3.secret_access_key.expose())
-                    .with_allow_http(s3.allow_http);
+                    .with_allow_http(s3.allow_http)
+                    .with_retry(store_retries());
                 if let Some(endpoint) = &s3.endpoint {
                     builder = builder.with_endpoint(endpoint).with_virtual_hosted_style_request(false);
                 }
@@ -301,6 +302,18 @@ impl Blobs {
     pub async fn list_keys(&self, prefix: &str) -> Result<Vec<String>, object_store::Error> {
         self.store.list(Some(&Path::from(prefix))).map_ok(|m| m.location.to_string()).try_collect().await
     }
+}
+
+/// How the S3 client retries a failed request: a few quick tries, then the error, so that a
+/// store that is down is answered 503 within seconds (object_store's default retries for up to
+/// three minutes, holding the client all that time).
+fn store_retries() -> object_store::RetryConfig {
+    let backoff = object_store::BackoffConfig {
+        init_backoff: std::time::Duration::from_millis(100),
+        max_backoff: std::time::Duration::from_secs(1),
+        base: 2.0,
+    };
+    object_store::RetryConfig { backoff, max_retries: 3, retry_timeout: std::time::Duration::from_secs(10) }
 }
 
 /// Ranges up to this size are read in one go, in one blocking task: small files want one read.

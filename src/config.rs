@@ -112,6 +112,9 @@ pub struct DatabaseConfig {
     /// How long a process trusts an order it read behind a download link, in milliseconds.
     /// Changes of access made through Satchel reach every process at once regardless.
     pub order_cache_milliseconds: u64,
+    /// How long a request waits for a pooled connection (default 5 s; a database that is down
+    /// is answered with 503 after this long, so keep it short).
+    pub acquire_timeout_secs: u64,
 }
 
 /// Which blob store holds uploaded files.
@@ -309,7 +312,15 @@ impl Default for DatabaseConfig {
             url: None,
             max_connections: 16,
             order_cache_milliseconds: crate::order_cache::TTL.as_millis() as u64,
+            acquire_timeout_secs: 5,
         }
+    }
+}
+
+impl DatabaseConfig {
+    /// [`DatabaseConfig::acquire_timeout_secs`], at least one second.
+    pub fn acquire_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.acquire_timeout_secs.max(1))
     }
 }
 

@@ -13,6 +13,10 @@ const BATCH: usize = 512;
 /// Events waiting at most; beyond this, downloads wait for the writer (backpressure, not loss).
 const QUEUE: usize = 16_384;
 
+/// First and longest pause before writing a batch again while the database is unavailable.
+const RETRY_FIRST: std::time::Duration = std::time::Duration::from_millis(250);
+const RETRY_MOST: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Sends events to the writer task.
 #[derive(Clone, Debug)]
 pub struct DownloadLog {
@@ -40,8 +44,22 @@ impl DownloadLog {
 async fn write_batches(db: Db, mut receiver: mpsc::Receiver<DownloadEvent>) {
     let mut batch = Vec::with_capacity(BATCH);
     while receiver.recv_many(&mut batch, BATCH).await > 0 {
-        if let Err(e) = downloads::write(&db, &batch).await {
-            tracing::error!(error = %e, count = batch.len(), "could not write download events");
+        let mut pause = RETRY_FIRST;
+        loop {
+            match downloads::write(&db, &batch).await {
+                Ok(()) => break,
+                // The database is down for now: keep the batch and try again (the batch's
+                // transaction rolled back). Events queue meanwhile, up to QUEUE.
+                Err(e) if e.is_unavailable() => {
+                    tracing::warn!(error = %e, count = batch.len(), "download events wait for the database");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(RETRY_MOST);
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, count = batch.len(), "could not write download events");
+                    break;
+                }
+            }
         }
         batch.clear();
     }

@@ -52,7 +52,8 @@ mod tests {
 
     async fn limiter() -> RateLimiter {
         // One connection: every connection to `:memory:` is a database of its own.
-        let db = Db::connect("sqlite::memory:", 1).await.expect("in-memory database");
+        let db =
+            Db::connect("sqlite::memory:", 1, std::time::Duration::from_secs(5)).await.expect("in-memory database");
         db.migrate().await.expect("schema");
         RateLimiter::new(db)
     }

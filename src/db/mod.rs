@@ -164,6 +164,52 @@ impl DbError {
         matches!(self, DbError::Sqlx(sqlx::Error::Database(e))
             if e.is_unique_violation() || e.is_foreign_key_violation())
     }
+
+    /// True when the database could not be reached or refused work for now, and the same
+    /// request is expected to work once it is back: the client is answered 503 with
+    /// `Retry-After`, not 500. The rule (see docs/decisions.md, "Scale-out: faults"):
+    /// - the pool found no connection in time (`PoolTimedOut`: the server is down or every
+    ///   connection is busy), or is closed (shutting down);
+    /// - the connection broke or could not be made (`Io`, `Tls`);
+    /// - PostgreSQL said so: SQLSTATE class 08 (connection exception), 57P01–57P03 (admin or
+    ///   crash shutdown, cannot connect now), 53300 (too many connections);
+    /// - SQLite stayed busy or locked past its busy timeout (codes 5 and 6, with extended codes).
+    ///
+    /// Everything else (a bad query, a decode error, a constraint) is a bug: 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Sqlx(e) => sqlx_unavailable(e),
+            DbError::Migrate(_) | DbError::NotFound | DbError::Conflict(_) => false,
+        }
+    }
+
+    /// True when the SQLite file's disk is full (SQLITE_FULL): 507, like a full upload disk.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, DbError::Sqlx(sqlx::Error::Database(e))
+            if e.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() && primary_code(e.code().as_deref()) == Some(13))
+    }
+}
+
+/// [`DbError::is_unavailable`] for a bare sqlx error.
+pub(crate) fn sqlx_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(e) => {
+            let code = e.code();
+            let Some(code) = code.as_deref() else { return false };
+            if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+            } else {
+                matches!(primary_code(Some(code)), Some(5 | 6))
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLite's primary result code (the low byte of an extended code such as 517, SQLITE_BUSY_SNAPSHOT).
+fn primary_code(code: Option<&str>) -> Option<i64> {
+    code?.parse::<i64>().ok().map(|c| c & 0xff)
 }
 
 /// Turns "no rows" into [`DbError::NotFound`].
@@ -173,11 +219,13 @@ pub(crate) fn found<T>(row: Option<T>) -> Result<T, DbError> {
 
 impl Db {
     /// Connects to `url` (`sqlite:…` or `postgres://…`), creating the SQLite file if needed.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, DbError> {
+    /// `acquire_timeout` bounds a request's wait for a pooled connection: past it the database
+    /// counts as unavailable ([`DbError::is_unavailable`]) and the client is answered 503.
+    pub async fn connect(url: &str, max_connections: u32, acquire_timeout: Duration) -> Result<Db, DbError> {
         if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
-                .acquire_timeout(Duration::from_secs(10))
+                .acquire_timeout(acquire_timeout)
                 .connect(url)
                 .await?;
             return Ok(Db::Postgres(pool));
@@ -190,7 +238,11 @@ impl Db {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(max_connections).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(acquire_timeout)
+            .connect_with(options)
+            .await?;
         Ok(Db::Sqlite(SqliteDb { pool, writer: Arc::default() }))
     }
 
@@ -239,4 +291,31 @@ impl Db {
 /// A new random id for a row.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_locked_sqlite_is_unavailable_and_a_constraint_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let options = SqliteConnectOptions::from_str(&url).unwrap().create_if_missing(true);
+        let holder = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await.unwrap();
+        sqlx::query("CREATE TABLE t (id INTEGER PRIMARY KEY)").execute(&holder).await.unwrap();
+        let mut writing = holder.begin_with("BEGIN IMMEDIATE").await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)").execute(&mut *writing).await.unwrap();
+
+        let impatient = options.busy_timeout(Duration::ZERO);
+        let other = SqlitePoolOptions::new().max_connections(1).connect_with(impatient).await.unwrap();
+        let busy = DbError::from(sqlx::query("INSERT INTO t VALUES (2)").execute(&other).await.unwrap_err());
+        assert!(busy.is_unavailable(), "{busy:?}");
+        writing.commit().await.unwrap();
+
+        let taken = DbError::from(sqlx::query("INSERT INTO t VALUES (1)").execute(&other).await.unwrap_err());
+        assert!(taken.is_constraint() && !taken.is_unavailable() && !taken.is_storage_full(), "{taken:?}");
+        assert!(DbError::Sqlx(sqlx::Error::PoolTimedOut).is_unavailable());
+        assert!(!DbError::Sqlx(sqlx::Error::RowNotFound).is_unavailable());
+    }
 }

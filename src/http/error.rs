@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::fault::Fault;
 use crate::db::DbError;
 use crate::domain::Invalid;
 
@@ -55,9 +56,28 @@ pub enum Error {
     /// 429: slow down.
     #[error("{0}")]
     TooManyRequests(String),
+    /// 503 with `Retry-After`: the database or the blob store is down for now (see
+    /// [`super::fault`]); logged with its cause, never shown.
+    #[error("the service is temporarily unavailable; try again in a few seconds")]
+    Unavailable(anyhow::Error),
+    /// 507: no room left to store a file; logged with its cause, never shown.
+    #[error("there is no room left to store this file; nothing was kept")]
+    StorageFull(anyhow::Error),
     /// 500: something broke inside; logged, never shown.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+/// Every failure from inside is sorted here: a fault of a dependency (503) or of the disk (507)
+/// is told apart from a bug (500).
+impl From<anyhow::Error> for Error {
+    fn from(e: anyhow::Error) -> Error {
+        match super::fault::of(&e) {
+            Some(Fault::Unavailable) => Error::Unavailable(e),
+            Some(Fault::StorageFull) => Error::StorageFull(e),
+            None => Error::Internal(e),
+        }
+    }
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -78,9 +98,10 @@ pub(crate) struct ErrorDetail {
 }
 
 impl Error {
-    /// 500 from any error, keeping the cause for the log.
+    /// 500 from any error, keeping the cause for the log; 503 or 507 when the cause is a
+    /// dependency that is down or a full disk.
     pub fn internal(e: impl Into<anyhow::Error>) -> Error {
-        Error::Internal(e.into())
+        Error::from(e.into())
     }
 
     /// Maps a data-layer error, naming `what` when the row is missing (or another merchant's).
@@ -107,6 +128,8 @@ impl Error {
             Error::Conflict { .. } => StatusCode::CONFLICT,
             Error::TooLarge { .. } | Error::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
             Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -120,6 +143,8 @@ impl Error {
             Error::NotFound(_) => "not_found",
             Error::TooLarge { .. } | Error::BodyTooLarge { .. } => "too_large",
             Error::TooManyRequests(_) => "too_many_requests",
+            Error::Unavailable(_) => "unavailable",
+            Error::StorageFull(_) => "insufficient_storage",
             Error::Internal(_) => "internal",
         }
     }
@@ -130,7 +155,7 @@ impl From<DbError> for Error {
         match e {
             DbError::NotFound => Error::NotFound("resource"),
             DbError::Conflict(message) => Error::Conflict { code: "conflict", message },
-            e => Error::Internal(e.into()),
+            e => Error::from(anyhow::Error::new(e)),
         }
     }
 }
@@ -142,6 +167,14 @@ impl IntoResponse for Error {
             Error::Internal(cause) => {
                 tracing::error!(error = ?cause, "internal error");
                 "something went wrong on our side; it has been logged".to_owned()
+            }
+            Error::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "a dependency is unavailable");
+                self.to_string()
+            }
+            Error::StorageFull(cause) => {
+                tracing::error!(error = ?cause, "no room left to store a file");
+                self.to_string()
             }
             other => other.to_string(),
         };
@@ -158,7 +191,10 @@ impl IntoResponse for Error {
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, super::fault::RETRY_AFTER_SECS.into());
+        }
+        if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::INSUFFICIENT_STORAGE {
             // The rest of the body is left unread, so this connection cannot carry another
             // request: say so, or a client's pool reuses it and its next request is cut off.
             response

@@ -13,6 +13,7 @@ pub mod client;
 pub mod dashboard;
 mod error;
 mod extract;
+mod fault;
 pub mod fuzzing;
 mod health;
 pub mod order_links;

@@ -90,16 +90,21 @@ pub enum PageError {
     LinkGone(Box<LinkGone>),
     /// A portal refusal: a limit, a lock, an expired sign-in or download link.
     Refused(Box<Refusal>),
-    /// A dashboard request that did not work (4xx): the problem page with its message.
+    /// A dashboard request that did not work (4xx, or 507 for a full disk): the problem page
+    /// with its message.
     Dashboard(super::Error),
+    /// 503 "Temporarily unavailable" with `Retry-After`: the database or the blob store is down
+    /// for now; logged with its cause.
+    Unavailable(anyhow::Error),
     /// 500: logged with its cause; the page says nothing about it.
     Internal(anyhow::Error),
 }
 
 impl PageError {
-    /// 500 from any error, keeping the cause for the log.
+    /// 500 from any error, keeping the cause for the log; 503 (or 507) when the cause is a
+    /// dependency that is down (or a full disk), as [`super::Error::internal`] sorts them.
     pub fn internal(e: impl Into<anyhow::Error>) -> PageError {
-        PageError::Internal(e.into())
+        super::Error::internal(e).into()
     }
 
     /// 410 for an expired order link of `merchant` (None when it could not be loaded:
@@ -169,6 +174,7 @@ impl PageError {
             PageError::LinkGone(_) => StatusCode::GONE,
             PageError::Refused(refusal) => refusal.status,
             PageError::Dashboard(e) => e.status(),
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,6 +184,7 @@ impl From<super::Error> for PageError {
     fn from(e: super::Error) -> PageError {
         match e {
             super::Error::Internal(cause) => PageError::Internal(cause),
+            super::Error::Unavailable(cause) => PageError::Unavailable(cause),
             e => PageError::Dashboard(e),
         }
     }
@@ -204,7 +211,18 @@ impl IntoResponse for PageError {
                 let message = "Something went wrong on our side; it was logged. Try again in a moment.";
                 render(status, &ProblemPage { title: "Something went wrong", message, dashboard: false })
             }
+            PageError::Dashboard(super::Error::Unavailable(cause)) | PageError::Unavailable(cause) => {
+                tracing::warn!(error = ?cause, "a page's dependency is unavailable");
+                let message = "This page is temporarily unavailable. Try again in a few seconds.";
+                let page = ProblemPage { title: "Temporarily unavailable", message, dashboard: false };
+                let mut response = render(status, &page);
+                response.headers_mut().insert(header::RETRY_AFTER, super::fault::RETRY_AFTER_SECS.into());
+                response
+            }
             PageError::Dashboard(e) => {
+                if let super::Error::StorageFull(cause) = &e {
+                    tracing::error!(error = ?cause, "no room left to store a file");
+                }
                 let (title, message) = match &e {
                     super::Error::NotFound(what) => ("Not found", format!("This {what} does not exist.")),
                     other => ("That did not work", other.to_string()),
@@ -257,6 +275,24 @@ mod tests {
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
             assert!(html.contains("Something went wrong on our side") && !html.contains("disk on fire"), "{html}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_dependency_that_is_down_is_a_503_saying_when_to_come_back() {
+        let down = || crate::db::DbError::Sqlx(sqlx::Error::PoolTimedOut);
+        for error in [PageError::internal(down()), down().into(), crate::http::Error::internal(down()).into()] {
+            let (status, retry, html) = answer(error).await;
+            assert_eq!((status, retry.to_str().unwrap()), (StatusCode::SERVICE_UNAVAILABLE, "5"));
+            assert!(html.contains("Temporarily unavailable") && !html.contains("pool"), "{html}");
+        }
+        let json = crate::http::Error::from(down()).into_response();
+        assert_eq!(json.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(json.headers()[header::RETRY_AFTER], "5");
+        let full = crate::http::Error::internal(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+        let (status, _, html) = answer(full.into()).await;
+        assert_eq!(status, StatusCode::INSUFFICIENT_STORAGE);
+        assert!(html.contains("no room left"), "{html}");
     }
 
     #[tokio::test]

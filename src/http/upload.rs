@@ -72,9 +72,11 @@ pub async fn receive_raw(
     let content_type = content_type_of(request.headers())?;
     let mut body = request.into_body().into_data_stream();
     let staged = match state.blobs.stage(&mut body).await {
-        Err(UploadError::TooLarge { limit }) => {
+        // The client may still be sending: read the rest, so it gets to read the answer (413,
+        // or 503/507 when the store is down or full).
+        Err(e @ (UploadError::TooLarge { .. } | UploadError::Store(_))) => {
             drain(body).await;
-            return Err(Error::TooLarge { limit });
+            return Err(e.into());
         }
         staged => staged?,
     };

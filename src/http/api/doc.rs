@@ -45,8 +45,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Adds the answers the extractors give to every operation that uses them, and the JSON error
-/// body to every 4xx answer that does not name one.
+/// Adds the answers the extractors give to every operation that uses them, the 503 of a
+/// dependency that is down, and the JSON error body to every 4xx, 503 and 507 answer that does
+/// not name one.
 struct SharedAnswers;
 
 impl Modify for SharedAnswers {
@@ -78,8 +79,10 @@ fn shared_answers(operation: &mut Operation) {
         add("413", "the body is over the size limit; nothing was stored");
         add("422", "a field is invalid (`field` names it)");
     }
+    add("503", "the database or the file store is down for now; retry after `Retry-After` seconds");
     for (status, response) in &mut operation.responses.responses {
-        if let (true, RefOr::T(response)) = (status.starts_with('4'), response)
+        let error = status.starts_with('4') || status == "503" || status == "507";
+        if let (true, RefOr::T(response)) = (error, response)
             && response.content.is_empty()
         {
             let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();

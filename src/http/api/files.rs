@@ -67,6 +67,7 @@ pub struct UploadQuery {
     responses((status = 201, body = FileOut, description = "stored (raw body)"),
               (status = 200, body = FileOut, description = "the same content was already stored"),
               (status = 413, description = "over the size limit; nothing stored"),
+              (status = 507, description = "no room left on the store's disk; nothing stored"),
               (status = 422, description = "no usable `filename`, a bad `Content-Type`, or an empty file")))]
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn upload(

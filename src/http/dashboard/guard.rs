@@ -43,6 +43,8 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let jar = CookieJar::from_headers(&parts.headers);
+        let page = wants_page(parts);
+        let internal = |e| failed(page, e);
         let found = match secret_of(&jar, COOKIE) {
             Some(secret) => sessions::find(&state.db, SessionKind::Merchant, &secret).await.map_err(internal)?,
             None => None,
@@ -67,8 +69,19 @@ fn not_signed_in(parts: &Parts) -> Response {
     (StatusCode::UNAUTHORIZED, "Your session has ended: sign in again.").into_response()
 }
 
-fn internal(e: crate::db::DbError) -> Response {
-    crate::http::Error::from(e).into_response()
+/// Whether a browser navigates here (it asks for HTML), rather than a page's script.
+fn wants_page(parts: &Parts) -> bool {
+    let accept = parts.headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    accept.contains("text/html")
+}
+
+/// The session could not be checked: a page for a browser (503 "Temporarily unavailable" when
+/// the database is down), the JSON error for a script.
+fn failed(page: bool, e: crate::db::DbError) -> Response {
+    match page {
+        true => crate::http::PageError::from(e).into_response(),
+        false => crate::http::Error::from(e).into_response(),
+    }
 }
 
 /// 403 for a change that did not come from our own pages.

@@ -116,8 +116,9 @@ pub async fn serve_file(
     match blobs.read(&file.storage_key, file.size as u64, range).await {
         Ok(stream) => with_headers(status, headers, Body::from_stream(stream)),
         Err(e) => {
-            tracing::error!(error = %e, key = %file.storage_key, "a delivered file could not be read");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            // A store that is down answers 503 with Retry-After; anything else is a logged 500.
+            let context = format!("reading the delivered file {}", file.storage_key);
+            PageError::internal(anyhow::Error::new(e).context(context)).into_response()
         }
     }
 }

@@ -117,6 +117,10 @@ pub struct DatabaseConfig {
     pub acquire_timeout_secs: u64,
 }
 
+/// The default of [`DatabaseConfig::order_cache_milliseconds`]: long enough to spare a download
+/// its database round trips, short enough that a change made by hand in the database shows soon.
+pub const ORDER_CACHE_MILLISECONDS: u64 = 2_000;
+
 /// Which blob store holds uploaded files.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -311,7 +315,7 @@ impl Default for DatabaseConfig {
         DatabaseConfig {
             url: None,
             max_connections: 16,
-            order_cache_milliseconds: crate::order_cache::TTL.as_millis() as u64,
+            order_cache_milliseconds: ORDER_CACHE_MILLISECONDS,
             acquire_timeout_secs: 5,
         }
     }

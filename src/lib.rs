@@ -25,6 +25,7 @@ pub mod private_files;
 pub mod rate_limit;
 pub mod server;
 pub mod signing_key;
+pub mod state;
 pub mod telemetry;
 
 pub use app::App;

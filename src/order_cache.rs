@@ -15,12 +15,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::app::AppState;
 use crate::db::orders::{self, OrderDetail};
 use crate::db::{Db, DbError, broadcast};
+use crate::state::AppState;
 
 /// How long a cached order is trusted unless configured otherwise.
-pub const TTL: Duration = Duration::from_secs(2);
+pub const TTL: Duration = Duration::from_millis(crate::config::ORDER_CACHE_MILLISECONDS);
 /// Entries kept at most; past this the cache starts over (cheaper than an LRU, and rare).
 const CAPACITY: usize = 100_000;
 /// Wait before listening again after the listener failed.

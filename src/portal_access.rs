@@ -8,12 +8,12 @@
 
 use std::time::Duration;
 
-use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::merchants::Merchant;
 use crate::db::portal::{self, CodeTry};
 use crate::db::sessions::{self, SessionKind};
 use crate::domain::{Email, MAX_WRONG_CODES, MagicLinkToken, SignInCode, new_sign_in_salt, now_millis};
+use crate::state::AppState;
 
 /// The window every sign-in limit counts in.
 const WINDOW: Duration = Duration::from_secs(15 * 60);

@@ -2,7 +2,6 @@
 //! [`Delivery`] (for future purchases only: past orders keep what they bought).
 
 use super::CatalogError;
-use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::blobs::{self, Blob};
 use crate::db::products::{self, Product};
@@ -10,6 +9,7 @@ use crate::domain::{
     CheckedFiles, Delivery, DeliveryError, DeliveryMode, FileProblem, Instructions, Invalid, ListedFile,
     check_listed_files, files_fit_mode,
 };
+use crate::state::AppState;
 
 /// A delivery as the API sends it: each part as given.
 #[derive(Debug)]

@@ -13,13 +13,13 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::products::{self, Product};
 use crate::domain::{CustomerName, Email, PaymentSource, human_price};
 use crate::http::page_error::NotFoundPage;
 use crate::http::pages::render;
 use crate::orders::{self, Outcome, Payment};
+use crate::state::AppState;
 
 /// Test purchases allowed per client network per [`WINDOW`].
 pub const PURCHASES_PER_IP: u32 = 20;

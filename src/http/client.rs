@@ -11,7 +11,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The client's IP address as text (empty when unknown).
 #[derive(Debug, Clone, Default)]

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::Error;
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The merchant whose API key signed this request (`Authorization: Bearer sk_…`).
 #[derive(Debug, Clone)]

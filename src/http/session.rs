@@ -5,7 +5,7 @@
 use axum::http::{HeaderMap, header};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The browser keeps the cookie this long; the database's rolling 30-day expiry decides
 /// whether it still signs anyone in (400 days is the most browsers keep a cookie).

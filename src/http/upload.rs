@@ -10,11 +10,11 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
-use crate::app::AppState;
 use crate::blobs::{Blobs, Staged, UploadError};
 use crate::db::blobs::{self as db_blobs, Blob, NewBlob};
 use crate::domain::{ContentType, DisplayName, Invalid};
 use crate::http::{Error, Result};
+use crate::state::AppState;
 
 impl From<UploadError> for Error {
     fn from(e: UploadError) -> Error {

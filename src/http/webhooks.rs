@@ -7,12 +7,12 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::merchants::{self, Merchant};
 use crate::db::orders::EventRecord;
 use crate::orders::{self, OrderError, Payment};
 use crate::payments::{self, EventKind, HeaderLookup, PaymentEvent, Provider};
+use crate::state::AppState;
 
 /// The request's headers as the payment module reads them.
 pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);

@@ -24,10 +24,10 @@ use tokio::sync::{Notify, watch};
 use super::MailError;
 use super::message::{self, PurchaseView};
 use super::transport::Transport;
-use crate::app::AppState;
 use crate::db::emails::{self, EmailRow};
 use crate::db::{merchants, orders};
 use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_millis};
+use crate::state::AppState;
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;

@@ -5,10 +5,10 @@ use askama::Template;
 
 use super::MailError;
 use super::message::{self, Parts};
-use crate::app::AppState;
 use crate::db::emails::EmailRow;
 use crate::db::{merchants, portal};
 use crate::domain::{MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode, now_millis};
+use crate::state::AppState;
 
 /// What the sign-in email shows.
 #[derive(Debug, Clone)]

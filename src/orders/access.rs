@@ -2,8 +2,8 @@
 //! dashboard offer the same two actions).
 
 use super::{OrderError, OrderEvent, emit};
-use crate::app::AppState;
 use crate::db::orders;
+use crate::state::AppState;
 
 /// Revokes access to one of `merchant_id`'s orders: its links answer 404 at once, in every
 /// process (each one's order cache is emptied).

@@ -2,9 +2,9 @@
 //! path as any payment, made safe to retry with an `Idempotency-Key`.
 
 use super::{OrderError, Outcome, Payment, record_payment};
-use crate::app::AppState;
 use crate::db::{merchants, orders};
 use crate::domain::{Currency, CustomerName, Invalid, PaymentSource, SecretHash};
+use crate::state::AppState;
 
 /// An order as the merchant's backend reports it (the body already checked for shape, the
 /// email and the quantities).

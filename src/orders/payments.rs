@@ -3,11 +3,11 @@
 //! the orders API, the test checkout and the dashboard's "assign to a product".
 
 use super::{OrderError, OrderEvent, emit};
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
 use crate::db::{Db, DbError, payment_events, products};
 use crate::domain::{CustomerName, DownloadToken, Email, Invalid, PaymentEventStatus, PaymentSource};
+use crate::state::AppState;
 
 /// A successful payment, whatever reported it.
 #[derive(Debug, Clone)]

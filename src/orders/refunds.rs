@@ -3,11 +3,11 @@
 //! transaction: see `db::orders::create`).
 
 use super::{OrderError, OrderEvent, emit};
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, EventRecord};
 use crate::db::payment_events;
 use crate::domain::{PaymentEventStatus, PaymentSource};
+use crate::state::AppState;
 
 /// Applies a provider's refund of `payment_id` (its webhook event `event`): the order is
 /// marked refunded (and revoked when the merchant chose "revoke on refund"), and its links

@@ -2,10 +2,10 @@
 //! button cannot flood a customer's inbox.
 
 use super::{OrderError, OrderEvent, emit};
-use crate::app::AppState;
 use crate::db::emails::{self, EmailRow};
 use crate::db::orders;
 use crate::domain::OrderStatus;
+use crate::state::AppState;
 
 /// Resends allowed per order within [`RESEND_WINDOW_MS`].
 pub const RESEND_LIMIT: i64 = 3;

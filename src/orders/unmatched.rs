@@ -4,11 +4,11 @@
 
 use super::payments::assign_event;
 use super::{OrderError, Outcome, Payment};
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::{DbError, products};
 use crate::domain::{Currency, Email, PaymentEventStatus};
 use crate::payments::salvage::salvage;
+use crate::state::AppState;
 
 /// What the merchant chose for an unmatched payment.
 #[derive(Debug, Clone, Copy)]

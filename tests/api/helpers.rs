@@ -3,8 +3,8 @@
 
 use std::path::PathBuf;
 
-use satchel::app::AppState;
 use satchel::config::{Config, Secret, StorageBackend};
+use satchel::state::AppState;
 use tokio::sync::oneshot;
 
 /// The two ways an operator runs Satchel.

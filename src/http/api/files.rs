@@ -9,12 +9,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::doc::DisplayNameText;
 use super::time::rfc3339;
-use crate::app::AppState;
 use crate::db::DbError;
 use crate::db::blobs::{self as db_blobs, Blob};
 pub use crate::http::upload::close_unless_stored;
 use crate::http::upload::{declared_length, filename_in_query, keep, receive_parts, receive_raw};
 use crate::http::{ApiMerchant, Error, Result};
+use crate::state::AppState;
 
 /// An uploaded file.
 #[derive(Serialize, ToSchema)]

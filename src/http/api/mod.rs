@@ -5,7 +5,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 mod doc;
 mod files;

@@ -11,12 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::doc::{CurrencyCode, DeliveryRequest, ExternalIds, ProductNameText};
 use super::time::rfc3339;
 use super::whole;
-use crate::app::AppState;
 use crate::catalog;
 use crate::catalog::RequestedDelivery;
 use crate::db::products::{self as db_products, NewProduct, Product, ProductChange};
 use crate::domain::{Currency, Price, ProductName, external_ids, product_description as description};
 use crate::http::{ApiJson, ApiMerchant, ApiQuery, Error, Result};
+use crate::state::AppState;
 
 /// A product as the API shows it.
 #[derive(Serialize, ToSchema)]

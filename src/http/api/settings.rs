@@ -7,10 +7,10 @@ use utoipa::ToSchema;
 
 use super::doc::{DisplayNameText, EmailAddress, StripeSecretText, email};
 use super::whole;
-use crate::app::AppState;
 use crate::db::merchants::{self, Merchant, SettingsChange};
 use crate::domain::{DisplayName, DownloadPolicy, stripe_webhook_secret};
 use crate::http::{ApiJson, ApiMerchant};
+use crate::state::AppState;
 
 type Result<T> = crate::http::Result<T>;
 

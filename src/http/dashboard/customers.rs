@@ -8,13 +8,13 @@ use serde::Deserialize;
 
 use super::orders::{OrderRow, Pager, when};
 use super::{Chrome, PageResult, Section, SignedIn};
-use crate::app::AppState;
 use crate::db::customers::{self, Spent};
 use crate::db::order_list::{self, OrderQuery};
 use crate::db::page::PageAt;
 use crate::domain::human_price;
 use crate::http::Error;
 use crate::http::pages::render;
+use crate::state::AppState;
 
 /// A customer as a row of the list.
 struct CustomerRow {

@@ -10,11 +10,11 @@ use axum_extra::extract::CookieJar;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
 use crate::db::merchants::{self, Merchant};
 use crate::db::sessions::{self, SessionKind};
 pub use crate::http::session::same_origin;
 use crate::http::session::secret_of;
+use crate::state::AppState;
 
 /// The dashboard's session cookie.
 pub const COOKIE: &str = "satchel_dashboard";

@@ -13,13 +13,13 @@ use serde::Deserialize;
 
 use super::orders::{Badge, Pager, email_badge, when};
 use super::{Chrome, PageResult, Section, SignedIn};
-use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::page::PageAt;
 use crate::domain::{EmailKind, EmailStatus};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::mail::{Mailbox, Transport, parse};
+use crate::state::AppState;
 
 struct MailRow {
     href: Option<String>,

@@ -8,8 +8,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::http::pages::render;
+use crate::state::AppState;
 
 pub mod guard;
 mod overview;

@@ -11,7 +11,6 @@ use super::orders::{Badge, email_badge, order_badge, order_ref, provider_name, w
 use super::overview::NoticeQuery;
 use super::sign_in::Empty;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
-use crate::app::AppState;
 use crate::db::downloads::DownloadEventRow;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{self as db_orders, OrderDetail};
@@ -21,6 +20,7 @@ use crate::http::Error;
 use crate::http::pages::render;
 use crate::mail::Mailbox;
 use crate::orders::{self, Resent};
+use crate::state::AppState;
 
 /// Download events shown (the latest).
 const DOWNLOADS_SHOWN: i64 = 100;

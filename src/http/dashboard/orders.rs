@@ -8,11 +8,11 @@ use serde::Deserialize;
 
 use super::unmatched::{self, UnmatchedPayment};
 use super::{Chrome, PageResult, Section, SignedIn};
-use crate::app::AppState;
 use crate::db::order_list::{self, OrderQuery, OrderSummary};
 use crate::db::page::{Cursor, Page, PageAt};
 use crate::domain::{EmailStatus, Millis, OrderStatus, PaymentSource, human_price};
 use crate::http::pages::render;
+use crate::state::AppState;
 
 /// A badge: its words and its colour class.
 #[derive(Debug, Clone)]

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 
 use super::{Chrome, PageResult, Section, SignedIn};
-use crate::app::AppState;
 use crate::db::merchants::{self, Overview};
 use crate::http::pages::render;
+use crate::state::AppState;
 
 #[derive(Template)]
 #[template(path = "dashboard/overview.html")]

@@ -4,13 +4,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::app::AppState;
 use crate::catalog::{self, CatalogError};
 use crate::db::products::{NewProduct, Product, ProductChange};
 use crate::domain::{
     Currency, Delivery, DeliveryError, DeliveryFile, DeliveryMode, FileProblem, Instructions, Invalid, Price,
     ProductName, external_ids, human_size, product_description as description,
 };
+use crate::state::AppState;
 
 /// The basic fields as typed.
 #[derive(Debug, Clone, Default)]

@@ -12,7 +12,6 @@ use serde::Deserialize;
 
 use super::product_form::{DeliveryFields, FieldErrors, FileRow, Op, Posted, ProductFields, facts};
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
-use crate::app::AppState;
 use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
@@ -20,6 +19,7 @@ use crate::db::products::{self as db_products, Product, ProductChange};
 use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_price, human_size};
 use crate::http::Error;
 use crate::http::pages::render;
+use crate::state::AppState;
 
 /// A urlencoded form as (name, value) pairs in page order (file lists repeat their names).
 type Pairs = Vec<(String, String)>;

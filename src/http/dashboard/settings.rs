@@ -12,11 +12,11 @@ use serde::Deserialize;
 use super::orders::when;
 use super::overview::NoticeQuery;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
-use crate::app::AppState;
 use crate::db::api_keys;
 use crate::db::merchants::{self, Merchant, SettingsChange};
 use crate::domain::{DisplayName, DownloadPolicy, Email, stripe_webhook_secret};
 use crate::http::Error;
+use crate::state::AppState;
 
 use crate::http::pages::render;
 

@@ -11,13 +11,13 @@ use serde::Deserialize;
 
 use super::guard::{COOKIE, COOKIE_PATH, same_origin};
 use super::{PageResult, Verified};
-use crate::app::AppState;
 use crate::db::sessions::{self, SessionKind};
 use crate::db::{DbError, merchants};
 use crate::domain::{Email, verify_password};
 use crate::http::pages::render;
 use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
 use crate::rate_limit::Verdict;
+use crate::state::AppState;
 
 /// Wrong passwords one client may try for one account in [`WINDOW`]. Counted per account and
 /// client, so strangers cannot lock the owner out: a client that has not failed is never

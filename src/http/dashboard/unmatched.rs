@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::orders::{ListQuery, order_ref, provider_name, render_list, when};
 use super::{PageError, PageResult, SignedIn, Verified};
-use crate::app::AppState;
 use crate::db::payment_events::{self, PaymentEventRow};
 use crate::db::{DbError, products};
 use crate::domain::{Email, PaymentEventStatus, human_price};
@@ -18,6 +17,7 @@ use crate::http::Error;
 use crate::http::pages::render;
 use crate::orders::{self, AssignRefusal, Assigned, Assignment, OrderError};
 use crate::payments::salvage::{Salvaged, salvage};
+use crate::state::AppState;
 
 /// Unmatched payments listed at most (newest first); more is a sign of a setup problem that
 /// the first hundred already show.

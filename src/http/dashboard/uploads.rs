@@ -18,11 +18,11 @@ use super::guard::{CSRF_FIELD, forbidden, same_origin, token_matches};
 use super::product_form::{DeliveryFields, FieldErrors, ProductFields, facts};
 use super::products::edit_page;
 use super::{PageError, SignedIn, VerifiedFetch};
-use crate::app::AppState;
 use crate::db::products::{self as db_products, Product};
 use crate::domain::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid};
 use crate::http::upload::{declared_length, discard_all, keep, receive_parts, receive_raw};
 use crate::http::{Error, Result};
+use crate::state::AppState;
 
 /// `?filename=` of a raw upload.
 #[derive(Deserialize)]

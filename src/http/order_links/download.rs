@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{cap, offload, open};
-use crate::app::AppState;
 use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
 use crate::domain::{Millis, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::ranged::{self, Answer, ServedFile};
 use crate::http::{PageError, PageResult};
+use crate::state::AppState;
 
 /// The client's address and user agent, for the download log.
 pub fn client_of(request: &Request) -> (String, String) {

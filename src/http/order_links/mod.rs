@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 use tracing::field::Empty;
 
-use crate::app::AppState;
 use crate::db::merchants;
 use crate::db::orders::OrderDetail;
 use crate::domain::{DeliveryMode, OrderStatus, SecretHash, human_date, human_date_time, now_millis};
@@ -19,6 +18,7 @@ use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
 use crate::orders::contents::{DeliveredItem, delivered_items};
+use crate::state::AppState;
 
 mod cap;
 mod download;

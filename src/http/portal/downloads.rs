@@ -11,13 +11,13 @@ use axum::extract::{Path, RawQuery, Request, State};
 use tracing::field::Empty;
 
 use super::open_signed;
-use crate::app::AppState;
 use crate::domain::{DeliveryMode, PortalTarget};
 use crate::http::order_links::{
     client_of, file_event, handed_over, link_event, offloaded, redirect_to, serve_file, served,
 };
 use crate::http::ranged;
 use crate::http::{PageError, PageResult};
+use crate::state::AppState;
 
 /// `GET|HEAD /portal/{merchant}/files/{order}/{n}`
 #[tracing::instrument(skip_all, fields(merchant_id = Empty, order_id = Empty, n = n))]

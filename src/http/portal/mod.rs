@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum_extra::extract::CookieJar;
 
-use crate::app::AppState;
 use crate::db::merchants::{self, Merchant};
 use crate::db::sessions::{self, Session, SessionKind};
 use crate::db::{DbError, orders::OrderDetail};
 use crate::domain::{LinkRefusal, OrderStatus, PortalLink, PortalTarget, now_millis};
 use crate::http::session::secret_of;
 use crate::http::{PageError, PageResult};
+use crate::state::AppState;
 
 mod downloads;
 mod purchases;

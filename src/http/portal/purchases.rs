@@ -9,7 +9,6 @@ use serde::Deserialize;
 
 use super::sign_in::sign_in_form;
 use super::{home_of, session_of, shop, signed_url};
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
 use crate::db::portal::{self, PageStart};
@@ -17,6 +16,7 @@ use crate::domain::{OrderStatus, PortalTarget, human_date, human_price, human_si
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
 use crate::orders::contents::{DeliveredItem, DeliveredLink, delivered_items_with};
+use crate::state::AppState;
 
 /// Purchases on one page.
 pub const PAGE_SIZE: usize = 20;

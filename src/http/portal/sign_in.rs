@@ -16,7 +16,6 @@ use serde::Deserialize;
 use tracing::field::Empty;
 
 use super::{COOKIE, home_of, shop};
-use crate::app::AppState;
 use crate::db::merchants::Merchant;
 use crate::domain::{Email, MagicLinkToken, SignInCode};
 use crate::http::client::ClientIp;
@@ -24,6 +23,7 @@ use crate::http::pages::render;
 use crate::http::session::{form_token, form_token_ok, removed, secret_of, session_cookie};
 use crate::http::{PageError, PageResult};
 use crate::portal_access::{self, PortalSession, SignInRefused};
+use crate::state::AppState;
 
 /// The sign-in form (also the portal's home page when signed out).
 #[derive(Template)]

@@ -16,7 +16,6 @@ use axum::response::Response;
 use futures_util::{AsyncWriteExt, StreamExt};
 
 use super::open_signed;
-use crate::app::AppState;
 use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
 use crate::domain::{Millis, PortalTarget, archive_names, now_millis};
@@ -24,6 +23,7 @@ use crate::download_log::DownloadEvent;
 use crate::http::order_links::client_of;
 use crate::http::ranged::content_disposition;
 use crate::http::{PageError, PageResult};
+use crate::state::AppState;
 
 /// Bytes in flight between the ZIP writer and the client.
 const PIPE: usize = 256 * 1024;

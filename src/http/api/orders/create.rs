@@ -10,11 +10,11 @@ use utoipa::ToSchema;
 use super::super::doc::{self, CurrencyCode, CustomerNameText, EmailAddress, IdempotencyKey, ReferenceText};
 use super::super::whole;
 use super::shapes::{OrderDetailOut, detail_out};
-use crate::app::AppState;
 use crate::db::orders as db_orders;
 use crate::domain::{Invalid, SecretHash};
 use crate::http::{ApiMerchant, Error, Result};
 use crate::orders::{ApiOrder, ApiRecorded, record_api_order};
+use crate::state::AppState;
 
 /// Body of `POST /api/v1/orders`.
 #[derive(Deserialize, ToSchema)]

@@ -10,12 +10,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::doc::{self, EmailAddress, OrderStatusName};
-use crate::app::AppState;
 use crate::db::orders::{self as db_orders, OrderFilter};
 use crate::db::payment_events;
 use crate::domain::{OrderStatus, PaymentEventStatus};
 use crate::http::{ApiMerchant, ApiQuery, Error, Result};
 use crate::orders::Resent;
+use crate::state::AppState;
 
 pub(super) mod create;
 mod shapes;

@@ -4,12 +4,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::super::time::rfc3339;
-use crate::app::AppState;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{Order, OrderDetail};
 use crate::db::payment_events::{self, PaymentEventRow};
 use crate::domain::EmailStatus;
 use crate::http::Result;
+use crate::state::AppState;
 
 /// An order in a list.
 #[derive(Serialize, ToSchema)]

@@ -14,11 +14,11 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { Webhook } = createRequire(path.join(ROOT, 'tests/support/package.json'))('standardwebhooks');
 
-const PAYMENTS = 1000;
+const PAYMENTS = Number(process.env.SCALE_OUT_PAYMENTS ?? 1000);
 const DUPLICATE_EVERY = 5; // every 5th payment is delivered twice: ~20% more deliveries
 const RATE_PER_SECOND = 40; // deliveries started per second: the run spans ~30 s around the kill
 const SENDERS = 16;
-const DOWNLOADERS = 4;
+const DOWNLOADERS = Number(process.env.SCALE_OUT_DOWNLOADERS ?? 4);
 const RESTART_AFTER_MS = 2000;
 const MAX_EMAIL_WAIT_MS = 35_000; // takeover is ~15 s, up to ~30 s with `all` processes' poll
 const FILE_SIZES = [8 * 1024, 100 * 1024, 512 * 1024];
@@ -355,6 +355,39 @@ async function sendAll(base, shop, deliveries) {
   return Date.now() - startedAt;
 }
 
+// The delivery page of payment i's order, from the API: undefined after a clean error (5xx,
+// connection), null after a violation.
+async function deliveryLink(base, shop, i) {
+  const get = async (route) => {
+    let response;
+    try {
+      response = await fetch(`${base}/api/v1${route}`, { headers: { authorization: `Bearer ${shop.key}` } });
+    } catch {
+      return undefined;
+    }
+    const text = await response.text().catch(() => undefined);
+    if (response.status >= 500 || text === undefined) return undefined;
+    if (response.status !== 200) {
+      violate(`payment ${i} was acknowledged, but GET ${route} answered ${response.status}`);
+      return null;
+    }
+    return JSON.parse(text);
+  };
+  const orders = await get(`/orders?email=buyer-${i}@${DOMAIN}`);
+  if (!orders) return orders;
+  if (orders.length !== 1) {
+    violate(`payment ${i} was acknowledged, but the API lists ${orders.length} orders for it`);
+    return null;
+  }
+  const order = await get(`/orders/${orders[0].id}`);
+  if (!order) return order;
+  if (typeof order.delivery_url !== 'string') {
+    violate(`order of payment ${i} has no delivery_url`);
+    return null;
+  }
+  return order.delivery_url;
+}
+
 // A customer of an acknowledged payment finds their order through the API and downloads it.
 // Errors around the kill are fine when clean (a 5xx, a refused or cut connection); wrong bytes
 // or any other status are not.
@@ -362,24 +395,13 @@ async function downloadOnce(base, shop, links, i, cleanError) {
   const product = shop.products[i % shop.products.length];
   if (!links.has(i)) {
     stats.lookups++;
-    let response;
-    try {
-      response = await fetch(`${base}/api/v1/orders?email=buyer-${i}@${DOMAIN}`, { headers: { authorization: `Bearer ${shop.key}` } });
-    } catch {
+    const link = await deliveryLink(base, shop, i);
+    if (link === undefined) {
       stats.lookupCleanErrors++;
       return;
     }
-    if (response.status >= 500) {
-      await response.arrayBuffer();
-      stats.lookupCleanErrors++;
-      return;
-    }
-    const orders = await response.json();
-    if (response.status !== 200 || orders.length !== 1) {
-      violate(`payment ${i} was acknowledged, but the API lists ${JSON.stringify(orders).slice(0, 200)} (${response.status})`);
-      return;
-    }
-    links.set(i, `${orders[0].delivery_url}/files/1`);
+    if (link === null) return;
+    links.set(i, `${link}/files/1`);
   }
   stats.downloads++;
   let bytes;
@@ -419,6 +441,7 @@ async function downloadWhile(base, shop, links, running) {
         continue;
       }
       await downloadOnce(base, shop, links, acknowledged[Math.floor(Math.random() * acknowledged.length)], cleanError);
+      await new Promise((resolve) => setImmediate(resolve)); // let timers and the senders run
     }
   };
   await Promise.all(Array.from({ length: DOWNLOADERS }, customer));
@@ -558,6 +581,16 @@ async function main() {
 }
 
 let failed = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    console.error(`scale-out: ${signal}, stopping what it started`);
+    await cleanup(true);
+    process.exit(1);
+  });
+}
+const ticker = process.env.SCALE_OUT_PROGRESS
+  ? setInterval(() => console.error(JSON.stringify({ ...stats, acknowledged: stats.acknowledged.size })), 2000)
+  : undefined;
 try {
   await main();
 } catch (e) {
@@ -565,6 +598,7 @@ try {
   console.error(`scale-out: ${e.stack ?? e}`);
 }
 failed ||= violations.length > 0;
+clearInterval(ticker);
 await cleanup(failed);
 if (violations.length > 0) console.error(`scale-out: FAILED, ${violations.length} violations`);
 else if (!failed) console.log('scale-out: every payment made one order and one email; every download was right or cleanly refused');

@@ -588,6 +588,12 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
     process.exit(1);
   });
 }
+// Never left hanging: past 5 minutes, stop what it started and fail.
+const watchdog = setTimeout(async () => {
+  console.error('scale-out: still running after 5 minutes; stopping');
+  await cleanup(true);
+  process.exit(1);
+}, 5 * 60_000);
 const ticker = process.env.SCALE_OUT_PROGRESS
   ? setInterval(() => console.error(JSON.stringify({ ...stats, acknowledged: stats.acknowledged.size })), 2000)
   : undefined;
@@ -599,6 +605,7 @@ try {
 }
 failed ||= violations.length > 0;
 clearInterval(ticker);
+clearTimeout(watchdog);
 await cleanup(failed);
 if (violations.length > 0) console.error(`scale-out: FAILED, ${violations.length} violations`);
 else if (!failed) console.log('scale-out: every payment made one order and one email; every download was right or cleanly refused');

@@ -19,10 +19,15 @@ pub(crate) async fn announce_order_access_change(db: &Db) -> Result<(), DbError>
     Ok(())
 }
 
-/// A listener on the order-access channel, on a connection of its own to `pool`'s database
-/// (not one of the pool's: a small pool would lose a connection to it for good). It reconnects
-/// by itself when the connection drops, and says so by receiving `None`.
+/// A listener on the order-access channel (see [`listen`]).
 pub(crate) async fn listen_for_order_access_changes(pool: &PgPool) -> Result<PgListener, DbError> {
+    listen(pool, ORDER_ACCESS_CHANNEL).await
+}
+
+/// A listener on `channel`, on a connection of its own to `pool`'s database (not one of the
+/// pool's: a small pool would lose a connection to it for good). It reconnects by itself when
+/// the connection drops, and says so by receiving `None`.
+pub(crate) async fn listen(pool: &PgPool, channel: &str) -> Result<PgListener, DbError> {
     let own = PgPoolOptions::new()
         .max_connections(1)
         .max_lifetime(None)
@@ -31,6 +36,6 @@ pub(crate) async fn listen_for_order_access_changes(pool: &PgPool) -> Result<PgL
         .connect_with((*pool.connect_options()).clone())
         .await?;
     let mut listener = PgListener::connect_with(&own).await?;
-    listener.listen(ORDER_ACCESS_CHANNEL).await?;
+    listener.listen(channel).await?;
     Ok(listener)
 }

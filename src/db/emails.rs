@@ -98,13 +98,12 @@ pub async fn resend(db: &Db, merchant_id: &str, order_id: &str, limit: i64, wind
 /// The channel migration 0008's trigger notifies on PostgreSQL when emails are queued.
 const QUEUED_CHANNEL: &str = "satchel_emails_queued";
 
-/// On PostgreSQL, a listener notified whenever any process queues an email (it holds one of
-/// the pool's connections); None on SQLite, where the one process wakes its worker itself.
+/// On PostgreSQL, a listener notified whenever any process queues an email (on a connection of
+/// its own, see [`super::broadcast::listen`]); None on SQLite, where the one process wakes its
+/// worker itself.
 pub async fn listen_for_queued(db: &Db) -> Result<Option<sqlx::postgres::PgListener>, DbError> {
     let Db::Postgres(pool) = db else { return Ok(None) };
-    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
-    listener.listen(QUEUED_CHANNEL).await?;
-    Ok(Some(listener))
+    Ok(Some(super::broadcast::listen(pool, QUEUED_CHANNEL).await?))
 }
 
 /// How many emails wait to be sent or retried, across merchants (for `/metrics`).

@@ -103,12 +103,8 @@ pub async fn serve_file(
     paid_at: Millis,
 ) -> Response {
     let (status, headers) = ranged::head(answer, &served(file, paid_at));
-    let range = match *answer {
-        Answer::Full => 0..file.size as u64,
-        Answer::Partial { start, end } => start..end + 1,
-        Answer::NotModified | Answer::PreconditionFailed | Answer::Unsatisfiable => {
-            return with_headers(status, headers, Body::empty());
-        }
+    let Some(range) = answer.bytes(file.size as u64) else {
+        return with_headers(status, headers, Body::empty());
     };
     if method == Method::HEAD {
         return with_headers(status, headers, Body::empty());

@@ -41,10 +41,6 @@ pub async fn redirect(blobs: &Blobs, method: &Method, answer: &Answer, file: &Or
 /// `event` (logged for a redirect, which has no `Content-Length`) with the bytes the redirect
 /// handed over: what `answer` would have sent.
 pub fn handed_over(mut event: DownloadEvent, answer: &Answer, file: &OrderFile) -> DownloadEvent {
-    event.bytes_requested = match *answer {
-        Answer::Full => file.size,
-        Answer::Partial { start, end } => (end - start + 1) as i64,
-        _ => 0,
-    };
+    event.bytes_requested = answer.bytes(file.size as u64).map_or(0, |range| (range.end - range.start) as i64);
     event
 }

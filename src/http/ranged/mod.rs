@@ -49,6 +49,17 @@ pub enum Answer {
     Unsatisfiable,
 }
 
+impl Answer {
+    /// The bytes of a file of `size` bytes this answer carries; `None` when it carries none.
+    pub fn bytes(&self, size: u64) -> Option<std::ops::Range<u64>> {
+        match *self {
+            Answer::Full => Some(0..size),
+            Answer::Partial { start, end } => Some(start..end + 1),
+            Answer::NotModified | Answer::PreconditionFailed | Answer::Unsatisfiable => None,
+        }
+    }
+}
+
 /// Decide from the request headers, in the order of RFC 9110 §13.2.2: If-Match (else
 /// If-Unmodified-Since), If-None-Match (else If-Modified-Since), then Range with If-Range.
 /// Only GET and HEAD reach here, so the "GET or HEAD" conditions always apply.

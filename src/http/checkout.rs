@@ -120,7 +120,7 @@ pub async fn pay(
         if let Err(wait) = verdict {
             let error = format!("Too many test purchases: please try again in {} seconds.", wait.as_secs());
             let mut response = refuse(StatusCode::TOO_MANY_REQUESTS, error);
-            response.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().into());
+            crate::http::retry_after(&mut response, wait);
             return response;
         }
     }

@@ -192,7 +192,7 @@ impl IntoResponse for Error {
             response.headers_mut().insert("www-authenticate", axum::http::HeaderValue::from_static("Bearer"));
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
-            response.headers_mut().insert(axum::http::header::RETRY_AFTER, super::fault::RETRY_AFTER_SECS.into());
+            retry_after(&mut response, super::fault::RETRY_AFTER);
         }
         if status == StatusCode::PAYLOAD_TOO_LARGE || status == StatusCode::INSUFFICIENT_STORAGE {
             // The rest of the body is left unread, so this connection cannot carry another
@@ -207,3 +207,8 @@ impl IntoResponse for Error {
 
 /// Result of an API handler.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Tells the client when to try again: `Retry-After` in whole seconds, at least one.
+pub(crate) fn retry_after(response: &mut Response, wait: std::time::Duration) {
+    response.headers_mut().insert(axum::http::header::RETRY_AFTER, wait.as_secs().max(1).into());
+}

@@ -12,7 +12,7 @@ use crate::db::DbError;
 /// Seconds a client is told to wait (`Retry-After`) before trying a 503 again: about the time a
 /// restarted database or store takes to come back, and short enough for a payment provider's
 /// first retry.
-pub(crate) const RETRY_AFTER_SECS: u64 = 5;
+pub(crate) const RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A failure that is not a bug.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,6 +27,7 @@ pub mod session;
 pub mod upload;
 mod webhooks;
 
+pub(crate) use error::retry_after;
 pub use error::{Error, Result};
 pub use extract::{ApiJson, ApiMerchant, ApiQuery};
 pub use page_error::{PageError, PageResult};

@@ -8,7 +8,7 @@
 use std::time::Duration;
 
 use askama::Template;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::db::DbError;
@@ -216,7 +216,7 @@ impl IntoResponse for PageError {
                 let message = "This page is temporarily unavailable. Try again in a few seconds.";
                 let page = ProblemPage { title: "Temporarily unavailable", message, dashboard: false };
                 let mut response = render(status, &page);
-                response.headers_mut().insert(header::RETRY_AFTER, super::fault::RETRY_AFTER_SECS.into());
+                super::retry_after(&mut response, super::fault::RETRY_AFTER);
                 response
             }
             PageError::Dashboard(e) => {
@@ -242,10 +242,8 @@ fn refused_page(refusal: &Refusal) -> Response {
         action_label: refusal.action_label,
     };
     let mut response = render(refusal.status, &page);
-    if let Some(wait) = refusal.retry_after
-        && let Ok(value) = HeaderValue::from_str(&wait.as_secs().max(1).to_string())
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, value);
+    if let Some(wait) = refusal.retry_after {
+        super::retry_after(&mut response, wait);
     }
     response
 }
@@ -255,6 +253,8 @@ pub type PageResult<T = Response> = Result<T, PageError>;
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{HeaderValue, header};
+
     use super::*;
 
     async fn answer(error: PageError) -> (StatusCode, HeaderValue, String) {

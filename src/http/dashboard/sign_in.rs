@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
@@ -130,7 +130,7 @@ pub async fn submit(
         let minutes = wait.as_secs().div_ceil(60);
         let message = format!("Too many sign-in attempts. Wait {minutes} minute(s) and try again.");
         let mut response = again(jar, StatusCode::TOO_MANY_REQUESTS, &message)?;
-        response.headers_mut().insert(header::RETRY_AFTER, wait.as_secs().into());
+        crate::http::retry_after(&mut response, wait);
         return Ok(response);
     }
     let user = merchants::user_by_email(&state.db, &email).await?;

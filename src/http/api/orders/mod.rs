@@ -2,9 +2,11 @@
 //! detail (frozen delivery, download counts, events), revoke and restore, unmatched events.
 //! The operations themselves live in `crate::orders`.
 
+use std::time::Duration;
+
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -116,7 +118,7 @@ pub async fn resend(
         Resent::Queued(email) => Ok((StatusCode::ACCEPTED, Json(EmailOut::from(*email))).into_response()),
         Resent::Limited { retry_after_seconds, message } => {
             let mut response = Error::TooManyRequests(message).into_response();
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds));
+            crate::http::retry_after(&mut response, Duration::from_secs(retry_after_seconds.unsigned_abs()));
             Ok(response)
         }
     }

@@ -198,7 +198,9 @@ pub(crate) fn sqlx_unavailable(e: &sqlx::Error) -> bool {
             let code = e.code();
             let Some(code) = code.as_deref() else { return false };
             if e.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
-                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300")
+                // 55000 is also what connecting to a database closed with `ALLOW_CONNECTIONS
+                // false` answers (an operator's maintenance), which is how it reaches us.
+                code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300" | "55000")
             } else {
                 matches!(primary_code(Some(code)), Some(5 | 6))
             }

@@ -95,3 +95,33 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(Maildev::shared().to(&customer).await.len(), 1, "one email");
 }
+
+/// A database an operator closed for maintenance (`ALLOW_CONNECTIONS false`, its sessions
+/// ended) is unavailable, not a bug: 503 with `Retry-After`, and served again once reopened.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_closed_for_connections_answers_503_until_reopened() {
+    let app = TestApp::spawn_with(Stack::ScaledOut, |c| c.database.acquire_timeout_secs = 1).await;
+    let m = app.merchant("Closed Books").await;
+    let url = reqwest::Url::parse(app.state.config.database.url.as_ref().unwrap().expose()).unwrap();
+    let name = url.path().trim_start_matches('/').to_owned();
+    let admin = sqlx::PgPool::connect(&std::env::var("SATCHEL_TEST_POSTGRES_URL").unwrap()).await.unwrap();
+    let allow = |on: bool| sqlx::AssertSqlSafe(format!("ALTER DATABASE \"{name}\" ALLOW_CONNECTIONS {on}"));
+    sqlx::query(allow(false)).execute(&admin).await.unwrap();
+    sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1")
+        .bind(&name)
+        .execute(&admin)
+        .await
+        .unwrap();
+
+    let closed = app.api(&m, Method::GET, "/products").send().await.unwrap();
+    assert_eq!(closed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(closed.headers()["retry-after"], "5");
+
+    sqlx::query(allow(true)).execute(&admin).await.unwrap();
+    let within = std::time::Duration::from_secs(10);
+    crate::helpers::eventually(within, "the reopened database serves again", || async {
+        let response = app.api(&m, Method::GET, "/products").send().await.unwrap();
+        (response.status() == StatusCode::OK).then_some(())
+    })
+    .await;
+}

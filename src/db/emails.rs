@@ -155,11 +155,32 @@ pub async fn claim(
     }))
 }
 
-/// Records that the server accepted the email.
-pub async fn mark_sent(db: &Db, id: &str, subject: &str) -> Result<(), DbError> {
+/// An email the server accepted, and the subject it went out with.
+pub struct SentEmail {
+    /// The email's id.
+    pub id: String,
+    /// Its subject as sent.
+    pub subject: String,
+}
+
+/// Records that the server accepted these emails, in one statement: the worker marks a whole
+/// batch at once, so on SQLite a batch takes one turn of the single writer, not one per email
+/// (the turns the webhooks that create orders wait for).
+pub async fn mark_sent(db: &Db, sent: &[SentEmail]) -> Result<(), DbError> {
+    if sent.is_empty() {
+        return Ok(());
+    }
+    let now = now_millis();
+    // Built inside each arm: the builder's placeholders are the engine's own.
     with_pool!(db, write pool => {
-        sqlx::query("UPDATE emails SET status = $4, sent_at = $2, subject = $3, locked_until = NULL WHERE id = $1")
-            .bind(id).bind(now_millis()).bind(subject).bind(EmailStatus::Sent).execute(pool).await?;
+        let mut query = sqlx::QueryBuilder::new("WITH sent (id, subject) AS (");
+        query.push_values(sent, |mut row, email| {
+            row.push_bind(email.id.as_str()).push_bind(email.subject.as_str());
+        });
+        query.push(") UPDATE emails SET status = ").push_bind(EmailStatus::Sent).push(", sent_at = ").push_bind(now);
+        query.push(", locked_until = NULL, subject = (SELECT subject FROM sent WHERE sent.id = emails.id) \
+             WHERE id IN (SELECT id FROM sent)");
+        query.build().persistent(false).execute(pool).await?;
     });
     Ok(())
 }

@@ -24,7 +24,7 @@ use tokio::sync::{Notify, watch};
 use super::MailError;
 use super::message::{self, PurchaseView};
 use super::transport::Transport;
-use crate::db::emails::{self, EmailRow};
+use crate::db::emails::{self, EmailRow, SentEmail};
 use crate::db::{merchants, orders};
 use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_millis};
 use crate::state::AppState;
@@ -177,16 +177,25 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// Claims one batch of due emails and sends them; returns how many were claimed.
+/// Claims one batch of due emails and sends them; returns how many were claimed. The sent ones
+/// are recorded together once the batch is done (one write, see [`emails::mark_sent`]); a
+/// failed one is recorded as it fails.
 pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     let lease_ms = state.config.mail.lease_seconds.max(1) as i64 * 1000;
     let now = now_millis();
     let alive_since = crate::domain::alive_since(now, state.instance.stale_after_ms());
     let claimed = emails::claim(&state.db, state.instance.id(), now, lease_ms, alive_since, BATCH).await?;
     let count = claimed.len();
-    futures_util::stream::iter(claimed)
-        .for_each_concurrent(state.config.mail.concurrency.max(1), |email| deliver(state, email))
+    let sent: Vec<SentEmail> = futures_util::stream::iter(claimed)
+        .map(|email| deliver(state, email))
+        .buffer_unordered(state.config.mail.concurrency.max(1))
+        .filter_map(std::future::ready)
+        .collect()
         .await;
+    if let Err(e) = emails::mark_sent(&state.db, &sent).await {
+        // The lease runs out and they are tried again: at worst a second copy, never none.
+        tracing::error!(emails = sent.len(), error = %e, "could not record that emails were sent");
+    }
     Ok(count)
 }
 
@@ -209,13 +218,14 @@ enum Route {
     KeepInMailbox,
 }
 
-/// Sends one claimed email and records what happened; a panic on the way is that email's
-/// failure, not the worker's.
+/// Sends one claimed email; answers it when it was sent (to be recorded with its batch), and
+/// records any other outcome at once. A panic on the way is that email's failure, not the
+/// worker's.
 #[tracing::instrument(skip_all, fields(email_id = %email.id, attempts = email.attempts))]
-async fn deliver(state: &AppState, email: EmailRow) {
+async fn deliver(state: &AppState, email: EmailRow) -> Option<SentEmail> {
     let attempt =
         guarded(attempt(state, &email)).await.unwrap_or_else(|error| Attempt::Failed { subject: String::new(), error });
-    record(state, &email, attempt).await;
+    record(state, &email, attempt).await
 }
 
 /// Runs `work`, turning a panic inside it into an error that says what it was.
@@ -258,13 +268,14 @@ async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
     }
 }
 
-/// Records the outcome of an attempt: sent, given up, or to be retried with backoff.
-async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
+/// Records the outcome of an attempt: given up, or to be retried with backoff; a sent email is
+/// answered, to be recorded with its batch.
+async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<SentEmail> {
     let recorded = match attempt {
         Attempt::Sent(subject) => {
             tracing::info!(email = %email.id, order = %email.order_id, kind = %email.kind, attempts = email.attempts, "email sent");
             metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.as_str()).increment(1);
-            emails::mark_sent(&state.db, &email.id, &subject).await
+            return Some(SentEmail { id: email.id.clone(), subject });
         }
         Attempt::Expired => {
             let why = "the sign-in code expired before it could be sent";
@@ -294,6 +305,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) {
         // The lease runs out and the email is tried again: at worst a second copy, never none.
         tracing::error!(email = %email.id, error = %e, "could not record the outcome of an email");
     }
+    None
 }
 
 /// The host part of Message-IDs: the public URL's.

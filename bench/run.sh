@@ -3,6 +3,9 @@
 #   bench/run.sh            full run (about 5 minutes; needs ~8 GB in $TMPDIR)
 #   bench/run.sh --quick    tiny files, one second per case: checks the harness still works
 #   bench/run.sh --portal   only the customer portal's purchases page (about 15 seconds)
+#   bench/run.sh --webhooks signed webhooks only: SQLite, PostgreSQL, and two PostgreSQL processes
+#                           behind nginx beside one (about a minute)
+#   bench/run.sh --growth   only the 16 KiB case with few orders, then with 1,000,000 more
 #   bench/run.sh --slow-clients  only 10,000 idle keep-alive connections + 1,000 slow downloads of
 #                           a 2 GiB file, Satchel then nginx, then 64 concurrent downloads of it
 #                           (about 3 minutes)
@@ -12,10 +15,12 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
 QUICK=${1:-}
-PORTAL_ONLY=""; SLOW_ONLY=""
+PORTAL_ONLY=""; SLOW_ONLY=""; WEBHOOKS_ONLY=""; GROWTH_ONLY=""
 # --portal: small files (none is served), ten seconds of load.
 if [ "$QUICK" = "--portal" ]; then PORTAL_ONLY=1; QUICK="--quick"; fi
 if [ "$QUICK" = "--slow-clients" ]; then SLOW_ONLY=1; QUICK=""; fi
+if [ "$QUICK" = "--webhooks" ]; then WEBHOOKS_ONLY=1; QUICK=""; fi
+if [ "$QUICK" = "--growth" ]; then GROWTH_ONLY=1; QUICK=""; fi
 if [ "$QUICK" = "--quick" ]; then
   DUR=1; BIG_MB=8; MEM_MB=16; UP_MB=16; BULK=2000; CONC_MEM=8
   SLOW_IDLE=500; SLOW_DOWN=50; SLOW_SECS=3
@@ -24,7 +29,7 @@ else
   SLOW_IDLE=10000; SLOW_DOWN=1000; SLOW_SECS=30
 fi
 [ -n "$PORTAL_ONLY" ] && DUR=10
-[ -n "$SLOW_ONLY" ] && { BIG_MB=8; UP_MB=8; }
+[ -n "$SLOW_ONLY$WEBHOOKS_ONLY$GROWTH_ONLY" ] && { BIG_MB=8; MEM_MB=8; UP_MB=8; }
 # Slow downloads read at most this many bytes per second each (the goal says ≤ 1 MiB/s; slower
 # readers make the server hold data longer, and keep the Python client within one core).
 SLOW_RATE=${SLOW_RATE:-65536}
@@ -143,6 +148,106 @@ SQL
 }
 portal_row() {
   echo "| portal purchases page, ${PORTAL_ORDERS} orders of one customer, 8 connections, SQLite | ${PORTAL_RPS} req/s, p50 ${PORTAL_P50} ms, p99 ${PORTAL_P99} ms | | | p99 ≤ 20 ms |"
+}
+
+webhooks() { # $1 base URL → "per_second p99 errors"
+  cargo bench --quiet --bench webhook_load -- "$1/webhooks/bench/standard" "$SECRET" "$P_SMALL" 32 "$DUR" 2>/dev/null \
+    | json "d['per_second'], d['p99_ms'], d['errors']" | tr -d '(),'
+}
+
+# The 16 KiB case measured twice on a restarted server: with the orders made so far, then with
+# $BULK more inserted straight into SQLite (same process state, same page cache warm-up).
+growth_case() {
+  stop_satchel; start_satchel
+  curl -s -o /dev/null "$U_SMALL"
+  GROW_FEW=$(wrk_rps 64 "$U_SMALL")
+  FEW_ORDERS=$(sqlite3 "$DATA/satchel.db" "select count(*) from orders")
+  stop_satchel
+  local m c b p
+  m=$(sqlite3 "$DATA/satchel.db" "select id from merchants limit 1")
+  c=$(sqlite3 "$DATA/satchel.db" "select id from customers limit 1")
+  b=$(sqlite3 "$DATA/satchel.db" "select blob_id from product_files limit 1")
+  p=$(sqlite3 "$DATA/satchel.db" "select id from products limit 1")
+  sqlite3 "$DATA/satchel.db" <<SQL
+PRAGMA journal_mode=WAL;
+BEGIN;
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BULK)
+INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, token_salt,
+  token_hash, created_at)
+SELECT 'bulk-' || i, '$m', '$c', 'api', 'bulk-' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))), 1700000000000 + i FROM n;
+INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, instructions)
+SELECT id, 1, '$p', 'Bench', 1, 'files', '' FROM orders WHERE id LIKE 'bulk-%';
+INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key)
+SELECT o.id, 1, 1, b.id, 'f.bin', b.size, b.content_type, b.sha256, b.storage_key FROM orders o, blobs b
+WHERE o.id LIKE 'bulk-%' AND b.id = '$b';
+COMMIT;
+SQL
+  start_satchel
+  curl -s -o /dev/null "$U_SMALL"
+  GROW_S=$(wrk_rps 64 "$U_SMALL")
+  ORDERS=$(sqlite3 "$DATA/satchel.db" "select count(*) from orders")
+  stop_satchel
+}
+growth_row() {
+  echo "| 16 KiB case with ${ORDERS} orders in the database | ${GROW_S} req/s | | $(ratio "$GROW_S" "$GROW_FEW") of ${GROW_FEW} req/s with ${FEW_ORDERS} orders, same restart | ≥ 0.9 |"
+}
+
+# User + system CPU ticks of the given processes, summed.
+cpu_ticks() { local t=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat") )); done; echo "$t"; }
+
+# nginx with the block of docs/deploying.md in front of the given Satchel ports (the first
+# twice when only one is given); $1 listen port, then the upstream ports. Sets NPID2.
+balancer() {
+  local listen=$1 a=$2 b=${3:-$2} dir="$W/nginx-$1"
+  mkdir -p "$dir/logs"
+  { [ "$(id -u)" = 0 ] && echo 'user root;'
+    printf 'worker_processes 1;\ndaemon off;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n' "$dir" "$dir"
+    printf 'events { worker_connections 1024; }\nhttp {\naccess_log off;\n'
+    sed -n '/^```nginx$/,/^```$/p' docs/deploying.md | sed '1d;$d' \
+      | sed "s/server 10.0.0.11:8080/server 127.0.0.1:$a/; s/server 10.0.0.12:8080/server 127.0.0.1:$b/; s/listen 80;/listen 127.0.0.1:$listen;/"
+    echo '}'; } > "$dir/nginx.conf"
+  /usr/sbin/nginx -p "$dir/" -c "$dir/nginx.conf" -e "$dir/error.log" & NPID2=$!
+  wait_port "$listen"
+}
+
+# Webhooks on PostgreSQL: one process alone; then through nginx, one process, then two processes
+# of the same database on these same cores.
+postgres_webhooks_case() {
+  PG_ADMIN="${SATCHEL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+  WH_PG="n/a"; WH_PG_P99="n/a"; WH_PG_ERR=""; PAIR_ONE="n/a"; PAIR_TWO="n/a"; APP_MS="n/a"; PG_MS="n/a"
+  psql "$PG_ADMIN" -Atqc 'select 1' >/dev/null 2>&1 || return 0
+  PG_DB="satchel_bench_$$"
+  psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
+  export SATCHEL__DATABASE__URL="${PG_ADMIN%/*}/$PG_DB" SATCHEL__DATA_DIR="$W/data-pg"
+  start_satchel
+  setup_merchant
+  read -r P_SMALL _ < <(product_with "$W/files/small.bin")
+  read -r WH_PG WH_PG_P99 WH_PG_ERR < <(webhooks "$S")
+  local lb1 lb2 port_b pid_b
+  lb1=$(free_port); lb2=$(free_port); port_b=$(free_port)
+  balancer "$lb1" "$PORT_S"
+  read -r PAIR_ONE PAIR_ONE_P99 PAIR_ONE_ERR < <(webhooks "http://127.0.0.1:$lb1")
+  kill "$NPID2"; wait "$NPID2" 2>/dev/null || true
+  SATCHEL__SERVER__PORT="$port_b" "$SAT" serve 2>>"$W/satchel-b.log" & pid_b=$!
+  wait_port "$port_b"
+  balancer "$lb2" "$PORT_S" "$port_b"
+  local before_app before_pg orders_before
+  before_app=$(cpu_ticks "$SPID" "$pid_b"); before_pg=$(cpu_ticks $(pgrep -x postgres))
+  orders_before=$(psql "$SATCHEL__DATABASE__URL" -Atqc 'select count(*) from orders')
+  read -r PAIR_TWO PAIR_TWO_P99 PAIR_TWO_ERR < <(webhooks "http://127.0.0.1:$lb2")
+  local made
+  made=$(( $(psql "$SATCHEL__DATABASE__URL" -Atqc 'select count(*) from orders') - orders_before ))
+  # CPU per order (ms): what a second machine for Satchel, or for PostgreSQL, would relieve.
+  APP_MS=$(python3 -c "print(f'{($(cpu_ticks "$SPID" "$pid_b") - $before_app) * 1000 / $(getconf CLK_TCK) / $made:.2f}')")
+  PG_MS=$(python3 -c "print(f'{($(cpu_ticks $(pgrep -x postgres)) - $before_pg) * 1000 / $(getconf CLK_TCK) / $made:.2f}')")
+  kill "$NPID2"; wait "$NPID2" 2>/dev/null || true; NPID2=""
+  kill "$pid_b"; wait "$pid_b" 2>/dev/null || true
+  stop_satchel
+}
+postgres_rows() {
+  echo "| signed webhooks, 32 connections, PostgreSQL | ${WH_PG} orders/s, p99 ${WH_PG_P99} ms (errors ${WH_PG_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |"
+  echo "| the same through nginx: two processes beside one, one database, same 2 cores | two: ${PAIR_TWO} orders/s, p99 ${PAIR_TWO_P99} ms (errors ${PAIR_TWO_ERR}) | one: ${PAIR_ONE} orders/s, p99 ${PAIR_ONE_P99} ms (errors ${PAIR_ONE_ERR}) | $(ratio "$PAIR_TWO" "$PAIR_ONE") | ≥ 0.9, no errors |"
+  echo "| CPU per order in the two-process run | Satchel processes ${APP_MS} ms | PostgreSQL ${PG_MS} ms | | |"
 }
 
 if [ -n "$PORTAL_ONLY" ]; then
@@ -269,6 +374,32 @@ wrk_mib() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Transfer\/sec/ {v=$2; u=v; s
 wrk_rps() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
 ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 
+if [ -n "$WEBHOOKS_ONLY$GROWTH_ONLY" ]; then
+  DUR=10
+  if [ -n "$WEBHOOKS_ONLY" ]; then
+    log "signed webhooks, 32 connections, SQLite"
+    read -r WH_SQ WH_SQ_P99 WH_SQ_ERR < <(webhooks "$S")
+    stop_satchel
+    log "signed webhooks on PostgreSQL: one process, then two behind nginx"
+    postgres_webhooks_case
+  else
+    log "16 KiB case with the few orders made so far, then with $BULK more"
+    growth_case
+  fi
+  echo
+  echo "$(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u '+%Y-%m-%d %H:%M')"
+  echo
+  echo "| case | Satchel | nginx | ratio | goal |"
+  echo "|---|---|---|---|---|"
+  if [ -n "$WEBHOOKS_ONLY" ]; then
+    echo "| signed webhooks, 32 connections, SQLite | ${WH_SQ} orders/s, p99 ${WH_SQ_P99} ms (errors ${WH_SQ_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |"
+    postgres_rows
+  else
+    growth_row
+  fi
+  exit 0
+fi
+
 log "case 1: ${BIG_MB} MiB file, 8 connections"
 curl -s -o /dev/null "$U_BIG"; curl -s -o /dev/null "$N_BIG"   # page cache
 BIG_N=$(wrk_mib 8 "$N_BIG"); BIG_S=$(wrk_mib 8 "$U_BIG")
@@ -291,54 +422,18 @@ cat "$W/files/upload.bin" > /dev/null
 t2=$(date +%s.%N); cp "$W/files/upload.bin" "$W/files/copy.bin"; sync "$W/files/copy.bin"; t3=$(date +%s.%N); rm -f "$W/files/copy.bin"
 UP_S=$(python3 -c "print(f'{$UP_MB/($t1-$t0):.0f}')"); UP_CP=$(python3 -c "print(f'{$UP_MB/($t3-$t2):.0f}')")
 
-webhooks() { # $1 label → "per_second p99"
-  cargo bench --quiet --bench webhook_load -- "$S/webhooks/bench/standard" "$SECRET" "$P_SMALL" 32 "$DUR" 2>/dev/null \
-    | json "d['per_second'], d['p99_ms'], d['errors']" | tr -d '(),'
-}
 log "case 5a: signed webhooks, 32 connections, SQLite"
-read -r WH_SQ WH_SQ_P99 WH_SQ_ERR < <(webhooks sqlite)
+read -r WH_SQ WH_SQ_P99 WH_SQ_ERR < <(webhooks "$S")
 
 log "case 6: 16 KiB case again with $BULK more orders in the database"
-stop_satchel
-M_ID=$(sqlite3 "$DATA/satchel.db" "select id from merchants limit 1")
-C_ID=$(sqlite3 "$DATA/satchel.db" "select id from customers limit 1")
-B_ID=$(sqlite3 "$DATA/satchel.db" "select blob_id from product_files limit 1")
-P_ID=$(sqlite3 "$DATA/satchel.db" "select id from products limit 1")
-sqlite3 "$DATA/satchel.db" <<SQL
-PRAGMA journal_mode=WAL;
-BEGIN;
-WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $BULK)
-INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, token_salt,
-  token_hash, created_at)
-SELECT 'bulk-' || i, '$M_ID', '$C_ID', 'api', 'bulk-' || i, 100, 'USD', 'paid', 's', lower(hex(randomblob(32))), 1700000000000 + i FROM n;
-INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, instructions)
-SELECT id, 1, '$P_ID', 'Bench', 1, 'files', '' FROM orders WHERE id LIKE 'bulk-%';
-INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key)
-SELECT o.id, 1, 1, b.id, 'f.bin', b.size, b.content_type, b.sha256, b.storage_key FROM orders o, blobs b
-WHERE o.id LIKE 'bulk-%' AND b.id = '$B_ID';
-COMMIT;
-SQL
+growth_case
 start_satchel
-GROW_S=$(wrk_rps 64 "$U_SMALL")
-ORDERS=$(sqlite3 "$DATA/satchel.db" "select count(*) from orders")
 log "case 7: portal purchases page of a customer with 10,000 orders (beside the $BULK above)"
 portal_case
 stop_satchel
 
 log "case 5b: signed webhooks, 32 connections, PostgreSQL"
-PG_ADMIN="${SATCHEL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-WH_PG="n/a"; WH_PG_P99="n/a"; WH_PG_ERR=""
-if psql "$PG_ADMIN" -Atqc 'select 1' >/dev/null 2>&1; then
-  PG_DB="satchel_bench_$$"
-  psql "$PG_ADMIN" -qc "CREATE DATABASE $PG_DB" >/dev/null
-  export SATCHEL__DATABASE__URL="${PG_ADMIN%/*}/$PG_DB" SATCHEL__DATA_DIR="$W/data-pg"
-  start_satchel
-  setup_merchant
-  read -r P_SMALL _ < <(product_with "$W/files/small.bin")
-  read -r WH_PG WH_PG_P99 WH_PG_ERR < <(webhooks postgres)
-  stop_satchel
-fi
-
+postgres_webhooks_case
 TABLE=$(cat <<MD
 | case | Satchel | nginx | ratio | goal |
 |---|---|---|---|---|
@@ -348,8 +443,8 @@ $(mem_row)
 $(slow_table)
 | upload of ${UP_MB} MiB through the API | ${UP_S} MiB/s, peak RSS ${UP_RSS} MiB | cp: ${UP_CP} MiB/s | $(ratio "$UP_S" "$UP_CP") | ≤ 64 MiB; ≥ 0.5 |
 | signed webhooks, 32 connections, SQLite | ${WH_SQ} orders/s, p99 ${WH_SQ_P99} ms (errors ${WH_SQ_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |
-| signed webhooks, 32 connections, PostgreSQL | ${WH_PG} orders/s, p99 ${WH_PG_P99} ms (errors ${WH_PG_ERR}) | | | ≥ 1000/s; p99 ≤ 50 ms |
-| 16 KiB case with ${ORDERS} orders in the database | ${GROW_S} req/s | | $(ratio "$GROW_S" "$SMALL_S") of case 2 | ≥ 0.9 |
+$(postgres_rows)
+$(growth_row)
 $(portal_row)
 MD
 )

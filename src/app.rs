@@ -134,6 +134,7 @@ impl App {
             (mail_worker, tokio::spawn(sweep_expired_sessions(state.db.clone())))
         });
         let cache_follower = crate::order_cache::follow_other_processes(state.clone());
+        let checkpoints = tokio::spawn(crate::db::checkpoint::keep_log_short(state.db.clone()));
         let router =
             if role.serves_http() { crate::http::router(self.state) } else { crate::http::health_router(self.state) };
         tracing::info!(
@@ -158,6 +159,7 @@ impl App {
             sweeper.abort();
         }
         cache_follower.abort();
+        checkpoints.abort();
         let _ = stop_beating.send(true);
         let _ = heartbeat.await;
         state.instance.deregister(&state.db).await;

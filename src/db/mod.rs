@@ -14,6 +14,7 @@ pub mod api_keys;
 pub mod blobs;
 pub(crate) mod broadcast;
 pub mod caps;
+pub mod checkpoint;
 pub mod emails;
 pub mod instances;
 pub mod merchants;
@@ -239,7 +240,9 @@ impl Db {
             // last commits) and avoids an fsync per transaction.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Checkpoints run beside the writers (db::checkpoint), not inside a commit.
+            .pragma("wal_autocheckpoint", checkpoint::FALLBACK_PAGES.to_string());
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(acquire_timeout)

@@ -21,6 +21,19 @@ pub async fn count_download(db: &Db, order_id: &str, position: i64, max: Option<
     Ok(done == 1)
 }
 
+/// Gives back a download counted by [`count_download`] whose file could not be read (the store
+/// was down): the customer received nothing, so it must not use up one of their downloads.
+pub async fn uncount_download(db: &Db, order_id: &str, position: i64) -> Result<(), DbError> {
+    with_pool!(db, write pool => {
+        sqlx::query(
+            "UPDATE order_files SET download_count = download_count - 1 \
+             WHERE order_id = $1 AND position = $2 AND download_count > 0",
+        )
+        .bind(order_id).bind(position).execute(pool).await?;
+    });
+    Ok(())
+}
+
 /// What [`charge_range`] decided for a range that continues a download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeCharge {

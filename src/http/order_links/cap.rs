@@ -74,6 +74,23 @@ pub(super) async fn admit(
     }
 }
 
+/// Undoes what [`admit`] charged for a request whose file could not be read: a counted
+/// download of a capped file is given back, and so are range bytes charged to its allowance.
+pub(super) async fn give_back(db: &Db, admitted: &Admitted, order_id: &str, position: i64) {
+    let given = async {
+        if let Some((bytes, allowance)) = admitted.charged {
+            caps::refund_range(db, order_id, position, allowance, bytes as i64).await?;
+        }
+        if admitted.counted && !admitted.increment {
+            caps::uncount_download(db, order_id, position).await?;
+        }
+        Ok::<_, crate::db::DbError>(())
+    };
+    if let Err(e) = given.await {
+        tracing::warn!(order_id, position, error = %e, "could not give back a download that failed");
+    }
+}
+
 /// The 410 for a used-up download count, naming the shop.
 async fn used_up(db: &Db, order: &Order) -> PageError {
     let merchant = merchants::get(db, &order.merchant_id).await.ok();

@@ -5,7 +5,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 use super::{Proxy, retry_after};
-use crate::fulfilment::{buy, delivery_url, download, shop};
+use crate::fulfilment::{buy, delivery_url, download, settings, shop};
 use crate::helpers::{Stack, TestApp, file_bytes, sha256_hex};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -15,6 +15,8 @@ async fn a_store_that_is_down_answers_503_and_keeps_nothing() {
     let through = format!("http://{}", proxy.address);
     let app = TestApp::spawn_with(Stack::ScaledOut, |c| c.storage.s3.endpoint = Some(through)).await;
     let shop = shop(&app, "Store Outage", "Atlas.pdf", file_bytes(30_000, 51)).await;
+    // One download per file: the one refused during the outage must not use it up.
+    settings(&app, &shop.m, serde_json::json!({"max_downloads_per_file": 1})).await;
     let order = buy(&app, &shop.m, &shop.product_id, "store-outage@buyer.example").await;
     let file_url = format!("{}/files/1", delivery_url(&order));
     let before = app.leftovers().await;
@@ -23,6 +25,8 @@ async fn a_store_that_is_down_answers_503_and_keeps_nothing() {
     let started = std::time::Instant::now();
     let refused = app.client.get(&file_url).send().await.unwrap();
     assert!(retry_after(&refused) >= 1);
+    let resumed = app.client.get(&file_url).header("range", "bytes=100-").send().await.unwrap();
+    assert!(retry_after(&resumed) >= 1, "a resume is refused too");
     let upload = |bytes: Vec<u8>| {
         app.api(&shop.m, Method::POST, "/files")
             .query(&[("filename", "New.pdf")])
@@ -43,7 +47,13 @@ async fn a_store_that_is_down_answers_503_and_keeps_nothing() {
     assert_eq!(app.leftovers().await, before, "the refused upload left nothing");
     let (_, files) = app.get_json(&shop.m, "/files").await;
     assert_eq!(files.as_array().map(Vec::len), Some(1), "no row for the refused upload: {files}");
-    assert_eq!(sha256_hex(&download(&app, &file_url).await), sha256_hex(&shop.bytes));
+    assert_eq!(
+        sha256_hex(&download(&app, &file_url).await),
+        sha256_hex(&shop.bytes),
+        "the one download is still there"
+    );
+    let used_up = app.client.get(&file_url).send().await.unwrap();
+    assert_eq!(used_up.status(), StatusCode::GONE, "and it was the only one");
     let stored = upload(file_bytes(200_000, 52)).await.unwrap();
     assert_eq!(stored.status(), StatusCode::CREATED);
 }

@@ -17,6 +17,10 @@ mod mailbox;
 mod orders;
 mod settings;
 
+// Passwords and webhook deliveries.
+mod deliveries;
+mod password;
+
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, TestMerchant};
 
 mod products;
-mod products_browser;
+pub(crate) mod products_browser;
 mod products_plain;
 mod sign_in;
 
@@ -18,6 +18,7 @@ mod orders;
 mod settings;
 
 // Passwords and webhook deliveries.
+mod accounts_browser;
 mod deliveries;
 mod password;
 

@@ -74,7 +74,10 @@ pub async fn change_password(
 /// through the outbox; otherwise nothing happens. Either way the caller answers the same.
 pub async fn ask_for_reset(state: &AppState, client_ip: &str, email: &Email) -> Result<(), PasswordRefused> {
     let limits = &state.rate_limits;
-    limits.check(&format!("reset-ip:{client_ip}"), RESETS_PER_IP, WINDOW).await?.map_err(PasswordRefused::TooManyTries)?;
+    limits
+        .check(&format!("reset-ip:{client_ip}"), RESETS_PER_IP, WINDOW)
+        .await?
+        .map_err(PasswordRefused::TooManyTries)?;
     let per_address = format!("reset-email:{}", email.as_str());
     limits.check(&per_address, RESETS_PER_ADDRESS, WINDOW).await?.map_err(PasswordRefused::TooManyTries)?;
     let Some(user) = merchants::user_by_email(&state.db, email).await? else {
@@ -124,7 +127,9 @@ pub async fn reset_with_link(
 pub async fn reset_from_cli(db: &Db, who: &str) -> anyhow::Result<(MerchantUser, String)> {
     use anyhow::Context;
     let user = match Email::parse("--merchant", who) {
-        Ok(email) => merchants::user_by_email(db, &email).await?.with_context(|| format!("no dashboard user signs in as {who}"))?,
+        Ok(email) => merchants::user_by_email(db, &email)
+            .await?
+            .with_context(|| format!("no dashboard user signs in as {who}"))?,
         Err(_) => {
             let merchant = merchants::find(db, who).await.with_context(|| format!("no merchant {who}"))?;
             let mut users = merchants::users(db, &merchant.id).await?;

@@ -53,7 +53,10 @@ impl RefusedBudget {
         }
         *count += 1;
         if *count == REFUSED_PER_MINUTE + 1 {
-            tracing::warn!(merchant_id, "more than {REFUSED_PER_MINUTE} refused webhook deliveries this minute; not logging the rest");
+            tracing::warn!(
+                merchant_id,
+                "more than {REFUSED_PER_MINUTE} refused webhook deliveries this minute; not logging the rest"
+            );
         }
         *count <= REFUSED_PER_MINUTE
     }

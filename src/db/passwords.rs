@@ -28,7 +28,13 @@ const COLUMNS: &str = "id, merchant_id, user_id, salt, expires_at, used_at";
 /// every session of theirs but `keep` (the one that made the change; its cookie's
 /// [`SecretHash`]) and ends their unused resets: whoever knew the old password, or holds an
 /// old link, is out.
-pub async fn set_password(db: &Db, user_id: &str, hash: &str, keep: Option<&SecretHash>, now: Millis) -> Result<(), DbError> {
+pub async fn set_password(
+    db: &Db,
+    user_id: &str,
+    hash: &str,
+    keep: Option<&SecretHash>,
+    now: Millis,
+) -> Result<(), DbError> {
     with_pool!(db, pool, begin => {
         let mut tx = pool.begin_with(begin).await?;
         let changed = sqlx::query("UPDATE merchant_users SET password_hash = $2 WHERE id = $1")
@@ -95,7 +101,12 @@ pub async fn live_reset(db: &Db, token_hash: &SecretHash, now: Millis) -> Result
 /// Uses the reset a link names, if it still works: sets the password hash, ends every reset
 /// of the user and every session of theirs, in one transaction. Returns the user's id; None
 /// when the link is unknown, used or expired (nothing changed). Two uses at once: one wins.
-pub async fn use_reset(db: &Db, token_hash: &SecretHash, password_hash: &str, now: Millis) -> Result<Option<String>, DbError> {
+pub async fn use_reset(
+    db: &Db,
+    token_hash: &SecretHash,
+    password_hash: &str,
+    now: Millis,
+) -> Result<Option<String>, DbError> {
     with_pool!(db, pool, begin => {
         let mut tx = pool.begin_with(begin).await?;
         let used: Option<(String,)> = sqlx::query_as(

@@ -15,8 +15,8 @@ mod product;
 mod secrets;
 mod sign_in;
 mod signed_url;
-mod webhook;
 pub(crate) mod stored;
+mod webhook;
 
 pub use archive::{archive_names, safe_entry_name};
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
@@ -34,8 +34,8 @@ pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,
 };
-pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
+pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 
 /// Why a value was refused: which field, and a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -120,7 +120,8 @@ pub fn stripe_webhook_secret(field: &'static str, raw: &str) -> Result<String, s
     }
     let body = secret.strip_prefix("whsec_").unwrap_or("");
     if body.len() < 8 || secret.len() > 255 || !body.bytes().all(|b| b.is_ascii_graphic()) {
-        let message = "paste the webhook signing secret from Stripe: it starts with whsec_ (8 to 255 characters, no spaces)";
+        let message =
+            "paste the webhook signing secret from Stripe: it starts with whsec_ (8 to 255 characters, no spaces)";
         return Err(super::Invalid::new(field, message));
     }
     Ok(secret.to_owned())
@@ -152,7 +153,9 @@ mod tests {
         assert_eq!(key.field, "stripe_webhook_secret");
         assert_eq!(key.message, "That is an API key; paste the webhook signing secret, which starts with whsec_");
         assert_eq!(stripe_webhook_secret("s", "sk_test_abc").unwrap_err().message, key.message);
-        for bad in ["", "whsec_", "whsec_1234567", "whsec 12345678", "whsec_1234 5678", "abcdefghijkl", "WHSEC_12345678"] {
+        for bad in
+            ["", "whsec_", "whsec_1234567", "whsec 12345678", "whsec_1234 5678", "abcdefghijkl", "WHSEC_12345678"]
+        {
             let refused = stripe_webhook_secret("s", bad).unwrap_err();
             assert!(refused.message.contains("starts with whsec_"), "{bad:?}: {refused}");
         }

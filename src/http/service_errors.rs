@@ -42,7 +42,9 @@ impl From<PasswordRefused> for Error {
         match e {
             PasswordRefused::Invalid(invalid) => Error::Invalid(invalid),
             PasswordRefused::TooManyTries(_) => Error::TooManyRequests(e.to_string()),
-            PasswordRefused::WrongCurrent | PasswordRefused::LinkGone => Error::conflict("password_refused", e.to_string()),
+            PasswordRefused::WrongCurrent | PasswordRefused::LinkGone => {
+                Error::conflict("password_refused", e.to_string())
+            }
             PasswordRefused::Hashing(_) => Error::internal(anyhow::anyhow!(e.to_string())),
             PasswordRefused::Db(e) => e.into(),
         }

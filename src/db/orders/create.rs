@@ -3,7 +3,9 @@
 use super::{Created, NewOrder, by_payment};
 use crate::db::webhook_deliveries::{self, NewDelivery};
 use crate::db::{Db, DbError, WriteTx, new_id, on_tx};
-use crate::domain::{DeliveryMode, DeliveryOutcome, EmailKind, EmailStatus, Millis, OrderStatus, PaymentEventStatus, now_millis};
+use crate::domain::{
+    DeliveryMode, DeliveryOutcome, EmailKind, EmailStatus, Millis, OrderStatus, PaymentEventStatus, now_millis,
+};
 
 /// Creates the order, its customer, and the frozen delivery in one transaction. A repeated
 /// payment, event or idempotency key changes nothing and says so ([`Created::Duplicate`]),

@@ -38,8 +38,11 @@ pub async fn last_webhook(db: &Db, merchant_id: &str) -> Result<LastWebhook, DbE
     let last = log::last_event(db, merchant_id).await?;
     let now = now_millis();
     Ok(LastWebhook {
-        when: last.verified.as_ref().map(|d| format!("{} ({})", ago(now, d.received_at), crate::domain::human_date_time(d.received_at))),
-        what: last.verified.as_ref().map(|d| what(d)).unwrap_or_default(),
+        when: last
+            .verified
+            .as_ref()
+            .map(|d| format!("{} ({})", ago(now, d.received_at), crate::domain::human_date_time(d.received_at))),
+        what: last.verified.as_ref().map(what).unwrap_or_default(),
         outcome: last.verified.as_ref().map_or("", |d| d.outcome.describe()),
         refused_since: last.refused_since.map(|d| d.detail),
     })
@@ -83,7 +86,8 @@ struct Row {
 }
 
 fn row(d: Delivery) -> Row {
-    let format = time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]:[second]");
+    let format =
+        time::macros::format_description!("[day padding:none] [month repr:short] [year], [hour]:[minute]:[second]");
     let time = time::OffsetDateTime::from_unix_timestamp(d.received_at / 1000)
         .ok()
         .and_then(|t| t.format(&format).ok())
@@ -118,7 +122,13 @@ struct DeliveriesPage {
     refused_per_minute: u32,
 }
 
-async fn page(state: &AppState, user: &SignedIn, status: StatusCode, notice: Option<&str>, error: String) -> PageResult {
+async fn page(
+    state: &AppState,
+    user: &SignedIn,
+    status: StatusCode,
+    notice: Option<&str>,
+    error: String,
+) -> PageResult {
     let rows = log::recent(&state.db, &user.merchant.id).await?.into_iter().map(row).collect();
     let mut chrome = Chrome::new(user, Section::Settings, notice);
     chrome.last_webhook = Some(last_webhook(&state.db, &user.merchant.id).await?);

@@ -112,7 +112,13 @@ pub async fn ask(
     }
 }
 
-fn reset_page(state: &AppState, jar: CookieJar, status: StatusCode, token: &str, error: (&'static str, &str)) -> Response {
+fn reset_page(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    token: &str,
+    error: (&'static str, &str),
+) -> Response {
     let (jar, form_token) = form_token(state, jar);
     let page = ResetPage {
         action: format!("/dashboard/reset-password/{token}"),

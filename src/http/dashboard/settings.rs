@@ -303,8 +303,8 @@ pub async fn save_stripe(State(state): State<AppState>, Verified { user, form }:
         Err(invalid) => {
             // The domain's words, as a sentence: an API key is named as such.
             let mut message = invalid.message;
-            if let Some(first) = message.get(..1) {
-                message.replace_range(..1, &first.to_uppercase());
+            if let Some(first) = message.get(..1).map(str::to_uppercase) {
+                message.replace_range(..1, &first);
             }
             let shown = Shown { errors: vec![("stripe_secret", message)], ..Shown::default() };
             page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, shown).await

@@ -50,7 +50,9 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
         .await;
     assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = wrong.text().await.unwrap();
-    assert!(html.contains(r#"<p class="field-error" id="current_password-error">That is not your current password.</p>"#));
+    assert!(
+        html.contains(r#"<p class="field-error" id="current_password-error">That is not your current password.</p>"#)
+    );
     let short = here
         .post(
             "/dashboard/settings/password",
@@ -79,7 +81,10 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
     assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no CSRF token, no change");
 
     let changed = here
-        .post("/dashboard/settings/password", &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", new)])
+        .post(
+            "/dashboard/settings/password",
+            &[("current_password", PASSWORD), ("new_password", new), ("confirm_password", new)],
+        )
         .await;
     assert_eq!(changed.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&changed), "/dashboard/settings?notice=password-changed");
@@ -149,7 +154,13 @@ async fn ask_for_reset(app: &TestApp, client: &reqwest::Client, email: &str) -> 
 }
 
 /// Posts a new password to a reset link's form, as the page does.
-async fn set_password(app: &TestApp, client: &reqwest::Client, link: &str, new: &str, again: &str) -> reqwest::Response {
+async fn set_password(
+    app: &TestApp,
+    client: &reqwest::Client,
+    link: &str,
+    new: &str,
+    again: &str,
+) -> reqwest::Response {
     let page = client.get(link).send().await.unwrap();
     let token = form_token_of(&page.text().await.unwrap());
     client

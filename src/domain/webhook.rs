@@ -66,6 +66,10 @@ pub fn event_type_of(body: &[u8]) -> Option<String> {
         #[serde(rename = "type")]
         kind: Option<serde_json::Value>,
     }
+    // Only an object: serde would read a struct from a JSON array too.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return None;
+    }
     let typed: Typed = serde_json::from_slice(body).ok()?;
     let kind = typed.kind?;
     let kind = kind.as_str().map(delivery_text)?;

@@ -161,8 +161,14 @@ async fn set_password(
     new: &str,
     again: &str,
 ) -> reqwest::Response {
-    let page = client.get(link).send().await.unwrap();
-    let token = form_token_of(&page.text().await.unwrap());
+    // A used or expired link's page has no form: the form token (bound to the browser's form
+    // cookie, not to a page) comes from the forgot-password page then.
+    let page = client.get(link).send().await.unwrap().text().await.unwrap();
+    let page = match page.contains(r#"name="form_token""#) {
+        true => page,
+        false => client.get(app.url("/dashboard/forgot-password")).send().await.unwrap().text().await.unwrap(),
+    };
+    let token = form_token_of(&page);
     client
         .post(link)
         .header("origin", &app.address)

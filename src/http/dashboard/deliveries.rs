@@ -19,6 +19,10 @@ use crate::payments::Provider;
 use crate::state::AppState;
 use crate::webhook_deliveries::{self as log, KEEP_DAYS, KEEP_PER_SHOP, LISTED, REFUSED_PER_MINUTE, TestEventError};
 
+/// [`KEEP_PER_SHOP`] as the page writes it.
+const KEEP_PER_SHOP_TEXT: &str = "1,000";
+const _: () = assert!(KEEP_PER_SHOP == 1_000, "say the new number in KEEP_PER_SHOP_TEXT");
+
 /// The Overview's line about webhooks: when the last verified event came, what it was, and
 /// whether refused deliveries came after it.
 #[derive(Debug, Clone)]
@@ -117,7 +121,7 @@ struct DeliveriesPage {
     stripe_set: bool,
     error: String,
     listed: i64,
-    keep: i64,
+    keep: &'static str,
     days: i64,
     refused_per_minute: u32,
 }
@@ -138,7 +142,7 @@ async fn page(
         stripe_set: user.merchant.stripe_webhook_secret.is_some(),
         error,
         listed: LISTED,
-        keep: KEEP_PER_SHOP,
+        keep: KEEP_PER_SHOP_TEXT,
         days: KEEP_DAYS,
         refused_per_minute: REFUSED_PER_MINUTE,
     };

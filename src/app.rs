@@ -98,6 +98,7 @@ impl App {
             mail,
             rate_limits,
             instance,
+            refused_deliveries: Default::default(),
         });
         Ok(App { listener, state })
     }
@@ -169,7 +170,7 @@ impl App {
 }
 
 /// Deletes expired sessions and ended rate-limit windows once an hour, so the tables hold only
-/// live ones.
+/// live ones, and trims the webhook deliveries log.
 async fn sweep_expired_sessions(db: Db) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -181,6 +182,9 @@ async fn sweep_expired_sessions(db: Db) {
         }
         if let Err(e) = crate::db::rate_limits::sweep_ended(&db, crate::domain::now_millis()).await {
             tracing::warn!(error = %e, "could not remove ended rate-limit windows");
+        }
+        if let Err(e) = crate::webhook_deliveries::trim(&db).await {
+            tracing::warn!(error = %e, "could not trim the webhook deliveries log");
         }
     }
 }

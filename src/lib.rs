@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod accounts;
 pub mod app;
 pub mod blobs;
 pub mod catalog;
@@ -27,6 +28,7 @@ pub mod server;
 pub mod signing_key;
 pub mod state;
 pub mod telemetry;
+pub mod webhook_deliveries;
 
 pub use app::App;
 pub use config::Config;

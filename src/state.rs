@@ -39,6 +39,8 @@ pub struct Inner {
     pub rate_limits: crate::rate_limit::RateLimiter,
     /// This process: its role, and the id its claimed emails carry.
     pub instance: crate::instances::Instance,
+    /// Refused webhook deliveries each shop may still log this minute.
+    pub refused_deliveries: crate::webhook_deliveries::RefusedBudget,
 }
 
 impl AppState {

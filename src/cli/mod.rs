@@ -1,5 +1,5 @@
-//! The command line: `serve [--role all|web|worker]`, `migrate`, `merchant create`, `api-key create`,
-//! `mail list|show`.
+//! The command line: `serve [--role all|web|worker]`, `migrate`, `merchant create|reset-password`,
+//! `api-key create`, `mail list|show`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -91,6 +91,12 @@ pub enum MerchantCommand {
         #[arg(long)]
         test_mode: bool,
     },
+    /// Give a dashboard user a new random password, printed once; their sessions end.
+    ResetPassword {
+        /// The user's sign-in email, or the merchant's slug or id when it has one user.
+        #[arg(long)]
+        merchant: String,
+    },
 }
 
 /// `satchel api-key …`
@@ -180,6 +186,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  webhooks:  {url}/webhooks/{}/standard  (secret {})",
                 merchant.slug, merchant.standard_webhook_secret
             );
+        }
+        Command::Merchant { command: MerchantCommand::ResetPassword { merchant } } => {
+            let db = crate::app::connect_db(&config).await?;
+            let (user, password) = crate::accounts::reset_from_cli(&db, &merchant).await?;
+            let url = config.public_url(config.server.port);
+            println!("New dashboard password for {}", user.email);
+            println!("  password:  {password}   (shown once; keep it)");
+            println!("  sign in:   {url}/dashboard; every session of this user was signed out");
+            println!("  change it: Settings → Password, once signed in");
         }
         Command::Mail { command } => {
             let mailbox = crate::mail::Mailbox::new(config.mailbox_dir());

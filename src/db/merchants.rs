@@ -163,6 +163,13 @@ pub async fn user_by_email(db: &Db, email: &Email) -> Result<Option<MerchantUser
     ).bind(email.as_str()).fetch_optional(pool).await?))
 }
 
+/// A merchant's dashboard users, oldest first.
+pub async fn users(db: &Db, merchant_id: &str) -> Result<Vec<MerchantUser>, DbError> {
+    with_pool!(db, pool => Ok(sqlx::query_as(
+        "SELECT id, merchant_id, email, password_hash FROM merchant_users WHERE merchant_id = $1 ORDER BY created_at, id",
+    ).bind(merchant_id).fetch_all(pool).await?))
+}
+
 /// A dashboard user by id.
 pub async fn user(db: &Db, id: &str) -> Result<MerchantUser, DbError> {
     with_pool!(db, pool => found(sqlx::query_as(

@@ -19,6 +19,7 @@ pub mod emails;
 pub mod instances;
 pub mod merchants;
 pub mod orders;
+pub mod passwords;
 pub mod portal;
 pub mod products;
 pub mod rate_limits;
@@ -31,6 +32,7 @@ pub mod downloads;
 pub mod order_list;
 pub mod page;
 pub mod payment_events;
+pub mod webhook_deliveries;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///

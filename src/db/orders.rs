@@ -60,6 +60,9 @@ pub struct EventRecord<'a> {
     pub event_type: &'a str,
     /// Raw body.
     pub payload: &'a str,
+    /// The type as the provider sent it (e.g. `checkout.session.completed`), for the
+    /// webhook deliveries log written with the order.
+    pub sent_type: Option<&'a str>,
 }
 
 /// What creating an order did.

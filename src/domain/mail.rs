@@ -13,6 +13,8 @@ stored_enum! {
         Resend = "resend",
         /// A customer's portal sign-in code and magic link (no order).
         SignIn = "sign_in",
+        /// A dashboard user's "Forgot password?" link (no order).
+        PasswordReset = "password_reset",
     }
 }
 

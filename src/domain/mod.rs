@@ -16,6 +16,7 @@ mod secrets;
 mod sign_in;
 mod signed_url;
 pub(crate) mod stored;
+mod webhook;
 
 pub use archive::{archive_names, safe_entry_name};
 pub use delivery::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES};
@@ -25,15 +26,16 @@ pub use instance::{Role, alive_since};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
 pub use names::{ContentType, CustomerName, DisplayName, Email, Instructions, ProductName, Slug, is_bidi_control};
 pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
-pub use password::{hash_password, verify_password};
+pub use password::{PASSWORD_RESET_LIFETIME_MS, PasswordResetToken, hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
-pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description, stripe_webhook_secret};
-pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token, signing_key_fingerprint};
+pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description};
+pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token, signing_key_fingerprint, stripe_webhook_secret};
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,
 };
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
+pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 
 /// Why a value was refused: which field, and a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -1,9 +1,16 @@
-//! Dashboard passwords: argon2id hashes.
+//! Dashboard passwords: argon2id hashes, and the links that reset a forgotten one.
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
-use super::Invalid;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::secrets::keyed_digest;
+use super::{Invalid, SecretHash, random_token};
+
+/// How long a "Forgot password?" link works: 30 minutes.
+pub const PASSWORD_RESET_LIFETIME_MS: i64 = 30 * 60 * 1000;
 
 /// Hashes a password (argon2id, default parameters, random salt).
 pub fn hash_password(password: &str) -> Result<String, Invalid> {
@@ -22,6 +29,46 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// The secret in a password reset link (`/dashboard/reset-password/{token}`): HMAC-SHA256 of
+/// a random salt under the server's key, like the portal's magic links. The database keeps
+/// the salt and the token's SHA-256, so neither a copy of it nor the key alone gives a link,
+/// and the outbox can derive the token again when it writes the email.
+pub struct PasswordResetToken(String);
+
+impl std::fmt::Debug for PasswordResetToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordResetToken(********)")
+    }
+}
+
+impl PasswordResetToken {
+    /// A fresh salt (256 random bits) for a new reset.
+    pub fn new_salt() -> String {
+        random_token(32)
+    }
+
+    /// The token of the reset with `salt`.
+    pub fn derive(server_key: &[u8], salt: &str) -> PasswordResetToken {
+        PasswordResetToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel password reset\0", salt)))
+    }
+
+    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
+    pub fn parse(raw: &str) -> Option<PasswordResetToken> {
+        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        ok.then(|| PasswordResetToken(raw.to_owned()))
+    }
+
+    /// The token, for the link.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored to find the reset again.
+    pub fn hash(&self) -> SecretHash {
+        SecretHash::of(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -33,5 +80,21 @@ mod tests {
         assert!(verify_password("correct horse battery", &hash));
         assert!(!verify_password("wrong horse battery", &hash));
         assert!(hash_password("short").is_err());
+    }
+
+    #[test]
+    fn reset_tokens_are_derived_long_and_stored_hashed() {
+        let key = [4u8; 32];
+        let salt = PasswordResetToken::new_salt();
+        let token = PasswordResetToken::derive(&key, &salt);
+        assert_eq!(token.expose().len(), 43);
+        assert_eq!(PasswordResetToken::derive(&key, &salt).expose(), token.expose(), "the outbox derives it again");
+        assert_ne!(PasswordResetToken::derive(&[5u8; 32], &salt).expose(), token.expose());
+        let magic = crate::domain::MagicLinkToken::derive(&key, &salt);
+        assert_ne!(magic.expose(), token.expose(), "a portal link is never a reset link");
+        assert_eq!(PasswordResetToken::parse(token.expose()).unwrap().hash(), token.hash());
+        assert_ne!(token.hash().as_str(), token.expose());
+        assert!(PasswordResetToken::parse("short").is_none());
+        assert!(!format!("{token:?}").contains(token.expose()));
     }
 }

@@ -33,15 +33,6 @@ pub fn external_ids(raw: BTreeMap<String, String>) -> Result<Vec<(String, String
         .collect()
 }
 
-/// Checks a pasted Stripe endpoint signing secret (`whsec_…`), refused under `field`.
-pub fn stripe_webhook_secret(field: &'static str, raw: &str) -> Result<String, Invalid> {
-    let secret = raw.trim();
-    if secret.len() < 8 || secret.len() > 255 || secret.contains(char::is_whitespace) {
-        return Err(Invalid::new(field, "paste the endpoint's signing secret, whsec_…"));
-    }
-    Ok(secret.to_owned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -54,7 +45,5 @@ mod tests {
         assert_eq!(external_ids(ids).unwrap(), [("stripe".to_owned(), "prod_1".to_owned())]);
         let unknown = BTreeMap::from([("paypal".to_owned(), "x".to_owned())]);
         assert_eq!(external_ids(unknown).unwrap_err().message, "unknown provider paypal; use standard or stripe");
-        assert_eq!(stripe_webhook_secret("s", " whsec_12345 ").unwrap(), "whsec_12345");
-        assert_eq!(stripe_webhook_secret("s", "whsec 12345").unwrap_err().field, "s");
     }
 }

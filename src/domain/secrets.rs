@@ -107,6 +107,26 @@ impl DownloadToken {
     }
 }
 
+/// Checks a pasted Stripe webhook signing secret, refused under `field`: it starts with
+/// `whsec_`. Stripe's API keys (`sk_live_…`, `sk_test_…`, `rk_…`) are the usual mix-up, and
+/// storing one would both refuse every event and keep a live key where it does not belong, so
+/// they get a message of their own.
+pub fn stripe_webhook_secret(field: &'static str, raw: &str) -> Result<String, super::Invalid> {
+    let secret = raw.trim();
+    let api_key = ["sk_live_", "sk_test_", "rk_live_", "rk_test_", "pk_live_", "pk_test_"];
+    if api_key.iter().any(|prefix| secret.starts_with(prefix)) {
+        let message = "That is an API key; paste the webhook signing secret, which starts with whsec_";
+        return Err(super::Invalid::new(field, message));
+    }
+    let body = secret.strip_prefix("whsec_").unwrap_or("");
+    if body.len() < 8 || secret.len() > 255 || !body.bytes().all(|b| b.is_ascii_graphic()) {
+        let message =
+            "paste the webhook signing secret from Stripe: it starts with whsec_ (8 to 255 characters, no spaces)";
+        return Err(super::Invalid::new(field, message));
+    }
+    Ok(secret.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,5 +144,21 @@ mod tests {
         assert_eq!(a.hash(), SecretHash::of(a.expose()));
         assert_ne!(a.hash().as_str(), a.expose());
         assert!(ApiKey::generate().expose().starts_with("sk_"));
+    }
+
+    #[test]
+    fn stripe_secrets_start_with_whsec_and_api_keys_are_named() {
+        assert_eq!(stripe_webhook_secret("s", " whsec_12345678 ").unwrap(), "whsec_12345678");
+        let key = stripe_webhook_secret("stripe_webhook_secret", "sk_live_51Habc").unwrap_err();
+        assert_eq!(key.field, "stripe_webhook_secret");
+        assert_eq!(key.message, "That is an API key; paste the webhook signing secret, which starts with whsec_");
+        assert_eq!(stripe_webhook_secret("s", "sk_test_abc").unwrap_err().message, key.message);
+        for bad in
+            ["", "whsec_", "whsec_1234567", "whsec 12345678", "whsec_1234 5678", "abcdefghijkl", "WHSEC_12345678"]
+        {
+            let refused = stripe_webhook_secret("s", bad).unwrap_err();
+            assert!(refused.message.contains("starts with whsec_"), "{bad:?}: {refused}");
+        }
+        assert!(stripe_webhook_secret("s", &format!("whsec_{}", "a".repeat(250))).is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! maps as any `DbError` does (a logged 500, or a 409 for a conflict).
 
 use super::{Error, PageError};
+use crate::accounts::PasswordRefused;
 use crate::catalog::CatalogError;
 use crate::orders::OrderError;
 
@@ -33,6 +34,26 @@ impl From<CatalogError> for Error {
             CatalogError::Invalid(invalid) => Error::Invalid(invalid),
             CatalogError::Db(e) => e.into(),
         }
+    }
+}
+
+impl From<PasswordRefused> for Error {
+    fn from(e: PasswordRefused) -> Error {
+        match e {
+            PasswordRefused::Invalid(invalid) => Error::Invalid(invalid),
+            PasswordRefused::TooManyTries(_) => Error::TooManyRequests(e.to_string()),
+            PasswordRefused::WrongCurrent | PasswordRefused::LinkGone => {
+                Error::conflict("password_refused", e.to_string())
+            }
+            PasswordRefused::Hashing(_) => Error::internal(anyhow::anyhow!(e.to_string())),
+            PasswordRefused::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<PasswordRefused> for PageError {
+    fn from(e: PasswordRefused) -> PageError {
+        Error::from(e).into()
     }
 }
 

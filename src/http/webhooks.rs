@@ -10,9 +10,11 @@ use axum::response::{IntoResponse, Response};
 use crate::db::DbError;
 use crate::db::merchants::{self, Merchant};
 use crate::db::orders::EventRecord;
-use crate::orders::{self, OrderError, Payment};
+use crate::domain::{DeliveryOutcome, TEST_EVENT_TYPE, event_type_of};
+use crate::orders::{self, OrderError, Outcome, Payment};
 use crate::payments::{self, EventKind, HeaderLookup, PaymentEvent, Provider};
 use crate::state::AppState;
+use crate::webhook_deliveries::{self, Handled};
 
 /// The request's headers as the payment module reads them.
 pub(crate) struct Headers<'a>(pub(crate) &'a HeaderMap);
@@ -57,8 +59,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-/// Verifies, then records the event. Bad signatures get 401 and leave nothing but a log
-/// line; everything verified answers 200 once stored, so the provider stops retrying.
+/// Verifies, then records the event, and logs the delivery with what it did (refused ones
+/// too, within the shop's budget: see [`crate::webhook_deliveries`]). Bad signatures get 401;
+/// everything verified answers 200 once stored, so the provider stops retrying.
 #[tracing::instrument(skip_all, fields(merchant_slug = %merchant, provider = %provider))]
 pub async fn receive(
     State(state): State<AppState>,
@@ -77,35 +80,53 @@ pub async fn receive(
     };
     let Some(secret) = secret else {
         tracing::warn!(merchant = %merchant.slug, "stripe webhook refused: no Stripe signing secret is set");
+        let reason = "no Stripe signing secret is set in Settings";
+        webhook_deliveries::log_refused(&state, &merchant, provider, &body, reason).await;
         return Err(Refusal::NoSecret);
     };
     let now = crate::domain::now_millis() / 1000;
     let payload = String::from_utf8_lossy(&body);
     match payments::verify_then_parse(provider, secret, &Headers(&headers), &body, now) {
-        Ok(Ok(event)) => handle(&state, &merchant, provider, event, &payload).await?,
+        Ok(Ok(event)) => {
+            let sent_type = event_type_of(&body);
+            let handled = handle(&state, &merchant, provider, &event, sent_type.as_deref(), &payload).await?;
+            // A delivery that made an order was logged in the order's transaction.
+            if handled.outcome != DeliveryOutcome::OrderCreated {
+                let event_id = &event.event_id;
+                webhook_deliveries::log_verified(&state, &merchant, provider, sent_type.as_deref(), event_id, &handled)
+                    .await;
+            }
+        }
         Ok(Err(unreadable)) => {
             let (event_id, reason) = (&unreadable.event_id, &unreadable.reason);
             orders::keep_unreadable(&state, &merchant, provider.into(), event_id, reason, &payload).await?;
+            let handled = Handled { outcome: DeliveryOutcome::Unmatched, detail: reason.clone(), order_id: None };
+            let sent_type = event_type_of(&body);
+            webhook_deliveries::log_verified(&state, &merchant, provider, sent_type.as_deref(), event_id, &handled)
+                .await;
         }
         Err(e) => {
             tracing::warn!(merchant = %merchant.slug, provider = provider.as_str(), error = %e, "webhook refused");
+            webhook_deliveries::log_refused(&state, &merchant, provider, &body, &e.to_string()).await;
             return Err(Refusal::BadSignature);
         }
     }
     Ok((StatusCode::OK, "ok"))
 }
 
-/// Hands a verified event to the order service it concerns.
+/// Hands a verified event to the order service it concerns; says what it did.
 async fn handle(
     state: &AppState,
     merchant: &Merchant,
     provider: Provider,
-    event: PaymentEvent,
+    event: &PaymentEvent,
+    sent_type: Option<&str>,
     payload: &str,
-) -> Result<(), OrderError> {
-    match event.kind {
+) -> Result<Handled, OrderError> {
+    let event_id = event.event_id.as_str();
+    Ok(match &event.kind {
         EventKind::PaymentSucceeded(paid) => {
-            let record = EventRecord { event_id: &event.event_id, event_type: "payment.succeeded", payload };
+            let record = EventRecord { event_id, event_type: "payment.succeeded", payload, sent_type };
             let payment = Payment {
                 provider: provider.into(),
                 payment_id: &paid.payment_id,
@@ -117,15 +138,28 @@ async fn handle(
                 event: Some(record),
                 idempotency: None,
             };
-            orders::record_payment(state, merchant, &payment).await?;
+            match orders::record_payment(state, merchant, &payment).await? {
+                Outcome::Created { order_id, .. } => {
+                    Handled { outcome: DeliveryOutcome::OrderCreated, detail: String::new(), order_id: Some(order_id) }
+                }
+                Outcome::Duplicate(order_id) => {
+                    Handled { outcome: DeliveryOutcome::Duplicate, detail: String::new(), order_id }
+                }
+                Outcome::Unmatched(why) => {
+                    Handled { outcome: DeliveryOutcome::Unmatched, detail: why.to_string(), order_id: None }
+                }
+            }
         }
         EventKind::Refunded { payment_id } => {
-            let record = EventRecord { event_id: &event.event_id, event_type: "refund.succeeded", payload };
-            orders::refund_payment(state, merchant, provider.into(), &payment_id, record).await?;
+            let record = EventRecord { event_id, event_type: "refund.succeeded", payload, sent_type };
+            let outcome = orders::refund_payment(state, merchant, provider.into(), payment_id, record).await?;
+            Handled::just(outcome)
         }
+        EventKind::Other { event_type } if event_type == TEST_EVENT_TYPE => Handled::just(DeliveryOutcome::Test),
         EventKind::Other { event_type } => {
             tracing::debug!(merchant = %merchant.slug, event_type, "webhook event ignored");
+            let detail = "Satchel does not act on this event type".to_owned();
+            Handled { outcome: DeliveryOutcome::Ignored, detail, order_id: None }
         }
-    }
-    Ok(())
+    })
 }

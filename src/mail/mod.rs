@@ -9,6 +9,7 @@ mod error;
 pub mod mailbox;
 pub mod message;
 pub mod outbox;
+pub mod password_reset;
 pub mod sign_in;
 pub mod transport;
 

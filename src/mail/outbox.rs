@@ -203,7 +203,8 @@ pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
 enum Attempt {
     /// Handed to SMTP or written to the mailbox, with this subject.
     Sent(String),
-    /// A sign-in code that expired (or was replaced) before it could be sent: of no use.
+    /// A sign-in code or reset link that expired (or was replaced) before it could be sent:
+    /// of no use.
     Expired,
     /// Not sent, and why.
     Failed { subject: String, error: MailError },
@@ -245,10 +246,14 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
 }
 
 async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
-    let composed = if email.kind == EmailKind::SignIn {
-        super::sign_in::compose(state, email).await.map(|c| c.map(|(subject, m)| (subject, m, Route::Transport)))
-    } else {
-        compose(state, email).await.map(Some)
+    let composed = match email.kind {
+        EmailKind::SignIn => {
+            super::sign_in::compose(state, email).await.map(|c| c.map(|(subject, m)| (subject, m, Route::Transport)))
+        }
+        EmailKind::PasswordReset => super::password_reset::compose(state, email)
+            .await
+            .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
+        EmailKind::Purchase | EmailKind::Resend => compose(state, email).await.map(Some),
     };
     let (subject, message, route) = match composed {
         Ok(Some(composed)) => composed,
@@ -278,7 +283,10 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
             return Some(SentEmail { id: email.id.clone(), subject });
         }
         Attempt::Expired => {
-            let why = "the sign-in code expired before it could be sent";
+            let why = match email.kind {
+                EmailKind::PasswordReset => "the reset link was used or expired before it could be sent",
+                _ => "the sign-in code expired before it could be sent",
+            };
             emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, "", why, None).await
         }
         Attempt::Failed { subject, error } => {

@@ -87,7 +87,7 @@ pub async fn keep_unreadable(
     payload: &str,
 ) -> Result<(), OrderError> {
     tracing::warn!(merchant = %merchant.slug, reason, "signed webhook kept as unmatched");
-    let record = EventRecord { event_id, event_type: "unreadable", payload };
+    let record = EventRecord { event_id, event_type: "unreadable", payload, sent_type: None };
     let unmatched = PaymentEventStatus::Unmatched;
     let first_time =
         payment_events::record_event(&state.db, &merchant.id, provider, record, None, unmatched, reason).await?;

@@ -6,14 +6,15 @@ use super::{OrderError, OrderEvent, emit};
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, EventRecord};
 use crate::db::payment_events;
-use crate::domain::{PaymentEventStatus, PaymentSource};
+use crate::domain::{DeliveryOutcome, PaymentEventStatus, PaymentSource};
 use crate::state::AppState;
 
 /// Applies a provider's refund of `payment_id` (its webhook event `event`): the order is
 /// marked refunded (and revoked when the merchant chose "revoke on refund"), and its links
 /// change at once in this process. A refund of a payment with no order yet is kept as
 /// unmatched, and applied when the payment arrives. A retried event changes nothing: it must
-/// not revoke again an order the merchant has restored since.
+/// not revoke again an order the merchant has restored since. Answers what it did: a refund
+/// applied, kept as unmatched, or a duplicate.
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant.id, provider = %provider))]
 pub async fn refund_payment(
     state: &AppState,
@@ -21,7 +22,7 @@ pub async fn refund_payment(
     provider: PaymentSource,
     payment_id: &str,
     event: EventRecord<'_>,
-) -> Result<(), OrderError> {
+) -> Result<DeliveryOutcome, OrderError> {
     let order = orders::by_payment(&state.db, &merchant.id, provider, payment_id).await?;
     let (status, detail) = match &order {
         Some(_) => (PaymentEventStatus::Refund, String::new()),
@@ -32,13 +33,14 @@ pub async fn refund_payment(
         payment_events::record_event(&state.db, &merchant.id, provider, event, Some(payment_id), status, &detail)
             .await?;
     if !first_time {
-        return Ok(());
+        return Ok(DeliveryOutcome::Duplicate);
     }
     if order.is_none() {
         emit(OrderEvent::RefundKept { merchant_id: merchant.id.clone(), payment_id: payment_id.to_owned() });
-        return Ok(());
+        return Ok(DeliveryOutcome::Unmatched);
     }
-    apply(state, merchant, provider, payment_id).await
+    apply(state, merchant, provider, payment_id).await?;
+    Ok(DeliveryOutcome::Refund)
 }
 
 async fn apply(

@@ -1,8 +1,11 @@
 //! Creating an order: one transaction, in named steps.
 
 use super::{Created, NewOrder, by_payment};
+use crate::db::webhook_deliveries::{self, NewDelivery};
 use crate::db::{Db, DbError, WriteTx, new_id, on_tx};
-use crate::domain::{DeliveryMode, EmailKind, EmailStatus, Millis, OrderStatus, PaymentEventStatus, now_millis};
+use crate::domain::{
+    DeliveryMode, DeliveryOutcome, EmailKind, EmailStatus, Millis, OrderStatus, PaymentEventStatus, now_millis,
+};
 
 /// Creates the order, its customer, and the frozen delivery in one transaction. A repeated
 /// payment, event or idempotency key changes nothing and says so ([`Created::Duplicate`]),
@@ -192,6 +195,24 @@ async fn record_followers(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str, 
             .bind(new.payment_id).bind(event.payload).bind(order_id).bind(now).bind(PaymentEventStatus::Processed)
             .execute(&mut *conn).await?;
         }
+    });
+    // The webhook delivery that made the order joins the deliveries log in the same
+    // transaction: no second write on the busiest path.
+    if let Some(event) = new.event {
+        let delivery = NewDelivery {
+            merchant_id: new.merchant_id,
+            provider: new.provider,
+            received_at: now,
+            event_type: event.sent_type,
+            event_id: Some(event.event_id),
+            verified: true,
+            outcome: DeliveryOutcome::OrderCreated,
+            detail: "",
+            order_id: Some(order_id),
+        };
+        webhook_deliveries::insert_on(tx, &delivery).await?;
+    }
+    on_tx!(tx, conn => {
         // Rule 7: the purchase email is queued with the order, in the same transaction, so a
         // crash after the commit cannot lose it and a retried payment cannot add another.
         sqlx::query(crate::db::emails::QUEUE)

@@ -222,9 +222,10 @@ text_schema!(
 text_schema!(
     /// `crate::domain::stripe_webhook_secret`.
     StripeSecretText,
-    "Stripe's endpoint signing secret (`whsec_…`): 8 to 255 characters without whitespace, trimmed.",
+    "Stripe's webhook signing secret: `whsec_` and 8 or more printable ASCII characters, 255 in all, trimmed. \
+     An API key (`sk_live_…`, `sk_test_…`) is refused with a message saying so.",
     max = None,
-    format!(r"^[{WS}]*[^{WS}]{{8,255}}[{WS}]*$")
+    format!(r"^[{WS}]*whsec_[!-~]{{8,249}}[{WS}]*$")
 );
 
 /// The merchant's product ids at payment providers: `standard` and `stripe`, nothing else.

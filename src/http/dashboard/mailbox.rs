@@ -34,7 +34,9 @@ struct MailRow {
 }
 
 fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
-    let readable = e.status == EmailStatus::Sent && mailbox.holds(&e.id);
+    // A reset email's link would let anyone signed in to the shop take that user's account:
+    // it is listed, never opened here (the operator reads it with `satchel mail show`).
+    let readable = e.status == EmailStatus::Sent && e.kind != EmailKind::PasswordReset && mailbox.holds(&e.id);
     MailRow {
         href: readable.then(|| format!("/dashboard/mailbox/{}", e.id)),
         subject: if e.subject.is_empty() { "(not written yet)".to_owned() } else { e.subject },
@@ -42,6 +44,7 @@ fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
             EmailKind::Purchase => "Purchase",
             EmailKind::Resend => "Resent copy",
             EmailKind::SignIn => "Portal sign-in",
+            EmailKind::PasswordReset => "Password reset",
         },
         when: when(e.sent_at.unwrap_or(e.created_at)),
         status: email_badge(Some(e.status)),
@@ -148,6 +151,9 @@ struct MailPage {
 /// The raw message of one of the merchant's emails, if it is in the mailbox.
 async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> PageResult<(EmailRow, String)> {
     let email = db_emails::of_merchant(&state.db, &user.merchant.id, id).await.map_err(Error::missing("email"))?;
+    if email.kind == EmailKind::PasswordReset {
+        return Err(Error::NotFound("email").into());
+    }
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let raw = mailbox.read_exact(&email.id).await.map_err(Error::internal)?.ok_or(Error::NotFound("email"))?;
     Ok((email, raw))

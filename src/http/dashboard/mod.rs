@@ -22,11 +22,14 @@ pub use guard::{SignedIn, Verified, VerifiedFetch};
 // Dashboard pages answer errors with the one page error: its problem page for 4xx.
 pub use crate::http::{PageError, PageResult};
 
-// Orders, customers, settings and the mailbox.
+// Orders, customers, settings, the mailbox and webhook deliveries.
 mod customers;
+mod deliveries;
+mod forgot;
 mod mailbox;
 mod order;
 mod orders;
+mod password;
 mod settings;
 mod unmatched;
 
@@ -37,6 +40,8 @@ pub fn router() -> Router<AppState> {
         .merge(orders_routes())
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/forgot-password", get(forgot::form).post(forgot::ask))
+        .route("/reset-password/{token}", get(forgot::show).post(forgot::reset))
         .route("/products", get(products::list).post(products::create))
         .route("/products/new", get(products::new))
         .route("/products/{id}", get(products::edit).post(products::update))
@@ -80,6 +85,9 @@ fn orders_routes() -> Router<AppState> {
         .route("/settings/stripe", post(settings::save_stripe))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route("/settings/password", get(password::form).post(password::change))
+        .route("/webhooks", get(deliveries::list))
+        .route("/webhooks/test", post(deliveries::send_test))
         .route("/mailbox", get(mailbox::list))
         .route("/mailbox/{id}", get(mailbox::show))
         .route("/mailbox/{id}/source", get(mailbox::source))
@@ -131,6 +139,9 @@ pub struct Chrome {
     pub notice: Option<&'static str>,
     /// Whether test checkouts are on (shown as a badge).
     pub test_mode: bool,
+    /// The "last event received" line (`dashboard/_last_webhook.html`), on pages that load it
+    /// with [`deliveries::last_webhook`].
+    pub last_webhook: Option<deliveries::LastWebhook>,
 }
 
 impl Chrome {
@@ -144,6 +155,7 @@ impl Chrome {
             section,
             notice: notice.and_then(notice_text),
             test_mode: user.merchant.test_mode,
+            last_webhook: None,
         }
     }
 
@@ -176,6 +188,8 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",
+        "password-changed" => "Password changed. Your other sessions were signed out.",
+        "test-sent" => "Test event sent: it arrived as the newest delivery below.",
         "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
         "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",
         _ => return None,

@@ -300,9 +300,13 @@ pub async fn save_stripe(State(state): State<AppState>, Verified { user, form }:
             let update = SettingsChange { stripe_webhook_secret: Some(Some(secret)), ..Default::default() };
             change(&state, &user, update).await
         }
-        Err(_) => {
-            let message = "Paste the endpoint's signing secret from Stripe's dashboard (it starts with whsec_).";
-            let shown = Shown { errors: vec![("stripe_secret", message.to_owned())], ..Shown::default() };
+        Err(invalid) => {
+            // The domain's words, as a sentence: an API key is named as such.
+            let mut message = invalid.message;
+            if let Some(first) = message.get(..1).map(str::to_uppercase) {
+                message.replace_range(..1, &first);
+            }
+            let shown = Shown { errors: vec![("stripe_secret", message)], ..Shown::default() };
             page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, shown).await
         }
     }

@@ -34,6 +34,7 @@ struct SignInPage {
     next: String,
     error: String,
     signed_out: bool,
+    password_reset: bool,
     form_token: String,
 }
 
@@ -44,6 +45,9 @@ pub struct SignInQuery {
     next: String,
     #[serde(default)]
     signed_out: Option<String>,
+    /// After a password was reset by email.
+    #[serde(default)]
+    password_reset: Option<String>,
 }
 
 /// The sign-in form's fields.
@@ -81,6 +85,7 @@ pub async fn form(State(state): State<AppState>, jar: CookieJar, Query(query): Q
         next: safe_next(&query.next),
         error: String::new(),
         signed_out: query.signed_out.is_some(),
+        password_reset: query.password_reset.is_some(),
         form_token,
     })
 }
@@ -101,6 +106,7 @@ pub async fn submit(
             next: next.clone(),
             error: error.to_owned(),
             signed_out: false,
+            password_reset: false,
             form_token,
         }))
     };

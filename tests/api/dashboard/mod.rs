@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use crate::helpers::{TestApp, TestMerchant};
 
 mod products;
-mod products_browser;
+pub(crate) mod products_browser;
 mod products_plain;
 mod sign_in;
 
@@ -16,6 +16,11 @@ mod customers;
 mod mailbox;
 mod orders;
 mod settings;
+
+// Passwords and webhook deliveries.
+mod accounts_browser;
+mod deliveries;
+mod password;
 
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";

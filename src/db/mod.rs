@@ -30,6 +30,8 @@ pub mod downloads;
 pub mod order_list;
 pub mod page;
 pub mod payment_events;
+pub mod sales;
+pub mod test_data;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///

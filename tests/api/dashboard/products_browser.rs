@@ -98,7 +98,7 @@ async fn dashboard_merchant_journey_in_a_browser() {
 
 /// Runs `tests/support/{script}` with `args` (and `SATCHEL_SCREENSHOTS` as the last one when
 /// set); returns the JSON it printed, after checking that every step passed.
-async fn run_script(script: &str, mut args: Vec<String>) -> Value {
+pub(super) async fn run_script(script: &str, mut args: Vec<String>) -> Value {
     let support = PathBuf::from(std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test"));
     if let Ok(shots) = std::env::var("SATCHEL_SCREENSHOTS") {
         args.push(shots);

@@ -2,8 +2,8 @@
 
 use super::order_list::contains_pattern;
 use super::page::{Cursor, Page, PageAt};
-use super::{Db, DbError, found, with_pool};
 use super::sales::SALE;
+use super::{Db, DbError, found, with_pool};
 use crate::domain::{Millis, OrderStatus};
 
 /// Customers shown per page.

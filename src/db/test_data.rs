@@ -33,8 +33,8 @@ const TEST_ORDERS: &str = "SELECT id FROM orders WHERE merchant_id = $1 AND test
 pub async fn delete(db: &Db, merchant_id: &str) -> Result<Deleted, DbError> {
     let mut tx = db.begin_write().await?;
     let customers = test_only_customers(&mut tx, merchant_id).await?;
-    let mut email_ids = ids(&mut tx, &format!("SELECT id FROM emails WHERE order_id IN ({TEST_ORDERS})"), merchant_id)
-        .await?;
+    let mut email_ids =
+        ids(&mut tx, &format!("SELECT id FROM emails WHERE order_id IN ({TEST_ORDERS})"), merchant_id).await?;
     for table in ["order_items", "order_files", "download_events", "emails"] {
         run(&mut tx, &format!("DELETE FROM {table} WHERE order_id IN ({TEST_ORDERS})"), merchant_id, &[]).await?;
     }
@@ -53,7 +53,8 @@ pub async fn delete(db: &Db, merchant_id: &str) -> Result<Deleted, DbError> {
         let sql = format!("DELETE FROM sign_in_codes WHERE merchant_id = $1 AND customer_id IN ({list})");
         run(&mut tx, &sql, merchant_id, chunk).await?;
         for email_chunk in codes_emails.clone().chunks(500) {
-            let sql = format!("DELETE FROM emails WHERE merchant_id = $1 AND id IN ({})", placeholders(email_chunk.len()));
+            let sql =
+                format!("DELETE FROM emails WHERE merchant_id = $1 AND id IN ({})", placeholders(email_chunk.len()));
             let refs: Vec<&str> = email_chunk.iter().map(String::as_str).collect();
             run(&mut tx, &sql, merchant_id, &refs).await?;
         }

@@ -3,9 +3,9 @@
 //! Every text cell goes through [`csv_cell`], so no cell starts a spreadsheet formula.
 
 use axum::body::{Body, Bytes};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use axum::extract::State;
 use futures_util::stream::{self, Stream};
 
 use super::SignedIn;
@@ -63,8 +63,9 @@ pub async fn customers(State(state): State<AppState>, user: SignedIn) -> Respons
             .iter()
             .map(|c| {
                 let mine = spent.iter().filter(|s| s.customer_id == c.id);
-                let text: Vec<String> =
-                    mine.map(|s| format!("{} {}", Price::amount_text(s.amount_minor, &s.currency), s.currency)).collect();
+                let text: Vec<String> = mine
+                    .map(|s| format!("{} {}", Price::amount_text(s.amount_minor, &s.currency), s.currency))
+                    .collect();
                 customer_record(c, &text.join("; "))
             })
             .collect();

@@ -242,9 +242,12 @@ pub(super) async fn render_list(
     };
     let page = order_list::page(&state.db, &user.merchant.id, &query).await?;
     let mut base = String::from("/dashboard/orders?");
-    for (key, value) in
-        [("q", search.as_str()), ("status", status.map_or("", OrderStatus::as_str)), ("email", &q.email), ("mode", mode)]
-    {
+    for (key, value) in [
+        ("q", search.as_str()),
+        ("status", status.map_or("", OrderStatus::as_str)),
+        ("email", &q.email),
+        ("mode", mode),
+    ] {
         if !value.is_empty() && (key != "email" || trouble) {
             base.push_str(&format!(
                 "{key}={}&",

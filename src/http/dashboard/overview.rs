@@ -82,7 +82,11 @@ pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query
         counts,
         revenue: revenue
             .into_iter()
-            .map(|r| RevenueCard { amount: human_price(r.amount_minor, &r.currency), currency: r.currency, orders: r.orders })
+            .map(|r| RevenueCard {
+                amount: human_price(r.amount_minor, &r.currency),
+                currency: r.currency,
+                orders: r.orders,
+            })
             .collect(),
         chart: sales_chart::chart(&per_day, now),
         chart_width: WIDTH,

@@ -54,7 +54,10 @@ pub fn since(now: Millis) -> Millis {
 
 fn short_date(day: i64) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:short]");
-    time::OffsetDateTime::from_unix_timestamp(day * 86_400).ok().and_then(|t| t.format(&format).ok()).unwrap_or_default()
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_default()
 }
 
 fn sales_word(n: i64) -> &'static str {

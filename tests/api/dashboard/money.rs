@@ -19,7 +19,14 @@ on_both_stacks!(
 );
 
 /// Records an API order of `amount_minor` in `currency` for `name` <`email`>; returns it.
-async fn sale(app: &TestApp, m: &TestMerchant, product_id: &str, email: &str, name: &str, amount: (i64, &str)) -> Value {
+async fn sale(
+    app: &TestApp,
+    m: &TestMerchant,
+    product_id: &str,
+    email: &str,
+    name: &str,
+    amount: (i64, &str),
+) -> Value {
     let body = json!({"customer": {"email": email, "name": name}, "items": [{"product_id": product_id}],
                       "amount_minor": amount.0, "currency": amount.1});
     let response = app.api(m, Method::POST, "/orders").json(&body).send().await.unwrap();
@@ -73,7 +80,10 @@ async fn overview_shows_revenue_per_currency_a_chart_and_top_sellers(stack: Stac
     // Orders: ada's two, bob's, grace's refunded one and carol's revoked one (the test one apart).
     assert!(html.contains(r#"<span class="stat-value">5</span><span class="muted">Orders</span>"#), "{html}");
     let desc = html.split(r#"<desc id="chart-desc">"#).nth(1).unwrap().split("</desc>").next().unwrap();
-    assert!(desc.starts_with("$39.98 from 2 sales in the last 30 days, ") && desc.ends_with(" Also 49,00 € in other currencies."));
+    assert!(
+        desc.starts_with("$39.98 from 2 sales in the last 30 days, ")
+            && desc.ends_with(" Also 49,00 € in other currencies.")
+    );
     assert_eq!(html.matches(r#"<rect class="chart-bar""#).count(), 30, "one bar a day");
     let today = html.split(r#"<rect class="chart-bar""#).nth(30).unwrap();
     assert!(today.contains(r#"height="96""#) && today.contains(": $39.98 (2 sales)</title>"), "{today}");
@@ -156,7 +166,8 @@ async fn orders_and_customers_export_as_csv_safe_for_spreadsheets(stack: Stack) 
     assert_eq!(lines.len(), 1 + 54);
     let at = to_second(&eve["created_at"]);
     let eve_line = lines.iter().find(|l| l.contains(",eve@x.example,")).unwrap();
-    let suffix = format!(",eve@x.example,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",1,0,19.99 USD,{at},{at}");
+    let suffix =
+        format!(",eve@x.example,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",1,0,19.99 USD,{at},{at}");
     assert!(eve_line.ends_with(&suffix), "{eve_line}");
     assert!(lines.iter().any(|l| l.contains(",p0@x.example,'-Mallory,1,0,5.00 EUR,")), "{body}");
 

@@ -36,7 +36,8 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
     for (filter, email) in [("true", "ada@readers.example"), ("false", "bob@readers.example")] {
         let (status, listed) = app.get_json(&shop.m, &format!("/orders?test={filter}")).await;
         assert_eq!(status, StatusCode::OK);
-        let emails: Vec<&str> = listed.as_array().unwrap().iter().map(|o| o["customer_email"].as_str().unwrap()).collect();
+        let emails: Vec<&str> =
+            listed.as_array().unwrap().iter().map(|o| o["customer_email"].as_str().unwrap()).collect();
         assert_eq!(emails, [email], "?test={filter}");
     }
     let (status, refused) = app.get_json(&shop.m, "/orders?test=maybe").await;
@@ -44,7 +45,8 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
     assert!(refused.to_string().contains("test: "), "names the parameter: {refused}");
     let doc: Value = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap().json().await.unwrap();
     let schemas = &doc["components"]["schemas"];
-    let order = schemas.as_object().unwrap().iter().find(|(_, s)| s["properties"]["max_downloads_per_file"].is_object());
+    let order =
+        schemas.as_object().unwrap().iter().find(|(_, s)| s["properties"]["max_downloads_per_file"].is_object());
     assert_eq!(order.unwrap().1["properties"]["test"]["type"], "boolean", "documented");
 
     let d = Dashboard::sign_in(&app, &shop.m).await;
@@ -77,7 +79,9 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
 
     let (_, customers) = d.get("/dashboard/customers").await;
     let ada = row_of(&customers, "ada@readers.example");
-    assert!(ada.contains(">Test</span>") && ada.contains(r#"data-label="Orders">0<div class="muted small">+1 test</div>"#));
+    assert!(
+        ada.contains(">Test</span>") && ada.contains(r#"data-label="Orders">0<div class="muted small">+1 test</div>"#)
+    );
     assert!(ada.contains(r#"<td class="num m-end">—</td>"#), "a test order is not money spent: {ada}");
     let bob = row_of(&customers, "bob@readers.example");
     assert!(bob.contains(r#"<td class="num m-end">$12.50</td>"#) && !bob.contains(">Test</span>"), "{bob}");
@@ -93,7 +97,8 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
 
 /// The purchase email of `order_id` as written to the file mailbox, once sent.
 async fn mailed(app: &TestApp, m: &crate::helpers::TestMerchant, order_id: &str) -> String {
-    let detail = wait_for_order(app, m, order_id, "the purchase email sent", |o| o["emails"][0]["status"] == "sent").await;
+    let detail =
+        wait_for_order(app, m, order_id, "the purchase email sent", |o| o["emails"][0]["status"] == "sent").await;
     let id = detail["emails"][0]["id"].as_str().unwrap();
     std::fs::read_to_string(app.state.config.data_dir.join("mailbox").join(format!("{id}.eml"))).unwrap()
 }
@@ -185,10 +190,16 @@ async fn deleting_test_data_leaves_real_orders_as_they_were(stack: Stack) {
     let bob_id = bob["id"].as_str().unwrap().to_owned();
     let bob_file = format!("{}/files/1", delivery_url(&bob));
     assert_eq!(crate::fulfilment::download(&app, &bob_file).await, shop.bytes);
-    let test_links =
-        [checkout(&app, &shop.product_id, "bob@readers.example").await, checkout(&app, &shop.product_id, "carol@x.example").await];
-    let test_ids: Vec<String> =
-        orders(&app, &shop.m).await.iter().filter(|o| o["test"] == true).map(|o| o["id"].as_str().unwrap().into()).collect();
+    let test_links = [
+        checkout(&app, &shop.product_id, "bob@readers.example").await,
+        checkout(&app, &shop.product_id, "carol@x.example").await,
+    ];
+    let test_ids: Vec<String> = orders(&app, &shop.m)
+        .await
+        .iter()
+        .filter(|o| o["test"] == true)
+        .map(|o| o["id"].as_str().unwrap().into())
+        .collect();
     assert_eq!(test_ids.len(), 2);
     for id in test_ids.iter().chain([&bob_id]) {
         mailed(&app, &shop.m, id).await;
@@ -226,7 +237,10 @@ async fn deleting_test_data_leaves_real_orders_as_they_were(stack: Stack) {
     assert_eq!(left.len(), 1);
     assert_eq!(order(&app, &shop.m, &bob_id).await, bob_before, "the real order answers as before");
     assert_eq!(rows_of(&app, &[&bob_id]).await, rows_before, "and its rows are the same, byte for byte");
-    assert_eq!(rows_of(&app, &test_ids.iter().map(String::as_str).collect::<Vec<_>>()).await.concat().matches("[]").count(), 14);
+    assert_eq!(
+        rows_of(&app, &test_ids.iter().map(String::as_str).collect::<Vec<_>>()).await.concat().matches("[]").count(),
+        14
+    );
     assert_eq!(crate::fulfilment::download(&app, &bob_file).await, shop.bytes, "bob still downloads");
     for link in &test_links {
         let gone = app.client.get(app.url(link)).send().await.unwrap();
@@ -244,7 +258,10 @@ async fn deleting_test_data_leaves_real_orders_as_they_were(stack: Stack) {
     assert_eq!(still.status(), StatusCode::OK);
     let (status, page) = d.get("/dashboard/test-data").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(page.contains("<h1>No test data</h1>") && !page.contains(r#"action="/dashboard/test-data""#), "nothing left to delete: {page}");
+    assert!(
+        page.contains("<h1>No test data</h1>") && !page.contains(r#"action="/dashboard/test-data""#),
+        "nothing left to delete: {page}"
+    );
     let again = d.post("/dashboard/test-data", &[]).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER, "deleting nothing is harmless");
     assert_eq!(orders(&app, &shop.m).await.len(), 1);

@@ -68,7 +68,9 @@ fn split_amount(text: &str) -> Option<(String, &str)> {
     };
     let groups: Vec<&str> = whole.split(grouping).collect();
     let first_ok = (1..=3).contains(&groups[0].len());
-    if !first_ok || groups[1..].iter().any(|g| g.len() != 3) || whole.contains(mark) {
+    // With both marks, the decimal one appears once, after the groups.
+    let stray_mark = grouping != mark && whole.contains(mark);
+    if !first_ok || groups[1..].iter().any(|g| g.len() != 3) || stray_mark {
         return None;
     }
     Some((groups.concat(), fraction))

@@ -69,7 +69,8 @@ try {
 
   step = 'see it left out of revenue';
   await page.goto(`${base}/dashboard`);
-  seen.revenue = await text(page.locator('.stats.revenue .stat').first());
+  seen.revenue = await text(page.locator('.stats.revenue .stat-value').first());
+  seen.revenue_label = await text(page.locator('.stats.revenue .stat .muted').first());
   seen.left_out = await text(page.locator('section[aria-labelledby="revenue-title"] p'));
   steps.push(step);
   await shoot(page, 'test-data-overview');

@@ -7,7 +7,9 @@ use serde_json::{Value, json};
 
 use super::orders::{checkout, paid, row_of};
 use super::{Dashboard, location};
-use crate::fulfilment::{delivery_url, flush_download_log, order, orders, settings, shop, wait_for_order};
+use crate::fulfilment::{
+    delivery_url, flush_download_log, order, orders, send_stripe, settings, shop, stripe_session, wait_for_order,
+};
 use crate::helpers::{Stack, TestApp, error_code, on_both_stacks};
 use crate::mail::fast_retries;
 use crate::portal::on_pool;
@@ -17,6 +19,7 @@ on_both_stacks!(
     test_orders_are_marked_filtered_and_left_out_of_counts,
     test_order_emails_say_they_are_tests,
     deleting_test_data_leaves_real_orders_as_they_were,
+    stripe_test_mode_payments_are_test_orders,
 );
 
 fn by_email<'a>(list: &'a [Value], email: &str) -> &'a Value {
@@ -93,6 +96,23 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
     }
     let (_, list) = d.get("/dashboard/orders").await;
     assert!(row_of(&list, "ada@readers.example").contains(">Test</span>"), "a test order stays marked");
+}
+
+async fn stripe_test_mode_payments_are_test_orders(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let shop = shop(&app, "Stripe Books", "field-guide.pdf", b"%PDF-1.4 stripe".to_vec()).await;
+    let secret = "whsec_stripeTestSecret0123456789abcdef";
+    settings(&app, &shop.m, json!({"stripe_webhook_secret": secret})).await;
+    let metadata = json!({"metadata": {"satchel_product_id": shop.product_id}});
+    let test_mode = stripe_session("evt_test_1", "pi_test_1", metadata.clone());
+    let live = stripe_session("evt_live_1", "pi_live_1", metadata).replace(r#""livemode":false"#, r#""livemode":true"#);
+    assert!(live.contains(r#""livemode":true"#) && !live.contains(r#""livemode":false"#));
+    for body in [&test_mode, &live] {
+        assert_eq!(send_stripe(&app, &shop.m, secret, body).await.status(), StatusCode::OK);
+    }
+    let all = orders(&app, &shop.m).await;
+    let test_of = |payment: &str| all.iter().find(|o| o["payment_id"] == payment).map(|o| o["test"].clone());
+    assert_eq!((test_of("pi_test_1"), test_of("pi_live_1")), (Some(json!(true)), Some(json!(false))));
 }
 
 /// The purchase email of `order_id` as written to the file mailbox, once sent.

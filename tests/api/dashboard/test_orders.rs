@@ -83,7 +83,8 @@ async fn test_orders_are_marked_filtered_and_left_out_of_counts(stack: Stack) {
     let (_, customers) = d.get("/dashboard/customers").await;
     let ada = row_of(&customers, "ada@readers.example");
     assert!(
-        ada.contains(">Test</span>") && ada.contains(r#"data-label="Orders">0 <span class="muted small nowrap">+1 test</span>"#)
+        ada.contains(">Test</span>")
+            && ada.contains(r#"data-label="Orders">0 <span class="muted small nowrap">+1 test</span>"#)
     );
     assert!(ada.contains(r#"<td class="num m-end">—</td>"#), "a test order is not money spent: {ada}");
     let bob = row_of(&customers, "bob@readers.example");

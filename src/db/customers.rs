@@ -2,8 +2,9 @@
 
 use super::order_list::contains_pattern;
 use super::page::{Cursor, Page, PageAt};
+use super::sales::SALE;
 use super::{Db, DbError, found, with_pool};
-use crate::domain::Millis;
+use crate::domain::{Millis, OrderStatus};
 
 /// Customers shown per page.
 pub const PAGE_SIZE: usize = 50;
@@ -17,15 +18,18 @@ pub struct Customer {
     pub email: String,
     /// Name as given at their first purchase ("" when unknown).
     pub name: String,
-    /// Orders placed.
+    /// Real orders placed (test orders are counted apart).
     pub orders: i64,
+    /// Test orders placed.
+    pub test_orders: i64,
     /// When they last bought (their creation time if they have no order).
     pub last_order_at: Millis,
     /// When they first bought.
     pub created_at: Millis,
 }
 
-/// What a customer spent in one currency (refunded orders left out).
+/// What a customer spent in one currency: sales only (see [`super::sales::SALE`]), so refunded,
+/// revoked and test orders are left out.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Spent {
     /// Customer.
@@ -42,7 +46,8 @@ const LAST_ORDER: &str = "COALESCE(MAX(o.created_at), c.created_at)";
 
 fn select(filter: &str, having: &str) -> String {
     format!(
-        "SELECT c.id, c.email, c.name, COUNT(o.id) AS orders, {LAST_ORDER} AS last_order_at, c.created_at \
+        "SELECT c.id, c.email, c.name, COUNT(CASE WHEN NOT o.test THEN o.id END) AS orders, \
+         COUNT(CASE WHEN o.test THEN o.id END) AS test_orders, {LAST_ORDER} AS last_order_at, c.created_at \
          FROM customers c LEFT JOIN orders o ON o.customer_id = c.id WHERE c.merchant_id = $1 AND {filter} \
          GROUP BY c.id, c.email, c.name, c.created_at {having}"
     )
@@ -85,25 +90,26 @@ struct SpentParts {
 /// `2^32`: amounts are summed as `amount / 2^32` and `amount % 2^32`, so that neither sum can
 /// overflow a 64-bit integer (SQLite's SUM fails on overflow, PostgreSQL's cast back to
 /// BIGINT too) before billions of orders; Rust adds the halves in 128 bits.
-const HALF: i64 = 1 << 32;
+pub(crate) const HALF: i64 = 1 << 32;
 
-/// What each of `customer_ids` spent, per currency, refunded orders left out. Sums beyond an
+/// What each of `customer_ids` spent, per currency, counting sales only (not refunded,
+/// revoked or test orders). Sums beyond an
 /// `i64` (only possible with amounts stored before they were bounded) are shown as its maximum.
 pub async fn spent(db: &Db, merchant_id: &str, customer_ids: &[&str]) -> Result<Vec<Spent>, DbError> {
     if customer_ids.is_empty() {
         return Ok(Vec::new());
     }
-    // One placeholder per id ($2, $3, …): the list is at most a page long.
-    let placeholders: Vec<String> = (0..customer_ids.len()).map(|i| format!("${}", i + 2)).collect();
+    // One placeholder per id ($3, $4, …): the list is at most a page long.
+    let placeholders: Vec<String> = (0..customer_ids.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT customer_id, currency, CAST(SUM(amount_minor / {HALF}) AS BIGINT) AS high, \
-         CAST(SUM(amount_minor % {HALF}) AS BIGINT) AS low FROM orders \
-         WHERE merchant_id = $1 AND refunded_at IS NULL AND customer_id IN ({}) \
+         CAST(SUM(amount_minor % {HALF}) AS BIGINT) AS low FROM orders o \
+         WHERE merchant_id = $1 AND {SALE} AND customer_id IN ({}) \
          GROUP BY customer_id, currency ORDER BY customer_id, currency",
         placeholders.join(", ")
     ));
     let parts: Vec<SpentParts> = with_pool!(db, pool => {
-        let mut query = sqlx::query_as(sql).bind(merchant_id);
+        let mut query = sqlx::query_as(sql).bind(merchant_id).bind(OrderStatus::Paid);
         for id in customer_ids {
             query = query.bind(*id);
         }
@@ -120,7 +126,7 @@ pub async fn spent(db: &Db, merchant_id: &str, customer_ids: &[&str]) -> Result<
 }
 
 /// `sum` as an `i64`, clamped at its ends.
-fn saturate(sum: i128) -> i64 {
+pub(crate) fn saturate(sum: i128) -> i64 {
     i64::try_from(sum).unwrap_or(if sum < 0 { i64::MIN } else { i64::MAX })
 }
 

@@ -187,9 +187,9 @@ pub fn generate_password() -> String {
 pub struct Overview {
     /// Products on sale.
     pub products: i64,
-    /// Orders ever made.
+    /// Real orders ever made (test orders left out).
     pub orders: i64,
-    /// Distinct customers.
+    /// Customers with at least one real order.
     pub customers: i64,
     /// Orders whose latest email waits for a retry or was given up on (what the orders page
     /// lists with `?email=trouble`; a successful resend takes an order off the list).
@@ -202,8 +202,9 @@ pub struct Overview {
 pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
     with_pool!(db, pool => Ok(sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND active) AS products, \
-         (SELECT COUNT(*) FROM orders WHERE merchant_id = $1) AS orders, \
-         (SELECT COUNT(*) FROM customers WHERE merchant_id = $1) AS customers, \
+         (SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND NOT test) AS orders, \
+         (SELECT COUNT(*) FROM customers c WHERE c.merchant_id = $1 AND EXISTS \
+          (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND NOT o.test)) AS customers, \
          (SELECT COUNT(*) FROM orders o JOIN emails e ON e.id = (SELECT l.id FROM emails l WHERE l.order_id = o.id \
           ORDER BY l.created_at DESC, l.id DESC LIMIT 1) WHERE o.merchant_id = $1 AND e.status IN ($2, $3)) \
           AS emails_in_trouble, \

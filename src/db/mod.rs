@@ -33,6 +33,8 @@ pub mod order_list;
 pub mod page;
 pub mod payment_events;
 pub mod webhook_deliveries;
+pub mod sales;
+pub mod test_data;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///

@@ -40,6 +40,8 @@ pub struct OrderQuery {
     pub email_trouble: bool,
     /// Only this customer's orders.
     pub customer_id: Option<String>,
+    /// Only test orders (`Some(true)`) or only real ones (`Some(false)`).
+    pub test: Option<bool>,
     /// Which page.
     pub page: PageAt,
 }
@@ -67,7 +69,8 @@ pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<Ord
          LEFT JOIN emails le ON le.id = (SELECT e.id FROM emails e WHERE e.order_id = o.id \
          ORDER BY e.created_at DESC, e.id DESC LIMIT 1) \
          WHERE o.merchant_id = $1 AND ($2 IS NULL OR c.email LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR o.status = $3) \
-         AND ($4 IS NULL OR o.customer_id = $4) AND (NOT $5 OR le.status IN ($9, $10)) AND {keyset} \
+         AND ($4 IS NULL OR o.customer_id = $4) AND (NOT $5 OR le.status IN ($9, $10)) \
+         AND ($11 IS NULL OR o.test = $11) AND {keyset} \
          ORDER BY {order_by} LIMIT $8"
     ));
     let pattern = q.email_contains.as_deref().filter(|e| !e.trim().is_empty()).map(contains_pattern);
@@ -75,7 +78,7 @@ pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<Ord
         sqlx::query_as(sql)
             .bind(merchant_id).bind(&pattern).bind(q.status).bind(&q.customer_id).bind(q.email_trouble)
             .bind(q.page.bind_at()).bind(q.page.bind_id()).bind(PAGE_SIZE as i64 + 1)
-            .bind(EmailStatus::Retrying).bind(EmailStatus::Failed)
+            .bind(EmailStatus::Retrying).bind(EmailStatus::Failed).bind(q.test)
             .fetch_all(pool).await?
     });
     Ok(Page::new(rows, PAGE_SIZE, &q.page, |s| Cursor { at: s.order.created_at, id: s.order.id.clone() }))

@@ -24,6 +24,8 @@ pub struct NewOrder<'a> {
     pub provider: PaymentSource,
     /// The provider's payment id (unique per merchant and provider).
     pub payment_id: &'a str,
+    /// A test order: left out of counts and revenue.
+    pub test: bool,
     /// The provider's event id, when the order comes from a webhook.
     pub event: Option<EventRecord<'a>>,
     /// Customer email.
@@ -115,6 +117,8 @@ pub struct Order {
     pub revoked_at: Option<Millis>,
     /// Salt of the link token.
     pub token_salt: String,
+    /// A test order (test checkout or a provider's test mode): left out of counts and revenue.
+    pub test: bool,
 }
 
 /// A product as frozen into an order.
@@ -181,7 +185,7 @@ impl OrderDetail {
 
 pub(crate) const ORDER_COLUMNS: &str = "o.id, o.merchant_id, o.customer_id, c.email AS customer_email, c.name AS customer_name, \
      o.provider, o.payment_id, o.amount_minor, o.currency, o.status, o.link_expires_at, o.max_downloads_per_file, \
-     o.created_at, o.refunded_at, o.revoked_at, o.token_salt";
+     o.created_at, o.refunded_at, o.revoked_at, o.token_salt, o.test";
 
 /// A recorded `Idempotency-Key`: the request hash and the order it made.
 pub async fn idempotency(db: &Db, merchant_id: &str, key: &str) -> Result<Option<(String, String)>, DbError> {
@@ -235,6 +239,8 @@ pub struct OrderFilter {
     pub email: Option<String>,
     /// Status.
     pub status: Option<OrderStatus>,
+    /// Only test orders (`Some(true)`) or only real ones (`Some(false)`).
+    pub test: Option<bool>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -245,12 +251,12 @@ pub struct OrderFilter {
 pub async fn list(db: &Db, merchant_id: &str, filter: &OrderFilter) -> Result<Vec<Order>, DbError> {
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS} FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.merchant_id = $1 \
-         AND ($2 IS NULL OR c.email = $2) AND ($3 IS NULL OR o.status = $3) \
+         AND ($2 IS NULL OR c.email = $2) AND ($3 IS NULL OR o.status = $3) AND ($6 IS NULL OR o.test = $6) \
          ORDER BY o.created_at DESC, o.id DESC LIMIT $4 OFFSET $5"
     ));
     Ok(with_pool!(db, pool => {
         sqlx::query_as(sql).bind(merchant_id).bind(&filter.email).bind(filter.status)
-            .bind(filter.limit).bind(filter.offset).fetch_all(pool).await?
+            .bind(filter.limit).bind(filter.offset).bind(filter.test).fetch_all(pool).await?
     }))
 }
 

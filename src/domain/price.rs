@@ -51,6 +51,31 @@ pub fn check_amount(field: &'static str, amount_minor: i64) -> Result<i64, Inval
     Ok(amount_minor)
 }
 
+/// An amount as typed, split into its whole digits (grouping removed) and its fraction:
+/// `19.99` and `19,99` alike; with both marks, the last is the decimal one (`1,234.56`,
+/// `1.234,56`); one mark used more than once groups thousands (`1,000,000`). `None` when the
+/// groups are not of three digits (`1,2,3`).
+fn split_amount(text: &str) -> Option<(String, &str)> {
+    let last = text.rfind(['.', ','])?;
+    let mark = text[last..].chars().next()?;
+    let other = if mark == '.' { ',' } else { '.' };
+    let (whole, fraction, grouping) = if text.contains(other) {
+        (&text[..last], &text[last + 1..], other)
+    } else if text.matches(mark).count() > 1 {
+        (text, "", mark)
+    } else {
+        return Some((text[..last].to_owned(), &text[last + 1..]));
+    };
+    let groups: Vec<&str> = whole.split(grouping).collect();
+    let first_ok = (1..=3).contains(&groups[0].len());
+    // With both marks, the decimal one appears once, after the groups.
+    let stray_mark = grouping != mark && whole.contains(mark);
+    if !first_ok || groups[1..].iter().any(|g| g.len() != 3) || stray_mark {
+        return None;
+    }
+    Some((groups.concat(), fraction))
+}
+
 /// What a product costs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
@@ -81,10 +106,11 @@ impl Price {
         if text.starts_with('-') {
             return Err(Invalid::new(field, "must not be negative"));
         }
-        let (whole, fraction) = match text.split_once(['.', ',']) {
-            Some((whole, fraction)) => (whole, fraction),
-            None => (text, ""),
+        let (whole, fraction) = match text.contains(['.', ',']) {
+            true => split_amount(text).ok_or_else(bad)?,
+            false => (text.to_owned(), ""),
         };
+        let whole = whole.as_str();
         let all_digits = |s: &str| s.chars().all(|c| c.is_ascii_digit());
         if whole.is_empty() || whole.len() > 12 || !all_digits(whole) || !all_digits(fraction) {
             return Err(bad());
@@ -131,11 +157,23 @@ mod tests {
     fn amounts_as_typed() {
         let usd = || Currency::parse("c", "USD").unwrap();
         let jpy = || Currency::parse("c", "JPY").unwrap();
-        for (typed, minor) in [("19.99", 1999), ("19,9", 1990), (" 20 ", 2000), ("0", 0), ("0.05", 5)] {
+        let typed_amounts = [
+            ("19.99", 1999),
+            ("19,99", 1999),
+            ("19,9", 1990),
+            (" 20 ", 2000),
+            ("0", 0),
+            ("0.05", 5),
+            ("1,234.56", 123_456),
+            ("1.234,56", 123_456),
+            ("1,000,000", 100_000_000),
+            ("12.345.678,90", 1_234_567_890),
+        ];
+        for (typed, minor) in typed_amounts {
             assert_eq!(Price::parse("price", typed, usd()).unwrap().amount_minor, minor, "{typed}");
         }
         assert_eq!(Price::parse("price", "500", jpy()).unwrap().amount_minor, 500);
-        for bad in ["", "-1", "1.999", "abc", "1.2.3", ".5", "1e3", "9999999999999"] {
+        for bad in ["", "-1", "1.999", "abc", "1.2.3", ".5", "1e3", "9999999999999", "1,2.50", "1.234.5,6", "1,,000"] {
             assert_eq!(Price::parse("price", bad, usd()).unwrap_err().field, "price", "{bad}");
         }
         assert!(Price::parse("price", "5.5", jpy()).is_err());

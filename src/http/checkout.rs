@@ -133,6 +133,7 @@ pub async fn pay(
         amount_minor: product.row.price_minor,
         currency: &product.row.currency,
         items: vec![(product.row.id.clone(), 1)],
+        test: true,
         event: None,
         idempotency: None,
     };

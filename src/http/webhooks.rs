@@ -135,6 +135,7 @@ async fn handle(
                 amount_minor: paid.amount_minor,
                 currency: &paid.currency,
                 items: paid.items.iter().map(|i| (i.product_ref.clone(), i.quantity)).collect(),
+                test: paid.test,
                 event: Some(record),
                 idempotency: None,
             };

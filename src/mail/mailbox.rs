@@ -46,6 +46,14 @@ impl Mailbox {
         tokio::fs::rename(&temp, self.path_of(id)).await
     }
 
+    /// Removes the message of email `id`; one that is not there is already gone.
+    pub async fn remove(&self, id: &str) -> std::io::Result<()> {
+        match tokio::fs::remove_file(self.path_of(id)).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     fn path_of(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.eml"))
     }

@@ -39,6 +39,8 @@ pub struct PurchaseView {
     pub items: Vec<DeliveredItem>,
     /// A copy asked for by the merchant.
     pub resend: bool,
+    /// A test order: the subject says `[Test]` and the body says no payment was taken.
+    pub test: bool,
 }
 
 #[derive(Template)]
@@ -65,8 +67,9 @@ impl PurchaseView {
         let base = format!("{public_url}/d/{}", token.expose());
         let names: Vec<&str> = detail.items.iter().map(|i| i.product_name.as_str()).collect();
         let order = &detail.order;
+        let subject = purchase_subject(&merchant.name, &names);
         PurchaseView {
-            subject: purchase_subject(&merchant.name, &names),
+            subject: if order.test { format!("{TEST_PREFIX}{subject}") } else { subject },
             merchant: merchant.name.clone(),
             customer_name: order.customer_name.clone(),
             // The id is a UUIDv7 whose first characters are a timestamp: its end tells orders apart.
@@ -79,6 +82,7 @@ impl PurchaseView {
             items: delivered_items(detail, &base),
             delivery_url: base,
             resend,
+            test: order.test,
         }
     }
 
@@ -92,6 +96,10 @@ impl PurchaseView {
         TextPart { v: self }.render()
     }
 }
+
+/// What the subject of a test order's email starts with, so that neither the merchant nor a
+/// customer takes it for a real sale.
+pub const TEST_PREFIX: &str = "[Test] ";
 
 /// Who an email is from: the merchant's sender settings, else the server's address under the
 /// merchant's name (customers recognise the shop, not the delivery service).
@@ -186,7 +194,7 @@ mod tests {
             customer_name: "Ada".into(),
             order_ref: "ABC123".into(),
             paid_on: "24 November 2026".into(),
-            total: "19.99 USD".into(),
+            total: "$19.99".into(),
             delivery_url: "https://shop.example/d/T".into(),
             portal_url: "https://shop.example/portal/acme".into(),
             expires_on: Some("1 December 2026".into()),
@@ -208,13 +216,14 @@ mod tests {
                 },
             ],
             resend: false,
+            test: false,
         }
     }
 
     #[test]
     fn text_part_lists_every_file_link_and_the_portal() {
         let text = view().text().unwrap();
-        let expected = "Order ABC123 - 24 November 2026 - 19.99 USD\n\
+        let expected = "Order ABC123 - 24 November 2026 - $19.99\n\
             \n\
             Atlas (x 2)\n  \
             - atlas.pdf (1.2 MB)\n    https://shop.example/d/T/files/1\n  \

@@ -67,6 +67,9 @@ pub async fn record_api_order(state: &AppState, order: &ApiOrder<'_>) -> Result<
         amount_minor: order.amount_minor,
         currency: currency.as_str(),
         items: order.items.clone(),
+        // Orders recorded through the API are real sales; test orders come from the test
+        // checkout or a provider's test mode.
+        test: false,
         event: None,
         idempotency: key.map(|k| (k, request_hash)),
     };

@@ -51,6 +51,13 @@ pub enum OrderEvent {
         /// The order.
         order_id: String,
     },
+    /// The merchant deleted their test data.
+    TestDataDeleted {
+        /// The merchant's id.
+        merchant_id: String,
+        /// Test orders deleted.
+        orders: u64,
+    },
     /// Another copy of the purchase email was queued.
     EmailQueued {
         /// The merchant's id.
@@ -82,6 +89,9 @@ pub(crate) fn emit(event: OrderEvent) {
         }
         OrderEvent::Restored { merchant_id, order_id } => {
             tracing::info!(merchant_id, order_id, "order event: access restored");
+        }
+        OrderEvent::TestDataDeleted { merchant_id, orders } => {
+            tracing::info!(merchant_id, orders, "order event: test data deleted");
         }
         OrderEvent::EmailQueued { merchant_id, order_id, email_id } => {
             tracing::info!(merchant_id, order_id, email_id, "order event: purchase email queued again");

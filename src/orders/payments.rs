@@ -26,6 +26,9 @@ pub struct Payment<'a> {
     pub currency: &'a str,
     /// (product reference, quantity): a Satchel product id or the provider's external id.
     pub items: Vec<(String, u32)>,
+    /// A test payment (the test checkout, or a provider's test mode): kept apart from real
+    /// sales, its emails marked as tests.
+    pub test: bool,
     /// The webhook event, when there is one.
     pub event: Option<EventRecord<'a>>,
     /// `Idempotency-Key` and request hash, for the API.
@@ -138,6 +141,7 @@ async fn record(
         merchant_id: &merchant.id,
         provider: payment.provider,
         payment_id: payment.payment_id,
+        test: payment.test,
         event: payment.event,
         customer_email: &email,
         customer_name: payment.customer_name.as_str(),

@@ -89,6 +89,7 @@ pub async fn assign_unmatched(
         amount_minor: found.amount_minor.max(0),
         currency: &currency,
         items: vec![(product.row.id.clone(), 1)],
+        test: found.test,
         event: None,
         idempotency: None,
     };

@@ -96,6 +96,8 @@ pub struct PaidOrder {
     pub currency: String,
     /// What was bought; empty when the provider named no product (recorded as unmatched).
     pub items: Vec<PaidItem>,
+    /// A test-mode payment (the event says `"livemode": false`): kept apart from real sales.
+    pub test: bool,
 }
 
 /// One line of a paid order.
@@ -258,6 +260,13 @@ fn quantity(root: &Value, path: &str) -> Result<u32, WebhookError> {
             v.as_u64().and_then(|q| u32::try_from(q).ok()).ok_or_else(|| malformed(format!("{path} is not a count")))
         }
     }
+}
+
+/// Whether the event says it comes from the provider's test mode: Stripe's `livemode: false`
+/// (a Standard Webhooks sender that mirrors it is read the same way; one that says nothing is
+/// live, since nothing in the body tells otherwise).
+pub fn is_test_mode(root: &Value) -> bool {
+    matches!(root.get("livemode"), Some(Value::Bool(false)))
 }
 
 /// The event type, which every event of both providers carries.

@@ -24,6 +24,8 @@ pub struct Salvaged {
     pub currency: Option<String>,
     /// The product references the provider sent (which matched nothing).
     pub product_refs: Vec<String>,
+    /// Sent by the provider's test mode (`"livemode": false`).
+    pub test: bool,
 }
 
 /// Reads the body of a `provider` (`standard` or `stripe`) payment event leniently.
@@ -38,6 +40,7 @@ pub fn salvage(provider: PaymentSource, payload: &str) -> Salvaged {
         let Some(Value::Array(items)) = lookup(&root, list) else { return Vec::new() };
         items.iter().filter_map(|i| lookup(i, field).and_then(Value::as_str).map(str::to_owned)).collect()
     };
+    let test = super::is_test_mode(&root);
     match provider {
         PaymentSource::Stripe => Salvaged {
             paid: matches!(
@@ -50,6 +53,7 @@ pub fn salvage(provider: PaymentSource, payload: &str) -> Salvaged {
             amount_minor: number("data.object.amount_total"),
             currency: text(&["data.object.currency"]),
             product_refs: text(&["data.object.metadata.satchel_product_id"]).into_iter().collect(),
+            test,
         },
         _ => Salvaged {
             paid: event_type == "payment.succeeded",
@@ -59,6 +63,7 @@ pub fn salvage(provider: PaymentSource, payload: &str) -> Salvaged {
             amount_minor: number("data.total_amount"),
             currency: text(&["data.currency"]),
             product_refs: refs("data.product_cart", "product_id"),
+            test,
         },
     }
 }

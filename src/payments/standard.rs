@@ -95,6 +95,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
         amount_minor: req_i64(root, "data.total_amount")?,
         currency: req_str(root, "data.currency")?,
         items,
+        test: super::is_test_mode(root),
     })
 }
 
@@ -214,6 +215,7 @@ mod tests {
             amount_minor: 5997,
             currency: "USD".into(),
             items: vec![item("pdt_ebook", 1), item("pdt_course", 2)],
+            test: false,
         };
         assert_eq!(event.kind, EventKind::PaymentSucceeded(expected));
     }

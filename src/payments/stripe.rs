@@ -96,6 +96,7 @@ fn paid_order(root: &Value) -> Result<PaidOrder, WebhookError> {
         amount_minor: req_i64(root, "data.object.amount_total")?,
         currency: req_str(root, "data.object.currency")?,
         items: items(root)?,
+        test: super::is_test_mode(root),
     })
 }
 
@@ -201,6 +202,8 @@ mod tests {
             amount_minor: 1999,
             currency: "usd".into(),
             items: vec![PaidItem { product_ref: "0190f3a2-7c1e-7b3a-9d2e-5f6a7b8c9d0e".into(), quantity: 1 }],
+            // Sent by Stripe's test mode.
+            test: true,
         };
         assert_eq!(event.kind, EventKind::PaymentSucceeded(expected));
     }

@@ -86,13 +86,13 @@ async fn insert_order(
     on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO orders (id, merchant_id, customer_id, provider, payment_id, amount_minor, currency, status, \
-             token_salt, token_hash, link_expires_at, max_downloads_per_file, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $12, $8, $9, $10, $11)",
+             token_salt, token_hash, link_expires_at, max_downloads_per_file, created_at, test) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $13, $12, $8, $9, $10, $11, $14)",
         )
         .bind(order_id).bind(new.merchant_id).bind(customer_id).bind(new.provider).bind(new.payment_id)
         .bind(new.amount_minor).bind(new.currency).bind(new.token_hash)
         .bind(new.policy.expires_at(now)).bind(new.policy.max_downloads_per_file).bind(now)
-        .bind(new.token_salt).bind(OrderStatus::Paid)
+        .bind(new.token_salt).bind(OrderStatus::Paid).bind(new.test)
         .execute(conn).await?;
     });
     Ok(())

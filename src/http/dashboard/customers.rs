@@ -22,11 +22,12 @@ struct CustomerRow {
     email: String,
     name: String,
     orders: i64,
+    test_orders: i64,
     last_order: String,
     spent: String,
 }
 
-/// `19.99 USD · 5.00 EUR`, or a dash when nothing (left) was spent.
+/// `$19.99 · 5,00 €`, or a dash when nothing (left) was spent.
 fn spent_text(spent: &[Spent], customer_id: &str) -> String {
     let parts: Vec<String> = spent
         .iter()
@@ -82,6 +83,7 @@ pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query
                 email: c.email.clone(),
                 name: c.name.clone(),
                 orders: c.orders,
+                test_orders: c.test_orders,
                 last_order: when(c.last_order_at),
                 spent: spent_text(&spent, &c.id),
             })
@@ -105,6 +107,7 @@ struct CustomerPage {
     email: String,
     name: String,
     orders: i64,
+    test_orders: i64,
     first_order: String,
     last_order: String,
     spent: String,
@@ -138,6 +141,7 @@ pub async fn show(
         show_customer: false,
         spent: spent_text(&spent, &customer.id),
         orders: customer.orders,
+        test_orders: customer.test_orders,
         first_order: when(customer.created_at),
         last_order: when(customer.last_order_at),
         portal: format!("{}/portal/{}", state.public_url, user.merchant.slug),

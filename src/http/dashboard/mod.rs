@@ -15,6 +15,7 @@ pub mod guard;
 mod overview;
 mod product_form;
 mod products;
+mod sales_chart;
 mod sign_in;
 mod uploads;
 
@@ -26,11 +27,13 @@ pub use crate::http::{PageError, PageResult};
 mod customers;
 mod deliveries;
 mod forgot;
+mod export;
 mod mailbox;
 mod order;
 mod orders;
 mod password;
 mod settings;
+mod test_data;
 mod unmatched;
 
 /// The dashboard's routes, to be mounted at `/dashboard`.
@@ -71,11 +74,14 @@ pub fn router() -> Router<AppState> {
 fn orders_routes() -> Router<AppState> {
     Router::new()
         .route("/orders", get(orders::list))
+        .route("/orders.csv", get(export::orders))
+        .route("/customers.csv", get(export::customers))
         .route("/orders/{id}", get(order::show))
         .route("/orders/{id}/resend", post(order::resend))
         .route("/orders/{id}/revoke", post(order::revoke))
         .route("/orders/{id}/restore", post(order::restore))
         .route("/unmatched/{id}/assign", post(unmatched::assign))
+        .route("/test-data", get(test_data::confirm).post(test_data::delete))
         .route("/customers", get(customers::list))
         .route("/customers/{id}", get(customers::show))
         .route("/settings", get(settings::show))
@@ -192,6 +198,7 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "test-sent" => "Test event sent: it arrived as the newest delivery below.",
         "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
         "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",
+        "test-data-deleted" => "Test data deleted. Real orders were not touched.",
         _ => return None,
     })
 }

@@ -135,6 +135,8 @@ pub struct OrderRow {
     pub email_note: String,
     /// Downloads so far.
     pub downloads: i64,
+    /// A test order, marked as such.
+    pub test: bool,
 }
 
 impl From<OrderSummary> for OrderRow {
@@ -165,6 +167,7 @@ impl From<OrderSummary> for OrderRow {
             email_state: email_badge(s.email_status),
             email_note,
             downloads: s.downloads,
+            test: o.test,
         }
     }
 }
@@ -181,6 +184,9 @@ pub struct ListQuery {
     /// `trouble`: only orders whose email is retrying or failed.
     #[serde(default)]
     email: String,
+    /// `live`: real orders only; `test`: test orders only (anything else: both).
+    #[serde(default)]
+    mode: String,
     after: Option<String>,
     before: Option<String>,
     notice: Option<String>,
@@ -193,6 +199,7 @@ struct OrdersPage {
     q: String,
     status: String,
     trouble: bool,
+    mode: &'static str,
     filtered: bool,
     rows: Vec<OrderRow>,
     show_customer: bool,
@@ -200,6 +207,7 @@ struct OrdersPage {
     unmatched: Vec<UnmatchedPayment>,
     products: Vec<(String, String)>,
     checkout_hint: bool,
+    test_orders: i64,
 }
 
 /// `GET /dashboard/orders`
@@ -218,19 +226,28 @@ pub(super) async fn render_list(
 ) -> PageResult<impl Template> {
     let status = OrderStatus::parse("status", q.status.trim()).ok();
     let trouble = q.email == "trouble";
+    let (mode, test) = match q.mode.as_str() {
+        "live" => ("live", Some(false)),
+        "test" => ("test", Some(true)),
+        _ => ("", None),
+    };
     let search = q.q.trim().to_owned();
     let query = OrderQuery {
         email_contains: Some(search.clone()).filter(|s| !s.is_empty()),
         status,
         email_trouble: trouble,
         customer_id: None,
+        test,
         page: PageAt::from_query(q.after.as_deref(), q.before.as_deref()),
     };
     let page = order_list::page(&state.db, &user.merchant.id, &query).await?;
     let mut base = String::from("/dashboard/orders?");
-    for (key, value) in
-        [("q", search.as_str()), ("status", status.map_or("", OrderStatus::as_str)), ("email", &q.email)]
-    {
+    for (key, value) in [
+        ("q", search.as_str()),
+        ("status", status.map_or("", OrderStatus::as_str)),
+        ("email", &q.email),
+        ("mode", mode),
+    ] {
         if !value.is_empty() && (key != "email" || trouble) {
             base.push_str(&format!(
                 "{key}={}&",
@@ -239,9 +256,11 @@ pub(super) async fn render_list(
         }
     }
     let (unmatched, products) = unmatched::for_list(state, &user.merchant.id, assign_error).await?;
+    let test_orders = crate::db::test_data::count(&state.db, &user.merchant.id).await?;
     Ok(OrdersPage {
         chrome: Chrome::new(user, Section::Orders, q.notice.as_deref()),
-        filtered: !search.is_empty() || status.is_some() || trouble,
+        filtered: !search.is_empty() || status.is_some() || trouble || test.is_some(),
+        mode,
         q: search,
         status: status.map_or_else(String::new, |s| s.as_str().to_owned()),
         trouble,
@@ -251,6 +270,7 @@ pub(super) async fn render_list(
         unmatched,
         products,
         checkout_hint: user.merchant.test_mode,
+        test_orders,
     })
 }
 

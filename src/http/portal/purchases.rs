@@ -39,6 +39,8 @@ pub struct Purchase {
     pub zip_url: Option<String>,
     /// Files in the order and their total size, for the "download all" button.
     pub zip_label: String,
+    /// A test order (placed in test mode, nothing paid), marked as such.
+    pub test: bool,
 }
 
 impl Purchase {
@@ -66,6 +68,7 @@ impl Purchase {
             zip_url: (!revoked && detail.files.len() > 1)
                 .then(|| signed_url(state, merchant, &order.id, PortalTarget::Zip)),
             zip_label: format!("{} files, {}", detail.files.len(), human_size(total_size)),
+            test: order.test,
         }
     }
 }

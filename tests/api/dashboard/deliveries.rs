@@ -125,6 +125,9 @@ async fn every_delivery_is_listed_with_what_it_did(stack: Stack) {
     assert!(line.contains("Last event received just now ("), "{line}");
     assert!(line.contains("Standard Webhooks · payment.succeeded, kept as unmatched."), "{line}");
     assert!(line.contains("The newest delivery was refused: missing header webhook-id."), "{line}");
+    // The Overview shows the same line.
+    let (_, overview) = owner.get("/dashboard").await;
+    assert_eq!(last_webhook_line(&overview), line, "{overview}");
 
     // Another shop sees none of it.
     let other = app.merchant("Other Shop").await;

@@ -32,7 +32,7 @@ async fn dashboard_mailbox_shows_only_this_shops_mail(stack: Stack) {
     })
     .await;
     let row = row_of(&list, "ada@readers.example");
-    let subject = "Your purchase from Quiet Pine Press: Field Guide";
+    let subject = "[Test] Your purchase from Quiet Pine Press: Field Guide";
     assert!(row.contains(subject), "{row}");
     // The list links each email by its subject.
     let href = row[row.find(r#"href=""#).unwrap() + 6..].split('"').next().unwrap().to_owned();

@@ -14,8 +14,11 @@ mod sign_in;
 mod amounts;
 mod customers;
 mod mailbox;
+mod money;
 mod orders;
 mod settings;
+mod test_orders;
+mod test_orders_browser;
 
 // Passwords and webhook deliveries.
 mod accounts_browser;

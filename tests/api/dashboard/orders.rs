@@ -62,7 +62,7 @@ async fn dashboard_orders_list_shows_email_state_and_downloads(stack: Stack) {
     })
     .await;
     let bob_row = row_of(&html, "bob@readers.example");
-    assert!(bob_row.contains("Field Guide") && bob_row.contains("12.50 USD"), "{bob_row}");
+    assert!(bob_row.contains("Field Guide") && bob_row.contains("$12.50"), "{bob_row}");
     assert!(bob_row.contains(r#"data-label="Downloads">0</td>"#), "no downloads yet: {bob_row}");
     assert!(!html.contains(r#"id="unmatched""#), "no unmatched payments to show");
 

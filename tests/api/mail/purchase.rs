@@ -38,8 +38,11 @@ async fn test_purchase_email_arrives_with_working_links(stack: Stack) {
     assert_eq!(response.status(), StatusCode::SEE_OTHER, "the test checkout pays");
 
     let email = Maildev::shared().wait_for(&to, 1).await.remove(0);
-    assert_eq!(email["subject"], format!("Your purchase from {name}: Field Guide"));
+    // A test checkout purchase: its email says so, in the subject and first in the body.
+    assert_eq!(email["subject"], format!("[Test] Your purchase from {name}: Field Guide"));
     let text = email["text"].as_str().expect("a plain text part");
+    let first_line = "[Test] This is a test order, placed in test mode: no payment was taken.";
+    assert!(text.starts_with(first_line), "{text}");
     let html = email["html"].as_str().expect("an HTML part");
     assert!(text.contains("guide.pdf") && text.contains("70 KB"), "the file and its size: {text}");
     assert!(html.contains("guide.pdf") && html.contains("70 KB"), "the file and its size in HTML");

@@ -87,7 +87,7 @@ async fn with_smtp_test_purchases_mail_only_the_merchant(stack: Stack) {
     assert_eq!(buy(&app, &shop.product_id, &own, &[]).await.status(), StatusCode::SEE_OTHER);
 
     let received = Maildev::shared().wait_for(&own, 1).await;
-    assert_eq!(received[0]["subject"], format!("Your purchase from {name}: Field Guide"));
+    assert_eq!(received[0]["subject"], format!("[Test] Your purchase from {name}: Field Guide"));
     let kept = eventually(WITHIN, "the stranger's email is done", || async {
         let list = orders(&app, &shop.m).await;
         let summary = list.iter().find(|o| o["customer_email"] == stranger.as_str())?;

@@ -35,6 +35,8 @@ pub struct ListQuery {
     /// `paid`, `refunded` or `revoked`.
     #[param(value_type = Option<OrderStatusName>)]
     status: Option<String>,
+    /// `true`: only test orders; `false`: only real ones (default: both).
+    test: Option<bool>,
     /// Page size (default 50; below 1 counts as 1, above 500 as 500).
     #[param(minimum = -9_223_372_036_854_775_808_i64, maximum = 9_223_372_036_854_775_807_i64)]
     limit: Option<i64>,
@@ -55,6 +57,7 @@ pub async fn list(
     let filter = OrderFilter {
         email: q.email.as_deref().map(|e| doc::email("email", e)).transpose()?.map(|e| e.as_str().to_owned()),
         status: q.status.as_deref().map(|s| OrderStatus::parse("status", s)).transpose()?,
+        test: q.test,
         limit: q.limit.unwrap_or(50).clamp(1, 500),
         offset: q.offset.unwrap_or(0).max(0),
     };

@@ -30,6 +30,9 @@ pub struct OrderOut {
     link_expires_at: Option<String>,
     /// Downloads allowed per file through the email link (null: unlimited).
     max_downloads_per_file: Option<i64>,
+    /// A test order (the test checkout, or a provider's test mode): not a real sale, left out
+    /// of counts and revenue.
+    test: bool,
 }
 
 /// An order with its frozen delivery, download counts and events.
@@ -161,6 +164,7 @@ impl From<Order> for OrderOut {
             revoked_at: o.revoked_at.map(rfc3339),
             link_expires_at: o.link_expires_at.map(rfc3339),
             max_downloads_per_file: o.max_downloads_per_file,
+            test: o.test,
         }
     }
 }

@@ -43,6 +43,8 @@ struct ListRow {
     delivery_badge: &'static str,
     files: usize,
     active: bool,
+    /// Active but with nothing to deliver: a draft, which cannot be bought.
+    draft: bool,
     updated: String,
 }
 
@@ -72,6 +74,7 @@ pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query
                 DeliveryMode::None => ("Not set up", "badge-warn"),
             };
             ListRow {
+                draft: p.row.active && !p.on_sale(),
                 price: human_price(p.row.price_minor, &p.row.currency),
                 delivery,
                 delivery_badge,
@@ -148,6 +151,8 @@ struct EditPage {
     /// The saved name, for the heading.
     title: String,
     active: bool,
+    /// Active but with nothing to deliver (saved): shown as a draft, with why.
+    draft: bool,
     fields: ProductFields,
     delivery: DeliveryFields,
     errors: FieldErrors,
@@ -188,6 +193,7 @@ pub(super) async fn edit_page(
         id: product.row.id.clone(),
         title: product.row.name.clone(),
         active: product.row.active,
+        draft: product.row.active && !product.on_sale(),
         fields,
         delivery,
         errors,

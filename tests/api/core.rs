@@ -6,6 +6,7 @@ mod conformance;
 mod delivery;
 mod health;
 mod json_limits;
+mod pages;
 mod openapi;
 mod private_files;
 mod products;

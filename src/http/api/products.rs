@@ -141,7 +141,8 @@ pub struct UpdateProduct {
 
 /// Body of `PUT /api/v1/products/{id}/delivery`. A part left out keeps the product's saved
 /// one, so `{"mode": "external_link"}` switches to the saved link and keeps the files.
-#[derive(Deserialize, ToSchema)]
+/// (Documented by hand as `DeliveryRequest`, with the rules of each mode.)
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetDelivery {
     /// `none`, `files` or `external_link`.

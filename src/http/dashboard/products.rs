@@ -16,7 +16,7 @@ use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
-use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_price, human_size};
+use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_limit, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::state::AppState;
@@ -201,7 +201,7 @@ pub(super) async fn edit_page(
         unsaved,
         max_files: MAX_FILES,
         max_upload_bytes: limit,
-        max_upload_text: human_size(limit as i64),
+        max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
     };
     Ok(render(status, &page))

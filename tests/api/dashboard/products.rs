@@ -352,6 +352,7 @@ async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack
     let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
     assert!(page.contains(r#"<span class="badge badge-warn">Draft</span>"#) && page.contains(why), "{page}");
     assert!(!page.contains("On sale") && !page.contains(&format!(r#"href="/buy/{id}""#)), "no checkout for a draft");
+    assert!(page.contains("Several at once, each up to 5 GB."), "the 5 GiB upload limit reads as set, not 5.4 GB");
 
     // "No mode" saves, and the product stays a draft; files mode without files does not save.
     let saved = post_edit(&d, &id, &edit_form("Course", "", &[], "")).await;

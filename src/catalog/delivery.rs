@@ -87,7 +87,8 @@ pub async fn set_requested_delivery(
 ) -> Result<Product, CatalogError> {
     let saved = products::get(&state.db, merchant_id, product_id).await.map_err(not_found)?;
     let mode = DeliveryMode::parse("mode", request.mode)?;
-    let instructions = Instructions::parse("instructions", request.instructions.unwrap_or(saved.row.instructions.as_str()))?;
+    let instructions =
+        Instructions::parse("instructions", request.instructions.unwrap_or(saved.row.instructions.as_str()))?;
     let files: Vec<(&str, Option<&str>)> = match &request.files {
         Some(files) => files.clone(),
         None => saved.files.iter().map(|f| (f.blob_id.as_str(), Some(f.display_name.as_str()))).collect(),

@@ -180,9 +180,10 @@ mod tests {
 
     #[test]
     fn both_setups_are_kept_whatever_the_mode() {
-        let link = Some("https://example.com/book.zip");
+        let url = "https://example.com/book.zip";
+        let link = Some(url);
         let delivery = Delivery::new(DeliveryMode::ExternalLink, vec![file(1)], link, Instructions::default()).unwrap();
-        assert_eq!((delivery.files().len(), delivery.external_url().unwrap().as_str()), (1, link.unwrap()));
+        assert_eq!((delivery.files().len(), delivery.external_url().unwrap().as_str()), (1, url));
         let delivery = Delivery::new(DeliveryMode::None, vec![file(1)], link, Instructions::default()).unwrap();
         assert_eq!(delivery.mode(), DeliveryMode::None);
         assert_eq!(delivery.files().len(), 1);

@@ -24,7 +24,7 @@ pub fn human_limit(bytes: u64) -> String {
     const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
     let whole = UNITS.iter().enumerate().rev().find_map(|(i, unit)| {
         let size = 1u64 << (10 * (i as u32 + 1));
-        (bytes >= size && bytes % size == 0).then(|| format!("{} {unit}", bytes / size))
+        (bytes >= size && bytes.is_multiple_of(size)).then(|| format!("{} {unit}", bytes / size))
     });
     whole.unwrap_or_else(|| human_size(i64::try_from(bytes).unwrap_or(i64::MAX)))
 }

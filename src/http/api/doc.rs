@@ -296,8 +296,9 @@ impl PartialSchema for DeliveryRequest {
             )
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
             .build();
-        let files =
-            |min: usize| ArrayBuilder::new().items(file.clone()).min_items(Some(min)).max_items(Some(crate::domain::MAX_FILES));
+        let files = |min: usize| {
+            ArrayBuilder::new().items(file.clone()).min_items(Some(min)).max_items(Some(crate::domain::MAX_FILES))
+        };
         // What `ExternalUrl::parse` surely accepts: the server's rule is wider (any URL the
         // WHATWG parser reads with an http(s) scheme and a host), the description is the safe part.
         // The last label starts with a letter (`http://y.2/` is read as a bad IPv4 address); the

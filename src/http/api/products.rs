@@ -300,9 +300,10 @@ pub async fn set_delivery(
 ) -> Result<Json<ProductOut>> {
     let request = RequestedDelivery {
         mode: &body.mode,
-        files: body.files.as_ref().map(|files| {
-            files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect()
-        }),
+        files: body
+            .files
+            .as_ref()
+            .map(|files| files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect()),
         external_url: body.external_url.as_ref().map(Option::as_deref),
         instructions: body.instructions.as_deref(),
     };

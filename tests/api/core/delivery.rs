@@ -243,7 +243,10 @@ async fn a_mode_alone_switches_and_keeps_the_other_setup(stack: Stack) {
     assert_eq!(saved["delivery"], want, "back to the same files; the link is kept");
     assert_eq!(app.get_json(&m, &format!("/products/{id}/delivery")).await.1, want, "as read back");
     let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "none" })).await;
-    assert_eq!((status, &saved["delivery"]["files"], saved["on_sale"].as_bool()), (StatusCode::OK, &files, Some(false)));
+    assert_eq!(
+        (status, &saved["delivery"]["files"], saved["on_sale"].as_bool()),
+        (StatusCode::OK, &files, Some(false))
+    );
 
     // Taking a part off: the link with null (or ""), the files with [].
     let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "files", "external_url": null })).await;

@@ -243,7 +243,8 @@ async fn dashboard_refuses_an_unsafe_link_next_to_the_field_and_switches_modes(s
     let (_, delivery) = app.get_json(&merchant, &format!("/products/{id}/delivery")).await;
     assert_eq!(delivery["mode"], "external_link");
     assert_eq!(delivery["external_url"], link);
-    let names: Vec<&str> = delivery["files"].as_array().unwrap().iter().map(|f| f["display_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        delivery["files"].as_array().unwrap().iter().map(|f| f["display_name"].as_str().unwrap()).collect();
     assert_eq!(names, ["Lesson 1.mp4", "Lesson 2.mp4"], "the file list is kept for later in link mode");
 
     // Back to files: the list is still there, and so is the link.
@@ -348,7 +349,10 @@ async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack
     let why = "Add files or a link to put it on sale";
 
     let (_, list) = d.get("/dashboard/products").await;
-    assert!(list.contains(r#"<span class="badge badge-warn" title="Add files or a link to put it on sale">Draft</span>"#), "{list}");
+    assert!(
+        list.contains(r#"<span class="badge badge-warn" title="Add files or a link to put it on sale">Draft</span>"#),
+        "{list}"
+    );
     let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
     assert!(page.contains(r#"<span class="badge badge-warn">Draft</span>"#) && page.contains(why), "{page}");
     assert!(!page.contains("On sale") && !page.contains(&format!(r#"href="/buy/{id}""#)), "no checkout for a draft");
@@ -364,7 +368,10 @@ async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack
     assert_eq!((product["on_sale"].as_bool(), product["delivery"]["mode"].as_str()), (Some(false), Some("none")));
 
     let link = "https://drive.example.org/course.zip";
-    assert_eq!(post_edit(&d, &id, &edit_form("Course", "external_link", &[], link)).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        post_edit(&d, &id, &edit_form("Course", "external_link", &[], link)).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
     assert!(page.contains(r#"<span class="badge badge-ok">On sale</span>"#) && !page.contains(why), "{page}");
     assert!(page.contains(&format!(r#"href="/buy/{id}""#)), "the test checkout is offered");

@@ -7,8 +7,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use super::{
-    dodo_payment, order, orders, payment_events, product, send_standard, set_delivery, settings, upload,
-    wait_for_order,
+    dodo_payment, order, orders, payment_events, product, send_standard, set_delivery, settings, upload, wait_for_order,
 };
 use crate::dashboard::{Dashboard, location};
 use crate::helpers::{Stack, TestApp, TestMerchant, on_both_stacks};
@@ -52,7 +51,10 @@ async fn a_draft_is_refused_by_the_orders_api_naming_it(stack: Stack) {
     // Back to no mode: a draft again (the link is kept for later), refused again.
     set_delivery(&app, &m, &id, json!({"mode": "none"})).await;
     let (_, draft) = app.get_json(&m, &format!("/products/{id}")).await;
-    assert_eq!((&draft["on_sale"], &draft["delivery"]["external_url"]), (&json!(false), &json!("https://example.com/guide")));
+    assert_eq!(
+        (&draft["on_sale"], &draft["delivery"]["external_url"]),
+        (&json!(false), &json!("https://example.com/guide"))
+    );
     assert_eq!(post_order(&app, &m, &id).await.0, StatusCode::UNPROCESSABLE_ENTITY);
     // An archived product is not on sale either, whatever it delivers.
     set_delivery(&app, &m, &id, json!({"mode": "external_link"})).await;

@@ -1,8 +1,8 @@
 //! Fulfilment: payments in, orders with frozen deliveries, per-order links and downloads.
 
 mod caps;
-mod drafts;
 mod downloads;
+mod drafts;
 mod links;
 mod offload;
 mod orders;

@@ -148,10 +148,13 @@ pub struct SetDelivery {
     /// `none`, `files` or `external_link`.
     mode: String,
     /// Up to 10 distinct files, in order (at least one in `files` mode); `[]` removes them all.
+    #[serde(default, deserialize_with = "present")]
     files: Option<Vec<DeliveryFileIn>>,
     /// An http(s) URL without user name or password; `null` or `""` removes the link.
     #[serde(default, deserialize_with = "present")]
     external_url: Option<Option<String>>,
+    /// Left out: kept; `null` is refused, as the description says (text only).
+    #[serde(default, deserialize_with = "present")]
     instructions: Option<String>,
 }
 

@@ -261,6 +261,12 @@ async fn a_mode_alone_switches_and_keeps_the_other_setup(stack: Stack) {
     assert_refused(&answer, "files", "files mode once the files are gone");
     let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": "" })).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "link mode with the link taken off: {saved}");
+    // Only the link can be taken off with null: files and instructions are a list and a text.
+    for null in [json!({ "mode": "none", "instructions": null }), json!({ "mode": "none", "files": null })] {
+        let response = app.api(&m, Method::PUT, &format!("/products/{id}/delivery")).json(&null).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{null}");
+        assert_eq!(error_code(&response.json().await.unwrap()), "invalid_body", "{null}");
+    }
     // A bad link is refused in any mode: it is kept for later, so it must work then.
     let answer = put_delivery(&app, &m, id, json!({ "mode": "none", "external_url": "javascript:alert(1)" })).await;
     assert_refused(&answer, "external_url", "a bad link outside link mode");

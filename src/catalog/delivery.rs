@@ -7,21 +7,24 @@ use crate::db::blobs::{self, Blob};
 use crate::db::products::{self, Product};
 use crate::domain::{
     CheckedFiles, Delivery, DeliveryError, DeliveryMode, FileProblem, Instructions, Invalid, ListedFile,
-    check_listed_files, files_fit_mode,
+    check_listed_files,
 };
 use crate::state::AppState;
 
-/// A delivery as the API sends it: each part as given.
-#[derive(Debug)]
+/// A delivery as the API sends it: each part as given, `None` for a part left out, which
+/// keeps what the product has (so `{"mode": "external_link"}` switches to the saved link and
+/// keeps the saved files for later).
+#[derive(Debug, Default)]
 pub struct RequestedDelivery<'a> {
     /// `none`, `files` or `external_link`.
     pub mode: &'a str,
-    /// (file id, display name) in order; no display name: the uploaded file's name.
-    pub files: Vec<(&'a str, Option<&'a str>)>,
-    /// The external link, for `external_link`.
-    pub external_url: Option<&'a str>,
+    /// (file id, display name) in order; no display name: the uploaded file's name. An empty
+    /// list takes every file off the product.
+    pub files: Option<Vec<(&'a str, Option<&'a str>)>>,
+    /// The external link; `Some(None)` (JSON `null`) takes the link off the product.
+    pub external_url: Option<Option<&'a str>>,
     /// Instructions as written.
-    pub instructions: &'a str,
+    pub instructions: Option<&'a str>,
 }
 
 /// A file list once looked up: each row's uploaded file (None when missing), and the check.
@@ -72,8 +75,9 @@ pub async fn set_delivery(
 }
 
 /// Checks a delivery as the API sends it and saves it, refusing the first problem found, in
-/// this order: no such product, the mode, the instructions, files in another mode or an 11th
-/// file, each listed file (not uploaded, or a bad display name), then the delivery as a whole.
+/// this order: no such product, the mode, the instructions, an 11th file, each listed file
+/// (not uploaded, or a bad display name), then the delivery as a whole. A part left out is
+/// the product's saved one.
 #[tracing::instrument(skip(state, request))]
 pub async fn set_requested_delivery(
     state: &AppState,
@@ -81,21 +85,27 @@ pub async fn set_requested_delivery(
     product_id: &str,
     request: &RequestedDelivery<'_>,
 ) -> Result<Product, CatalogError> {
-    products::get(&state.db, merchant_id, product_id).await.map_err(not_found)?;
+    let saved = products::get(&state.db, merchant_id, product_id).await.map_err(not_found)?;
     let mode = DeliveryMode::parse("mode", request.mode)?;
-    let instructions = Instructions::parse("instructions", request.instructions)?;
-    files_fit_mode(mode, request.files.len())?;
-    let looked_up = look_up_files(state, merchant_id, &request.files).await?;
+    let instructions =
+        Instructions::parse("instructions", request.instructions.unwrap_or(saved.row.instructions.as_str()))?;
+    let files: Vec<(&str, Option<&str>)> = match &request.files {
+        Some(files) => files.clone(),
+        None => saved.files.iter().map(|f| (f.blob_id.as_str(), Some(f.display_name.as_str()))).collect(),
+    };
+    Delivery::check_file_count(files.len())?;
+    let looked_up = look_up_files(state, merchant_id, &files).await?;
     if let Some((i, problem)) = looked_up.checked.problems.into_iter().next() {
         return Err(match problem {
             FileProblem::Missing => {
-                Invalid::new("files", format!("files[{i}].file_id: no file {} was uploaded", request.files[i].0))
+                Invalid::new("files", format!("files[{i}].file_id: no file {} was uploaded", files[i].0))
             }
             FileProblem::BadName(invalid) => invalid,
         }
         .into());
     }
-    let delivery = Delivery::new(mode, looked_up.checked.files, request.external_url, instructions)
+    let external_url = request.external_url.unwrap_or(saved.row.external_url.as_deref());
+    let delivery = Delivery::new(mode, looked_up.checked.files, external_url, instructions)
         .map_err(|DeliveryError::Invalid(invalid)| invalid)?;
     set_delivery(state, merchant_id, product_id, &delivery).await
 }

@@ -104,7 +104,7 @@ pub enum MerchantCommand {
 pub enum ApiKeyCommand {
     /// Create an API key; it is printed once and stored hashed.
     Create {
-        /// Merchant slug or id.
+        /// The merchant: its slug, its id, or a dashboard user's email.
         #[arg(long)]
         merchant: String,
         /// A label to tell keys apart.
@@ -220,8 +220,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::ApiKey { command: ApiKeyCommand::Create { merchant, name } } => {
             let db = crate::app::connect_db(&config).await?;
-            let merchant =
-                crate::db::merchants::find(&db, &merchant).await.with_context(|| format!("no merchant {merchant}"))?;
+            let merchant = crate::db::merchants::find_named(&db, &merchant)
+                .await
+                .with_context(|| format!("no merchant has the slug, id or user email {merchant}"))?;
             let (key, info) = crate::db::api_keys::create(&db, &merchant.id, &name).await?;
             println!("{}", key.expose());
             eprintln!("API key {} ({}) for {}: shown once, stored hashed.", info.prefix, info.id, merchant.slug);

@@ -117,6 +117,18 @@ pub async fn find(db: &Db, slug_or_id: &str) -> Result<Merchant, DbError> {
     with_pool!(db, pool => found(sqlx::query_as(sql).bind(slug_or_id).fetch_optional(pool).await?))
 }
 
+/// A merchant as an operator names one on the command line: by slug, id, or the sign-in
+/// email of one of its dashboard users (any case).
+pub async fn find_named(db: &Db, name: &str) -> Result<Merchant, DbError> {
+    let name = name.trim();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM merchants WHERE slug = $1 OR id = $1 \
+         OR id IN (SELECT merchant_id FROM merchant_users WHERE email = $2) LIMIT 1"
+    ));
+    let email = name.to_lowercase();
+    with_pool!(db, pool => found(sqlx::query_as(sql).bind(name).bind(&email).fetch_optional(pool).await?))
+}
+
 /// Applies a settings change.
 pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Result<Merchant, DbError> {
     let current = get(db, id).await?;

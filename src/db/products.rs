@@ -1,7 +1,7 @@
 //! Products and their delivery settings.
 
 use super::{Db, DbError, found, new_id, with_pool};
-use crate::domain::{Delivery, DeliveryMode, Millis, Price, ProductName, now_millis};
+use crate::domain::{Delivery, DeliveryMode, Millis, Price, ProductName, has_something_to_deliver, now_millis};
 
 /// A product as stored, with its external ids and delivered files.
 #[derive(Debug, Clone)]
@@ -12,6 +12,14 @@ pub struct Product {
     pub external_ids: Vec<(String, String)>,
     /// Delivered files, in order.
     pub files: Vec<ProductFile>,
+}
+
+impl Product {
+    /// Whether it can be bought: not archived, and its delivery set (files or a link). A
+    /// product without one is a draft.
+    pub fn on_sale(&self) -> bool {
+        self.row.active && has_something_to_deliver(self.row.delivery_mode)
+    }
 }
 
 /// The `products` row.
@@ -206,16 +214,14 @@ pub async fn update(db: &Db, merchant_id: &str, id: &str, change: &ProductChange
     get(db, merchant_id, id).await
 }
 
-/// Replaces a product's delivery in one transaction: every file must be one of the merchant's
-/// own uploads ([`DbError::NotFound`] names the first that is not), and either all of it is
+/// Replaces a product's delivery in one transaction: its mode, its file list and its link
+/// (both kept whatever the mode), its instructions. Every file must be one of the merchant's
+/// own uploads ([`DbError::Conflict`] names the first that is not), and either all of it is
 /// saved or nothing is.
 pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Delivery) -> Result<Product, DbError> {
     get(db, merchant_id, id).await?;
-    let (files, url): (&[crate::domain::DeliveryFile], Option<&str>) = match delivery {
-        Delivery::Files { files, .. } => (files, None),
-        Delivery::ExternalLink { url, .. } => (&[], Some(url.as_str())),
-        Delivery::None { .. } => (&[], None),
-    };
+    let files = delivery.files();
+    let url = delivery.external_url().map(|u| u.as_str());
     let result: Result<(), DbError> = with_pool!(db, pool, begin => async {
         let mut tx = pool.begin_with(begin).await?;
         for file in files {
@@ -245,17 +251,32 @@ pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Deliv
     get(db, merchant_id, id).await
 }
 
-/// Finds the id of the product a payment names: by Satchel id or by the external id set for
-/// `provider`.
-pub async fn resolve(db: &Db, merchant_id: &str, provider: &str, reference: &str) -> Result<Option<String>, DbError> {
-    let id: Option<(String,)> = with_pool!(db, pool => {
+/// The product a payment names, as matching a payment needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedProduct {
+    /// Its id.
+    pub id: String,
+    /// Its name, to say which one in a refusal.
+    pub name: String,
+    /// What it delivers (`none`: a draft, nothing to deliver yet).
+    pub delivery_mode: DeliveryMode,
+}
+
+/// Finds the product a payment names: by Satchel id or by the external id set for `provider`.
+pub async fn resolve(
+    db: &Db,
+    merchant_id: &str,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<NamedProduct>, DbError> {
+    Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id FROM products WHERE merchant_id = $1 AND id = $3 \
-             UNION SELECT product_id FROM product_external_ids WHERE merchant_id = $1 AND provider = $2 AND external_id = $3",
+            "SELECT id, name, delivery_mode FROM products WHERE merchant_id = $1 AND (id = $3 OR id IN \
+             (SELECT product_id FROM product_external_ids WHERE merchant_id = $1 AND provider = $2 AND external_id = $3)) \
+             ORDER BY CASE WHEN id = $3 THEN 0 ELSE 1 END LIMIT 1",
         )
         .bind(merchant_id).bind(provider).bind(reference).fetch_optional(pool).await?
-    });
-    Ok(id.map(|(id,)| id))
+    }))
 }
 
 /// A product that can be bought at the test checkout, with its merchant: active, and its

@@ -66,28 +66,15 @@ pub struct DeliveryFile {
     pub display_name: DisplayName,
 }
 
-/// A product's complete, valid delivery settings.
+/// A product's complete, valid delivery settings. A product keeps both its file list and its
+/// link whatever the mode: the mode only chooses which one customers get, so switching to a
+/// link and back loses no files.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Nothing is delivered.
-    None {
-        /// Shown to the customer anyway (e.g. "we will email you a licence").
-        instructions: Instructions,
-    },
-    /// 1 to 10 files, in order.
-    Files {
-        /// The files, in the order customers see them.
-        files: Vec<DeliveryFile>,
-        /// Shown with the files.
-        instructions: Instructions,
-    },
-    /// One external link.
-    ExternalLink {
-        /// Where `/d/{token}/link` redirects.
-        url: ExternalUrl,
-        /// Shown with the link.
-        instructions: Instructions,
-    },
+pub struct Delivery {
+    mode: DeliveryMode,
+    files: Vec<DeliveryFile>,
+    external_url: Option<ExternalUrl>,
+    instructions: Instructions,
 }
 
 /// Why a delivery was refused.
@@ -99,35 +86,32 @@ pub enum DeliveryError {
 }
 
 impl Delivery {
-    /// Builds a delivery from its parts as a form or the API sends them, checking rule 1:
-    /// files mode needs 1 to 10 distinct files, link mode needs an http(s) URL.
+    /// Builds a delivery from its parts as a form or the API sends them, checking rule 1: at
+    /// most 10 distinct files whatever the mode, at least one in files mode; a link (when
+    /// given, or in link mode) must be http(s). An empty link is no link.
     pub fn new(
         mode: DeliveryMode,
         files: Vec<DeliveryFile>,
         external_url: Option<&str>,
         instructions: Instructions,
     ) -> Result<Delivery, DeliveryError> {
-        match mode {
-            DeliveryMode::None => Ok(Delivery::None { instructions }),
-            DeliveryMode::Files => {
-                if files.is_empty() {
-                    return Err(
-                        Invalid::new("files", "choose at least one file for the \"files\" delivery mode").into()
-                    );
-                }
-                Self::check_file_count(files.len())?;
-                for (i, file) in files.iter().enumerate() {
-                    if files[..i].iter().any(|f| f.file_id == file.file_id) {
-                        return Err(Invalid::new("files", format!("file {} is listed twice", file.file_id)).into());
-                    }
-                }
-                Ok(Delivery::Files { files, instructions })
-            }
-            DeliveryMode::ExternalLink => {
-                let url = ExternalUrl::parse("external_url", external_url.unwrap_or(""))?;
-                Ok(Delivery::ExternalLink { url, instructions })
+        if mode == DeliveryMode::Files && files.is_empty() {
+            return Err(Invalid::new("files", "choose at least one file for the \"files\" delivery mode").into());
+        }
+        Self::check_file_count(files.len())?;
+        for (i, file) in files.iter().enumerate() {
+            if files[..i].iter().any(|f| f.file_id == file.file_id) {
+                return Err(Invalid::new("files", format!("file {} is listed twice", file.file_id)).into());
             }
         }
+        let external_url = match external_url.map(str::trim).filter(|raw| !raw.is_empty()) {
+            Some(raw) => Some(ExternalUrl::parse("external_url", raw)?),
+            None if mode == DeliveryMode::ExternalLink => {
+                return Err(Invalid::new("external_url", "is required for an external download link").into());
+            }
+            None => None,
+        };
+        Ok(Delivery { mode, files, external_url, instructions })
     }
 
     /// Refuses more than [`MAX_FILES`] files, before anything else is looked at.
@@ -141,23 +125,31 @@ impl Delivery {
         Ok(())
     }
 
-    /// The mode of this delivery.
+    /// What customers get: the files, the link, or nothing.
     pub fn mode(&self) -> DeliveryMode {
-        match self {
-            Delivery::None { .. } => DeliveryMode::None,
-            Delivery::Files { .. } => DeliveryMode::Files,
-            Delivery::ExternalLink { .. } => DeliveryMode::ExternalLink,
-        }
+        self.mode
+    }
+
+    /// The file list, in the order customers see it (kept in every mode, delivered in files mode).
+    pub fn files(&self) -> &[DeliveryFile] {
+        &self.files
+    }
+
+    /// The external link (kept in every mode, delivered in link mode).
+    pub fn external_url(&self) -> Option<&ExternalUrl> {
+        self.external_url.as_ref()
     }
 
     /// The instructions, whatever the mode.
     pub fn instructions(&self) -> &Instructions {
-        match self {
-            Delivery::None { instructions }
-            | Delivery::Files { instructions, .. }
-            | Delivery::ExternalLink { instructions, .. } => instructions,
-        }
+        &self.instructions
     }
+}
+
+/// Whether a product with this delivery mode can be bought: a product is a draft until its
+/// delivery is set (a files-mode product always has a file, a link-mode one a link).
+pub fn has_something_to_deliver(mode: DeliveryMode) -> bool {
+    mode != DeliveryMode::None
 }
 
 #[cfg(test)]
@@ -184,6 +176,29 @@ mod tests {
         let DeliveryError::Invalid(err) =
             Delivery::new(DeliveryMode::Files, vec![], None, Instructions::default()).unwrap_err();
         assert_eq!(err.field, "files");
+    }
+
+    #[test]
+    fn both_setups_are_kept_whatever_the_mode() {
+        let url = "https://example.com/book.zip";
+        let link = Some(url);
+        let delivery = Delivery::new(DeliveryMode::ExternalLink, vec![file(1)], link, Instructions::default()).unwrap();
+        assert_eq!((delivery.files().len(), delivery.external_url().unwrap().as_str()), (1, url));
+        let delivery = Delivery::new(DeliveryMode::None, vec![file(1)], link, Instructions::default()).unwrap();
+        assert_eq!(delivery.mode(), DeliveryMode::None);
+        assert_eq!(delivery.files().len(), 1);
+        // Link mode needs a link; another mode takes an empty one as none, but not a bad one.
+        let DeliveryError::Invalid(err) =
+            Delivery::new(DeliveryMode::ExternalLink, vec![file(1)], Some(" "), Instructions::default()).unwrap_err();
+        assert_eq!((err.field, err.message.as_str()), ("external_url", "is required for an external download link"));
+        let files = Delivery::new(DeliveryMode::Files, vec![file(1)], Some(""), Instructions::default()).unwrap();
+        assert!(files.external_url().is_none());
+        let DeliveryError::Invalid(err) =
+            Delivery::new(DeliveryMode::Files, vec![file(1)], Some("ftp://x.org/f"), Instructions::default())
+                .unwrap_err();
+        assert_eq!(err.field, "external_url");
+        assert!(!has_something_to_deliver(DeliveryMode::None));
+        assert!(has_something_to_deliver(DeliveryMode::Files) && has_something_to_deliver(DeliveryMode::ExternalLink));
     }
 
     #[test]

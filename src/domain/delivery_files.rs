@@ -1,7 +1,7 @@
 //! The file list of a delivery, as the API and the dashboard's product form both check it:
 //! at most [`MAX_FILES`](super::MAX_FILES), each an uploaded file, each with a usable name.
 
-use super::{Delivery, DeliveryFile, DeliveryMode, DisplayName, Invalid};
+use super::{DeliveryFile, DisplayName, Invalid};
 
 /// One row of a file list once its file was looked up.
 #[derive(Debug, Clone)]
@@ -33,19 +33,6 @@ pub struct CheckedFiles {
     pub files: Vec<DeliveryFile>,
     /// (row, problem), in row order.
     pub problems: Vec<(usize, FileProblem)>,
-}
-
-/// Files listed with a mode other than `files` are refused by the API (the dashboard simply
-/// ignores its hidden panel), and more than the most a product delivers is refused before
-/// anything is looked up.
-pub fn files_fit_mode(mode: DeliveryMode, count: usize) -> Result<(), Invalid> {
-    if mode != DeliveryMode::Files && count > 0 {
-        return Err(Invalid::new(
-            "files",
-            format!("files are only used with mode \"files\", not \"{}\"", mode.as_str()),
-        ));
-    }
-    Delivery::check_file_count(count)
 }
 
 /// Checks each looked-up row: the file exists and its display name is usable.
@@ -80,8 +67,5 @@ mod tests {
         assert_eq!(checked.files.len(), 1);
         assert_eq!(checked.problems[0], (1, FileProblem::Missing));
         assert!(matches!(checked.problems[1], (2, FileProblem::BadName(_))));
-        assert!(files_fit_mode(DeliveryMode::None, 1).is_err());
-        assert!(files_fit_mode(DeliveryMode::Files, 11).is_err());
-        assert!(files_fit_mode(DeliveryMode::Files, 10).is_ok());
     }
 }

@@ -17,6 +17,18 @@ pub fn human_size(bytes: i64) -> String {
     if value < 10.0 { format!("{value:.1} {}", UNITS[unit]) } else { format!("{value:.0} {}", UNITS[unit]) }
 }
 
+/// A limit as a person set it: `5 GB` for 5 GiB (limits are configured in binary units, which
+/// [`human_size`]'s decimal units would print as `5.4 GB`); anything that is not a whole number
+/// of KiB, MiB, GiB or TiB reads as [`human_size`] does.
+pub fn human_limit(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    let whole = UNITS.iter().enumerate().rev().find_map(|(i, unit)| {
+        let size = 1u64 << (10 * (i as u32 + 1));
+        (bytes >= size && bytes.is_multiple_of(size)).then(|| format!("{} {unit}", bytes / size))
+    });
+    whole.unwrap_or_else(|| human_size(i64::try_from(bytes).unwrap_or(i64::MAX)))
+}
+
 /// `24 November 2026` (UTC).
 pub fn human_date(millis: Millis) -> String {
     let format = time::macros::format_description!("[day padding:none] [month repr:long] [year]");
@@ -114,6 +126,12 @@ mod tests {
         assert_eq!(human_size(512), "512 bytes");
         assert_eq!(human_size(1536), "1.5 KB");
         assert_eq!(human_size(52_428_800), "52 MB");
+        assert_eq!(human_limit(5 * 1024 * 1024 * 1024), "5 GB");
+        assert_eq!(human_limit(1536 * 1024 * 1024), "1536 MB");
+        assert_eq!(human_limit(50 << 20), "50 MB");
+        assert_eq!(human_limit(1024), "1 KB");
+        assert_eq!(human_limit(1000), "1.0 KB");
+        assert_eq!(human_limit(999), "999 bytes");
         assert_eq!(human_date(1_795_000_000_000), "18 November 2026");
         assert_eq!(human_date_time(1_795_000_000_000), "18 November 2026, 11:06 UTC");
         assert_eq!(human_price(1999, "USD"), "$19.99");

@@ -38,6 +38,8 @@ struct CheckoutPage {
     name: String,
     email: String,
     error: String,
+    /// False for a draft: the page says why and offers no form.
+    buyable: bool,
 }
 
 /// The form fields.
@@ -58,7 +60,19 @@ fn page(merchant: &Merchant, product: &Product, form: &CheckoutForm, error: Stri
         name: form.name.clone(),
         email: form.email.clone(),
         error,
+        buyable: true,
     }
+}
+
+/// 422 for a draft (nothing to deliver): naming the product, with no way to pay.
+fn draft(merchant: &Merchant, product: &Product, form: &CheckoutForm) -> Response {
+    let error = format!(
+        "\u{201c}{}\u{201d} has nothing to deliver yet, so it cannot be bought. If this is your shop, add files \
+         or a link to it in the dashboard.",
+        product.row.name
+    );
+    let page = CheckoutPage { buyable: false, ..page(merchant, product, form, error) };
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }
 
 /// The product and its merchant if it can be bought in test mode, else the page to answer.
@@ -76,6 +90,9 @@ pub async fn show(State(state): State<AppState>, Path(product_id): Path<String>)
     match for_sale(&state, &product_id).await {
         Ok((merchant, product)) => {
             let empty = CheckoutForm { name: String::new(), email: String::new() };
+            if !product.on_sale() {
+                return draft(&merchant, &product, &empty);
+            }
             render(StatusCode::OK, &page(&merchant, &product, &empty, String::new()))
         }
         Err(response) => response,
@@ -95,6 +112,9 @@ pub async fn pay(
         Ok(found) => found,
         Err(response) => return response,
     };
+    if !product.on_sale() {
+        return draft(&merchant, &product, &form);
+    }
     let refuse = |status, error: String| render(status, &page(&merchant, &product, &form, error));
     // Another site's form would make this an order and email generator aimed at anyone.
     if !crate::http::session::same_origin(&headers, &state.public_url) {

@@ -16,6 +16,7 @@ mod extract;
 mod fault;
 pub mod fuzzing;
 mod health;
+mod not_found;
 pub mod order_links;
 pub mod page_error;
 pub mod pages;
@@ -49,6 +50,9 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/", get(not_found::home))
+        .route("/dashboard/", get(not_found::dashboard_slash))
+        .route("/favicon.ico", get(not_found::favicon))
         .route("/static/{name}", get(pages::asset))
         .route("/d/{token}", get(order_links::page))
         .route("/d/{token}/files/{n}", get(order_links::download))
@@ -65,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(api::docs())
         .merge(portal::routes(state.clone()))
+        .fallback(not_found::fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), client::identify))
         .layer(axum::middleware::from_fn(crate::telemetry::track))
         .layer(axum::middleware::from_fn(security::headers))

@@ -15,11 +15,12 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// `GET /static/{name}`: the stylesheet and the dashboard's script, built into the binary.
+/// `GET /static/{name}`: the stylesheet, the dashboard's script and the icon, built into the binary.
 pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let (content_type, body) = match name.as_str() {
         "satchel.css" => ("text/css; charset=utf-8", include_str!("../../static/satchel.css")),
         "dashboard.js" => ("text/javascript; charset=utf-8", include_str!("../../static/dashboard.js")),
+        "favicon.svg" => ("image/svg+xml", include_str!("../../static/favicon.svg")),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };
     ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=3600")], body).into_response()

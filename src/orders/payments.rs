@@ -6,7 +6,9 @@ use super::{OrderError, OrderEvent, emit};
 use crate::db::merchants::Merchant;
 use crate::db::orders::{self, Created, EventRecord, NewItem, NewOrder};
 use crate::db::{Db, DbError, payment_events, products};
-use crate::domain::{CustomerName, DownloadToken, Email, Invalid, PaymentEventStatus, PaymentSource};
+use crate::domain::{
+    CustomerName, DownloadToken, Email, Invalid, PaymentEventStatus, PaymentSource, has_something_to_deliver,
+};
 use crate::state::AppState;
 
 /// A successful payment, whatever reported it.
@@ -193,11 +195,24 @@ async fn match_payment(
     let mut items = Vec::with_capacity(payment.items.len());
     for (reference, quantity) in &payment.items {
         match products::resolve(db, &merchant.id, payment.provider.as_str(), reference).await? {
-            Some(product_id) => items.push(NewItem { product_id, quantity: i64::from((*quantity).max(1)) }),
+            // A draft would make an order that delivers nothing: kept for the merchant instead,
+            // who can assign it once the product has files or a link.
+            Some(product) if !has_something_to_deliver(product.delivery_mode) => {
+                return Ok(Err(nothing_to_deliver(&product.name, &product.id)));
+            }
+            Some(product) => items.push(NewItem { product_id: product.id, quantity: i64::from((*quantity).max(1)) }),
             None => return Ok(Err(Invalid::new("items", format!("no product matches {reference}")))),
         }
     }
     Ok(Ok((email, items)))
+}
+
+/// Why a payment for a draft product made no order, naming the product.
+pub fn nothing_to_deliver(name: &str, id: &str) -> Invalid {
+    Invalid::new(
+        "items",
+        format!("product \"{name}\" ({id}) has nothing to deliver: add files or a link to put it on sale"),
+    )
 }
 
 /// The link token of an existing order (for emails and the merchant's "copy link").

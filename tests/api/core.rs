@@ -7,6 +7,7 @@ mod delivery;
 mod health;
 mod json_limits;
 mod openapi;
+mod pages;
 mod private_files;
 mod products;
 mod scale_out;

@@ -1,6 +1,7 @@
 // The second half of the merchant's journey in Chromium, after products.mjs made a product with
-// three uploaded files: switch its delivery to an external link and back to the files, turn on
-// test mode, buy it through the test checkout, find the order, read the email in the Mailbox,
+// three uploaded files: switch its delivery to an external link and back to the files (which
+// were kept), turn on test mode, see that a new draft product cannot be bought, buy the first
+// through the test checkout, find the order, read the email in the Mailbox,
 // resend it, revoke access (the customer's link must give 404) and restore it (200 again).
 // Prints one JSON object; any failed step prints {"ok": false, …} and exits 1.
 //
@@ -58,21 +59,37 @@ try {
   steps.push(step);
 
   step = 'switch back to the uploaded files';
+  // The product kept its file list while it delivered the link: nothing to add again.
   await page.getByRole('radio', { name: 'Upload file(s)' }).check();
-  const uploaded = await page.locator('#add-file option').evaluateAll((options) => options.map((o) => o.value));
-  for (const id of uploaded) {
-    await page.locator('#add-file').selectOption(id);
-    await page.getByRole('button', { name: 'Add file' }).click();
-    await page.waitForLoadState();
-  }
+  seen.kept_count = (await page.locator('[data-file-count]').textContent()).trim();
   await update(page);
   seen.file_count = (await page.locator('[data-file-count]').textContent()).trim();
+  seen.kept_link = await page.getByLabel('Download URL').inputValue();
   steps.push(step);
 
   step = 'turn on test mode';
   await page.goto(`${base}/dashboard/settings`);
   await page.getByRole('button', { name: 'Turn test mode on' }).click();
   await page.waitForURL(/notice=test-mode-on/);
+  steps.push(step);
+
+  step = 'a draft cannot be bought';
+  await page.goto(`${base}/dashboard/products/new`);
+  await page.getByLabel('Name', { exact: true }).fill('Unfinished Draft');
+  await page.getByLabel('Price').fill('5.00');
+  await page.getByLabel('Currency').fill('EUR');
+  await page.getByRole('button', { name: 'Create product' }).click();
+  await page.waitForURL(/notice=created/);
+  const draftId = new URL(page.url()).pathname.split('/').pop();
+  seen.draft_badge = (await page.locator('.dash-head h1 .badge').textContent()).trim();
+  seen.draft_note = (await page.locator('#draft-note').textContent()).trim();
+  seen.draft_checkout_links = await page.getByRole('link', { name: 'Open test checkout' }).count();
+  await shoot(page, 'journey-draft');
+  const draftCheckout = await page.goto(`${base}/buy/${draftId}`);
+  seen.draft_checkout_status = draftCheckout.status();
+  seen.draft_checkout_error = (await page.getByRole('alert').textContent()).trim();
+  seen.draft_pay_buttons = await page.getByRole('button', { name: 'Pay (test mode)' }).count();
+  await shoot(page, 'journey-draft-checkout');
   steps.push(step);
 
   step = 'buy through the test checkout';

@@ -119,7 +119,8 @@ async fn claim_assigned_event(
     Ok(claimed > 0)
 }
 
-/// Rule 2: copies each product's delivery as it is now, inside the order's transaction.
+/// Rule 2: copies what each product delivers now, inside the order's transaction: the files
+/// in files mode, the link in link mode (a product keeps both; the order only what it sold).
 async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -> Result<(), DbError> {
     let mut files_before = 0i64;
     for (i, item) in new.items.iter().enumerate() {
@@ -127,10 +128,12 @@ async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -
         let copied = on_tx!(tx, conn => {
             sqlx::query(
                 "INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, \
-                 external_url, instructions) SELECT $1, $2, id, name, $4, delivery_mode, external_url, instructions \
+                 external_url, instructions) SELECT $1, $2, id, name, $4, delivery_mode, \
+                 CASE WHEN delivery_mode = $6 THEN external_url END, instructions \
                  FROM products WHERE id = $3 AND merchant_id = $5",
             )
             .bind(order_id).bind(item_position).bind(&item.product_id).bind(item.quantity).bind(new.merchant_id)
+            .bind(DeliveryMode::ExternalLink)
             .execute(&mut *conn).await?;
             // Product files are numbered 1..n, so the order's numbering continues from the
             // files of the items before this one.

@@ -279,12 +279,13 @@ text_schema!(
 );
 
 /// Body of `PUT /api/v1/products/{id}/delivery` with the rules of each mode (one of three
-/// shapes): `files` needs 1 to 10 files, `external_link` an http(s) URL, `none` neither.
+/// shapes): every part but the mode may be left out (the saved one is kept); `files` mode
+/// needs a file and `external_link` mode a link, sent or saved.
 pub(crate) struct DeliveryRequest;
 
 impl PartialSchema for DeliveryRequest {
     fn schema() -> RefOr<Schema> {
-        use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder, Object, OneOfBuilder, SchemaType};
+        use utoipa::openapi::schema::{AdditionalProperties, AnyOfBuilder, ArrayBuilder, OneOfBuilder};
         let file = ObjectBuilder::new()
             .property("file_id", ObjectBuilder::new().schema_type(Type::String))
             .required("file_id")
@@ -296,9 +297,9 @@ impl PartialSchema for DeliveryRequest {
             )
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))
             .build();
-        let files =
-            |min: usize, max: usize| ArrayBuilder::new().items(file.clone()).min_items(Some(min)).max_items(Some(max));
-        let any_url = ObjectBuilder::new().schema_type(SchemaType::Array(vec![Type::String, Type::Null])).build();
+        let files = |min: usize| {
+            ArrayBuilder::new().items(file.clone()).min_items(Some(min)).max_items(Some(crate::domain::MAX_FILES))
+        };
         // What `ExternalUrl::parse` surely accepts: the server's rule is wider (any URL the
         // WHATWG parser reads with an http(s) scheme and a host), the description is the safe part.
         // The last label starts with a letter (`http://y.2/` is read as a bad IPv4 address); the
@@ -309,30 +310,33 @@ impl PartialSchema for DeliveryRequest {
             .max_length(Some(2047))
             .pattern(Some(r"^https?://([a-z0-9]+\.)*[a-z][a-z0-9]*(:[0-9]{1,4})?(/[A-Za-z0-9._~!$&()*+,;=:@/%?#-]*)?$"))
             .build();
-        let shape = |mode: DeliveryMode, files: ArrayBuilder, url: Object, url_required: bool| {
-            let mut shape = ObjectBuilder::new()
+        // Outside link mode the link may also be removed: `null`, or a blank string.
+        let url_or_none = AnyOfBuilder::new()
+            .item(url.clone())
+            .item(ObjectBuilder::new().schema_type(Type::String).pattern(Some(format!(r"^[{WS}]*$"))))
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .build();
+        let shape = |mode: DeliveryMode, files: ArrayBuilder, url: Schema| {
+            ObjectBuilder::new()
                 .property("mode", ObjectBuilder::new().schema_type(Type::String).enum_values(Some([mode.as_str()])))
                 .required("mode")
                 .property("files", files)
                 .property("external_url", url)
                 .property("instructions", Ref::from_schema_name(InstructionsText::name()))
-                .additional_properties(Some(AdditionalProperties::FreeForm(false)));
-            if url_required {
-                shape = shape.required("external_url");
-            }
-            if mode == DeliveryMode::Files {
-                shape = shape.required("files");
-            }
-            shape
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
         };
         OneOfBuilder::new()
             .description(Some(
-                "A product's delivery: `none`; `files` (1 to 10 distinct uploaded files, in order); or \
-                 `external_link` (an http(s) URL without user name or password). Instructions go with any.",
+                "A product's delivery: `none` (a draft: it cannot be bought); `files` (1 to 10 distinct uploaded \
+                 files, in order); or `external_link` (an http(s) URL without user name or password). The \
+                 product keeps both its file list and its link whatever the mode, which chooses the one \
+                 delivered. A part left out keeps the saved one (`{\"mode\": \"files\"}` switches back to \
+                 the saved files); `files: []` removes the files, `external_url: null` the link. Instructions \
+                 go with any mode.",
             ))
-            .item(shape(DeliveryMode::None, files(0, 0), any_url.clone(), false))
-            .item(shape(DeliveryMode::Files, files(1, crate::domain::MAX_FILES), any_url, false))
-            .item(shape(DeliveryMode::ExternalLink, files(0, 0), url, true))
+            .item(shape(DeliveryMode::None, files(0), url_or_none.clone().into()))
+            .item(shape(DeliveryMode::Files, files(1), url_or_none.into()))
+            .item(shape(DeliveryMode::ExternalLink, files(0), url.into()))
             .into()
     }
 }

@@ -27,6 +27,9 @@ pub struct ProductOut {
     price_minor: i64,
     currency: String,
     active: bool,
+    /// Whether it can be bought: active, and its delivery set (files or a link). A product is
+    /// a draft (`false`) until then: orders, the test checkout and paid webhooks refuse it.
+    on_sale: bool,
     /// The merchant's id for this product at each payment provider (`standard`, `stripe`).
     external_ids: BTreeMap<String, String>,
     delivery: DeliveryOut,
@@ -34,12 +37,15 @@ pub struct ProductOut {
     updated_at: String,
 }
 
-/// A product's Digital Product Delivery.
+/// A product's Digital Product Delivery. The file list and the link are both kept whatever
+/// the mode; the mode chooses which one customers get.
 #[derive(Serialize, ToSchema)]
 pub struct DeliveryOut {
-    /// `none`, `files` or `external_link`.
+    /// `none` (nothing yet: a draft), `files` or `external_link`.
     mode: String,
+    /// The file list, delivered in `files` mode.
     files: Vec<DeliveryFileOut>,
+    /// The link, delivered in `external_link` mode.
     external_url: Option<String>,
     instructions: String,
 }
@@ -58,6 +64,7 @@ pub struct DeliveryFileOut {
 
 impl From<Product> for ProductOut {
     fn from(p: Product) -> ProductOut {
+        let on_sale = p.on_sale();
         let delivery = DeliveryOut {
             mode: p.row.delivery_mode.to_string(),
             files: p
@@ -82,6 +89,7 @@ impl From<Product> for ProductOut {
             price_minor: p.row.price_minor,
             currency: p.row.currency,
             active: p.row.active,
+            on_sale,
             external_ids: p.external_ids.into_iter().collect(),
             delivery,
             created_at: rfc3339(p.row.created_at),
@@ -131,19 +139,29 @@ pub struct UpdateProduct {
     external_ids: Option<BTreeMap<String, String>>,
 }
 
-/// Body of `PUT /api/v1/products/{id}/delivery`.
-#[derive(Deserialize, ToSchema)]
+/// Body of `PUT /api/v1/products/{id}/delivery`. A part left out keeps the product's saved
+/// one, so `{"mode": "external_link"}` switches to the saved link and keeps the files.
+/// (Documented by hand as `DeliveryRequest`, with the rules of each mode.)
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SetDelivery {
     /// `none`, `files` or `external_link`.
     mode: String,
-    /// For `files`: 1 to 10 distinct files, in order; for the other modes none.
-    #[serde(default)]
-    files: Vec<DeliveryFileIn>,
-    /// For `external_link`: an http(s) URL without user name or password (ignored otherwise).
-    external_url: Option<String>,
-    #[serde(default)]
-    instructions: String,
+    /// Up to 10 distinct files, in order (at least one in `files` mode); `[]` removes them all.
+    #[serde(default, deserialize_with = "present")]
+    files: Option<Vec<DeliveryFileIn>>,
+    /// An http(s) URL without user name or password; `null` or `""` removes the link.
+    #[serde(default, deserialize_with = "present")]
+    external_url: Option<Option<String>>,
+    /// Left out: kept; `null` is refused, as the description says (text only).
+    #[serde(default, deserialize_with = "present")]
+    instructions: Option<String>,
+}
+
+/// Reads a field that is present (`null` included) as `Some`, so a field left out (`None`)
+/// can be told from one set to `null` (`Some(None)`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
 }
 
 /// One file of a delivery.
@@ -268,12 +286,14 @@ pub async fn get_delivery(
 }
 
 /// Set a product's Digital Product Delivery: up to 10 files, or one external link, plus
-/// instructions. Applies to future purchases only; past orders keep what they bought.
+/// instructions. The product keeps both its files and its link; the mode chooses which one
+/// is delivered, and a part left out keeps what is saved. Applies to future purchases only;
+/// past orders keep what they bought.
 #[utoipa::path(put, path = "/api/v1/products/{id}/delivery", operation_id = "set_product_delivery",
     request_body = DeliveryRequest, params(("id" = String, Path, description = "the product's id")), 
     responses((status = 200, body = ProductOut), (status = 404, description = "no such product"),
               (status = 422, description = "11th file, no file in files mode, a file listed twice or not uploaded, \
-                files in another mode, bad URL")))]
+                no link in link mode, bad URL")))]
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn set_delivery(
     State(state): State<AppState>,
@@ -283,9 +303,12 @@ pub async fn set_delivery(
 ) -> Result<Json<ProductOut>> {
     let request = RequestedDelivery {
         mode: &body.mode,
-        files: body.files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect(),
-        external_url: body.external_url.as_deref(),
-        instructions: &body.instructions,
+        files: body
+            .files
+            .as_ref()
+            .map(|files| files.iter().map(|f| (f.file_id.as_str(), f.display_name.as_deref())).collect()),
+        external_url: body.external_url.as_ref().map(Option::as_deref),
+        instructions: body.instructions.as_deref(),
     };
     Ok(Json(catalog::set_requested_delivery(&state, &merchant, &id, &request).await?.into()))
 }

@@ -269,8 +269,9 @@ impl DeliveryFields {
     }
 
     /// Checks the delivery the way `PUT /api/v1/products/{id}/delivery` does, recording each
-    /// problem next to its field; fills in each file's facts for showing the form again. Only
-    /// the chosen mode's fields count: the hidden panel's leftovers are not an error.
+    /// problem next to its field; fills in each file's facts for showing the form again. Both
+    /// panels are saved whatever the mode (a product keeps its files and its link, the mode
+    /// chooses which customers get), so a problem in either counts.
     pub async fn check(
         &mut self,
         state: &AppState,
@@ -283,9 +284,8 @@ impl DeliveryFields {
         };
         let instructions =
             Instructions::parse("instructions", &self.instructions).map_err(|e| errors.add("instructions", &e)).ok();
-        let files = self.check_files(state, merchant, errors, mode == Some(DeliveryMode::Files)).await?;
+        let files = self.check_files(state, merchant, errors).await?;
         let (Some(mode), Some(instructions), Some(files)) = (mode, instructions, files) else { return Ok(None) };
-        let files = if mode == DeliveryMode::Files { files } else { Vec::new() };
         match Delivery::new(mode, files, Some(&self.external_url), instructions) {
             Ok(delivery) => Ok(Some(delivery)),
             Err(DeliveryError::Invalid(invalid)) => {
@@ -298,20 +298,16 @@ impl DeliveryFields {
 
     /// Looks up each listed file (refusing an 11th before anything else, as the API does),
     /// through the same catalog service and domain rules as the API, marking each bad row.
-    /// Problems only count as errors when the files are what is being saved.
     async fn check_files(
         &mut self,
         state: &AppState,
         merchant: &str,
         errors: &mut FieldErrors,
-        chosen: bool,
     ) -> Result<Option<Vec<DeliveryFile>>, CatalogError> {
         let mut ok = true;
         if let Err(e) = Delivery::check_file_count(self.files.len()) {
             ok = false;
-            if chosen {
-                errors.add("files", &e);
-            }
+            errors.add("files", &e);
         }
         let rows: Vec<_> = self.files.iter().map(|f| (f.file_id.as_str(), Some(f.display_name.as_str()))).collect();
         let looked_up = catalog::look_up_files(state, merchant, &rows).await?;
@@ -330,11 +326,9 @@ impl DeliveryFields {
                 FileProblem::BadName(e) => (format!("Display name: {}", e.message), "a display name needs fixing"),
             };
             self.files[i].error = Some(row_error);
-            if chosen {
-                errors.add("files", &Invalid::new("files", summary));
-            }
+            errors.add("files", &Invalid::new("files", summary));
         }
-        Ok((ok || !chosen).then_some(looked_up.checked.files))
+        Ok(ok.then_some(looked_up.checked.files))
     }
 }
 

@@ -16,7 +16,7 @@ use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
-use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_price, human_size};
+use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_limit, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::state::AppState;
@@ -43,6 +43,8 @@ struct ListRow {
     delivery_badge: &'static str,
     files: usize,
     active: bool,
+    /// Active but with nothing to deliver: a draft, which cannot be bought.
+    draft: bool,
     updated: String,
 }
 
@@ -72,6 +74,7 @@ pub async fn list(State(state): State<AppState>, user: SignedIn, Query(q): Query
                 DeliveryMode::None => ("Not set up", "badge-warn"),
             };
             ListRow {
+                draft: p.row.active && !p.on_sale(),
                 price: human_price(p.row.price_minor, &p.row.currency),
                 delivery,
                 delivery_badge,
@@ -148,6 +151,8 @@ struct EditPage {
     /// The saved name, for the heading.
     title: String,
     active: bool,
+    /// Active but with nothing to deliver (saved): shown as a draft, with why.
+    draft: bool,
     fields: ProductFields,
     delivery: DeliveryFields,
     errors: FieldErrors,
@@ -188,6 +193,7 @@ pub(super) async fn edit_page(
         id: product.row.id.clone(),
         title: product.row.name.clone(),
         active: product.row.active,
+        draft: product.row.active && !product.on_sale(),
         fields,
         delivery,
         errors,
@@ -195,7 +201,7 @@ pub(super) async fn edit_page(
         unsaved,
         max_files: MAX_FILES,
         max_upload_bytes: limit,
-        max_upload_text: human_size(limit as i64),
+        max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
     };
     Ok(render(status, &page))

@@ -126,17 +126,16 @@ async fn attach_files(
     let product =
         db_products::get(&state.db, merchant, id).await.map_err(|e| page_error(Error::missing("product")(e)))?;
     let arrived = receive_parts(state, multipart).await.map_err(page_error)?;
-    let saved = if product.row.delivery_mode == DeliveryMode::Files { product.files.len() } else { 0 };
-    if let Err(too_many) = Delivery::check_file_count(saved + arrived.len()) {
+    // The product keeps its file list in every mode: uploads join it, and the product now
+    // delivers files (they were uploaded in the files panel); its link is kept for later.
+    if let Err(too_many) = Delivery::check_file_count(product.files.len() + arrived.len()) {
         discard_all(state, arrived).await;
         return Err(refused(state, user, &product, &too_many).await);
     }
     let mut files: Vec<DeliveryFile> = Vec::new();
-    if product.row.delivery_mode == DeliveryMode::Files {
-        for f in &product.files {
-            let display_name = DisplayName::parse("display_name", &f.display_name).map_err(|e| page_error(e.into()))?;
-            files.push(DeliveryFile { file_id: f.blob_id.clone(), display_name });
-        }
+    for f in &product.files {
+        let display_name = DisplayName::parse("display_name", &f.display_name).map_err(|e| page_error(e.into()))?;
+        files.push(DeliveryFile { file_id: f.blob_id.clone(), display_name });
     }
     for part in arrived {
         let display_name = part.filename().clone();
@@ -148,7 +147,8 @@ async fn attach_files(
     }
     let instructions =
         Instructions::parse("instructions", &product.row.instructions).map_err(|e| page_error(e.into()))?;
-    let delivery = Delivery::new(DeliveryMode::Files, files, None, instructions).map_err(|e| match e {
+    let link = product.row.external_url.as_deref();
+    let delivery = Delivery::new(DeliveryMode::Files, files, link, instructions).map_err(|e| match e {
         DeliveryError::Invalid(invalid) => page_error(invalid.into()),
     })?;
     db_products::set_delivery(&state.db, merchant, id, &delivery).await.map_err(|e| page_error(e.into()))?;

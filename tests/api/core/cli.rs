@@ -55,6 +55,16 @@ async fn merchant_and_api_key_are_created_from_the_command_line() {
     let key = String::from_utf8(key.stdout).unwrap();
     let key = key.trim();
     assert!(key.starts_with("sk_") && !key.contains(char::is_whitespace), "stdout is the key alone: {key:?}");
+    // The merchant can be named by the email it signs in with, as well as by its slug.
+    let by_email = satchel(dir.path(), &["--database-url", &url, "api-key", "create", "--merchant", "A@Example.com"]);
+    assert!(String::from_utf8(by_email.stdout).unwrap().trim().starts_with("sk_"));
+    let unknown = command(dir.path())
+        .args(["--database-url", &url, "api-key", "create", "--merchant", "b@example.com"])
+        .output()
+        .unwrap();
+    assert!(!unknown.status.success());
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no merchant has the slug, id or user email b@example.com"), "{stderr}");
 
     let app = TestApp::spawn_with(Stack::Embedded, |config| config.database.url = Some(Secret(url.clone()))).await;
     let response = app.client.get(app.url("/api/v1/products")).bearer_auth(key).send().await.unwrap();

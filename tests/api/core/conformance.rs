@@ -14,6 +14,13 @@ async fn send(app: &TestApp, m: &TestMerchant, method: Method, path: &str, body:
     (response.status(), response.json().await.unwrap())
 }
 
+/// Gives the product at `path` a link to deliver, so it can be bought (a draft cannot).
+async fn on_sale(app: &TestApp, m: &TestMerchant, path: &str) {
+    let link = json!({ "mode": "external_link", "external_url": "https://example.com/licence" });
+    let (status, product) = send(app, m, Method::PUT, &format!("{path}/delivery"), link).await;
+    assert_eq!((status, &product["on_sale"]), (StatusCode::OK, &json!(true)), "{product}");
+}
+
 fn order(product: &Value, quantity: Value) -> Value {
     json!({ "customer": { "email": "ada@example.com" }, "items": [{ "product_id": product["id"], "quantity": quantity }] })
 }
@@ -33,6 +40,7 @@ async fn whole_numbers_written_as_floats_are_integers(stack: Stack) {
     assert_eq!(status, StatusCode::CREATED, "{product}");
     assert_eq!(product["price_minor"], json!(5045722));
     let path = format!("/products/{}", product["id"].as_str().unwrap());
+    on_sale(&app, &m, &path).await;
     let (status, changed) = send(&app, &m, Method::PATCH, &path, json!({ "price_minor": 2e3 })).await;
     assert_eq!((status, &changed["price_minor"]), (StatusCode::OK, &json!(2000)), "{changed}");
 
@@ -72,6 +80,7 @@ async fn item_quantities_are_1_to_10000(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let m = app.merchant("Quantity Shop").await;
     let product = app.product(&m, "Licence").await;
+    on_sale(&app, &m, &format!("/products/{}", product["id"].as_str().unwrap())).await;
     for quantity in [json!(0), json!(10_001), json!(2_147_483_647), json!(4_294_967_295_u64)] {
         let (status, error) = send(&app, &m, Method::POST, "/orders", order(&product, quantity.clone())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{quantity}: {error}");

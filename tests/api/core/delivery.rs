@@ -11,6 +11,7 @@ on_both_stacks!(
     only_http_links_and_own_files_are_accepted,
     files_can_be_reordered_and_renamed,
     a_delivered_file_cannot_be_deleted,
+    a_mode_alone_switches_and_keeps_the_other_setup,
 );
 
 /// PUTs a delivery; returns the status and the JSON answer.
@@ -97,7 +98,7 @@ async fn only_http_links_and_own_files_are_accepted(stack: Stack) {
         let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": bad })).await;
         assert_refused(&answer, "external_url", bad);
     }
-    let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link" })).await;
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": null })).await;
     assert_refused(&answer, "external_url", "a link mode without a link");
     let answer = put_delivery(&app, &m, id, json!({ "mode": "files", "files": [] })).await;
     assert_refused(&answer, "files", "files mode without files");
@@ -188,14 +189,17 @@ async fn a_delivered_file_cannot_be_deleted(stack: Stack) {
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert_eq!(error_code(&refused.json().await.unwrap()), "file_in_use");
 
-    // One product still delivers it.
-    let (status, _) = put_delivery(
-        &app,
-        &m,
-        second["id"].as_str().unwrap(),
-        json!({ "mode": "external_link", "external_url": "https://example.com/" }),
-    )
-    .await;
+    // Switched to a link, a product keeps its file list for later: it still holds the file.
+    let link = json!({ "mode": "external_link", "external_url": "https://example.com/" });
+    let (status, _) = put_delivery(&app, &m, second["id"].as_str().unwrap(), link).await;
+    assert_eq!(status, StatusCode::OK);
+    let refused = delete().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused.text().await.unwrap().contains("2 product(s)"));
+
+    // One product still holds it once the other's list is emptied.
+    let emptied = json!({ "mode": "external_link", "files": [] });
+    let (status, _) = put_delivery(&app, &m, second["id"].as_str().unwrap(), emptied).await;
     assert_eq!(status, StatusCode::OK);
     let refused = delete().await.unwrap();
     assert_eq!(refused.status(), StatusCode::CONFLICT);
@@ -204,10 +208,67 @@ async fn a_delivered_file_cannot_be_deleted(stack: Stack) {
     assert_eq!(app.stored_keys(&key).await.len(), 1);
 
     // None does.
-    let (status, _) = put_delivery(&app, &m, first["id"].as_str().unwrap(), json!({ "mode": "none" })).await;
+    let (status, _) =
+        put_delivery(&app, &m, first["id"].as_str().unwrap(), json!({ "mode": "none", "files": [] })).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(delete().await.unwrap().status(), StatusCode::NO_CONTENT);
     assert_eq!(app.get_json(&m, &format!("/files/{file}")).await.0, StatusCode::NOT_FOUND);
     assert_eq!(app.stored_keys(&key).await, Vec::<String>::new(), "its object is gone");
     assert_eq!(app.leftovers().await, Vec::<String>::new());
+}
+
+/// A product keeps both its file list and its link: a mode alone switches between them, a
+/// part left out keeps what is saved, and `[]` or `null` take a part off.
+async fn a_mode_alone_switches_and_keeps_the_other_setup(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Acme Books").await;
+    let product = app.product(&m, "Course").await;
+    let id = product["id"].as_str().unwrap();
+    let ids = upload_files(&app, &m, 2).await;
+    let named = json!([{ "file_id": ids[0], "display_name": "Lesson 1.mp4" }, { "file_id": ids[1] }]);
+    let (status, saved) =
+        put_delivery(&app, &m, id, json!({ "mode": "files", "files": named, "instructions": "Enjoy" })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let files = saved["delivery"]["files"].clone();
+
+    let link = "https://drive.example.com/course.zip";
+    let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": link })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let want = json!({ "mode": "external_link", "files": files, "external_url": link, "instructions": "Enjoy" });
+    assert_eq!(saved["delivery"], want, "the files are kept in link mode");
+
+    let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "files" })).await;
+    assert_eq!(status, StatusCode::OK, "{saved}");
+    let want = json!({ "mode": "files", "files": files, "external_url": link, "instructions": "Enjoy" });
+    assert_eq!(saved["delivery"], want, "back to the same files; the link is kept");
+    assert_eq!(app.get_json(&m, &format!("/products/{id}/delivery")).await.1, want, "as read back");
+    let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "none" })).await;
+    assert_eq!(
+        (status, &saved["delivery"]["files"], saved["on_sale"].as_bool()),
+        (StatusCode::OK, &files, Some(false))
+    );
+
+    // Taking a part off: the link with null (or ""), the files with [].
+    let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "files", "external_url": null })).await;
+    assert_eq!((status, &saved["delivery"]["external_url"]), (StatusCode::OK, &Value::Null), "{saved}");
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "external_link" })).await;
+    assert_refused(&answer, "external_url", "link mode once the link is gone");
+    assert_eq!(answer.1["error"]["message"], "external_url: is required for an external download link");
+    let (status, saved) =
+        put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": link, "files": [] })).await;
+    assert_eq!((status, &saved["delivery"]["files"]), (StatusCode::OK, &json!([])), "{saved}");
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "files" })).await;
+    assert_refused(&answer, "files", "files mode once the files are gone");
+    let (status, saved) = put_delivery(&app, &m, id, json!({ "mode": "external_link", "external_url": "" })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "link mode with the link taken off: {saved}");
+    // Only the link can be taken off with null: files and instructions are a list and a text.
+    for null in [json!({ "mode": "none", "instructions": null }), json!({ "mode": "none", "files": null })] {
+        let response = app.api(&m, Method::PUT, &format!("/products/{id}/delivery")).json(&null).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY, "{null}");
+        assert_eq!(error_code(&response.json().await.unwrap()), "invalid_body", "{null}");
+    }
+    // A bad link is refused in any mode: it is kept for later, so it must work then.
+    let answer = put_delivery(&app, &m, id, json!({ "mode": "none", "external_url": "javascript:alert(1)" })).await;
+    assert_refused(&answer, "external_url", "a bad link outside link mode");
+    assert_eq!(app.get_json(&m, &format!("/products/{id}/delivery")).await.1["external_url"], link, "unchanged");
 }

@@ -16,7 +16,8 @@ on_both_stacks!(
     dashboard_refuses_an_unsafe_link_next_to_the_field_and_switches_modes,
     dashboard_uploads_need_the_csrf_header_and_our_origin,
     dashboard_cut_off_upload_leaves_nothing_behind,
-    dashboard_shows_another_merchants_product_as_not_found
+    dashboard_shows_another_merchants_product_as_not_found,
+    dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver
 );
 
 /// Creates a product through the new-product form; returns its id.
@@ -242,16 +243,18 @@ async fn dashboard_refuses_an_unsafe_link_next_to_the_field_and_switches_modes(s
     let (_, delivery) = app.get_json(&merchant, &format!("/products/{id}/delivery")).await;
     assert_eq!(delivery["mode"], "external_link");
     assert_eq!(delivery["external_url"], link);
-    assert_eq!(delivery["files"], Value::Array(vec![]), "the hidden files panel does not count in link mode");
+    let names: Vec<&str> =
+        delivery["files"].as_array().unwrap().iter().map(|f| f["display_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Lesson 1.mp4", "Lesson 2.mp4"], "the file list is kept for later in link mode");
 
-    // Back to files: the uploads are still there to pick from.
+    // Back to files: the list is still there, and so is the link.
     let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
-    assert!(page.contains("Add a file you uploaded before") && page.contains(&ids[0]));
+    assert!(page.contains("2 of 10 files") && page.contains(r#"value="Lesson 2.mp4""#), "{page}");
     let response = post_edit(&d, &id, &edit_form("Course", "files", &files, link)).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let (_, delivery) = app.get_json(&merchant, &format!("/products/{id}/delivery")).await;
     assert_eq!(delivery["mode"], "files");
-    assert_eq!(delivery["external_url"], Value::Null);
+    assert_eq!(delivery["external_url"], link);
     assert_eq!(delivery["files"].as_array().unwrap().len(), 2);
 }
 
@@ -335,4 +338,43 @@ async fn dashboard_shows_another_merchants_product_as_not_found(stack: Stack) {
     assert_eq!(app.get_json(&theirs, &format!("/products/{their_id}")).await.1, their_product, "untouched");
     let (_, list) = d.get("/dashboard/products").await;
     assert!(!list.contains("Their Ebook"));
+}
+
+async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let merchant = app.merchant("Lamplight Audio").await;
+    crate::fulfilment::settings(&app, &merchant, serde_json::json!({"test_mode": true})).await;
+    let d = Dashboard::sign_in(&app, &merchant).await;
+    let id = create_product(&d, "Course").await;
+    let why = "Add files or a link to put it on sale";
+
+    let (_, list) = d.get("/dashboard/products").await;
+    assert!(
+        list.contains(r#"<span class="badge badge-warn" title="Add files or a link to put it on sale">Draft</span>"#),
+        "{list}"
+    );
+    let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
+    assert!(page.contains(r#"<span class="badge badge-warn">Draft</span>"#) && page.contains(why), "{page}");
+    assert!(!page.contains("On sale") && !page.contains(&format!(r#"href="/buy/{id}""#)), "no checkout for a draft");
+    assert!(page.contains("Several at once, each up to 5 GB."), "the 5 GiB upload limit reads as set, not 5.4 GB");
+
+    // "No mode" saves, and the product stays a draft; files mode without files does not save.
+    let saved = post_edit(&d, &id, &edit_form("Course", "", &[], "")).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    let refused = post_edit(&d, &id, &edit_form("Course", "files", &[], "")).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.text().await.unwrap().contains("Files: choose at least one file"));
+    let (_, product) = app.get_json(&merchant, &format!("/products/{id}")).await;
+    assert_eq!((product["on_sale"].as_bool(), product["delivery"]["mode"].as_str()), (Some(false), Some("none")));
+
+    let link = "https://drive.example.org/course.zip";
+    assert_eq!(
+        post_edit(&d, &id, &edit_form("Course", "external_link", &[], link)).await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
+    assert!(page.contains(r#"<span class="badge badge-ok">On sale</span>"#) && !page.contains(why), "{page}");
+    assert!(page.contains(&format!(r#"href="/buy/{id}""#)), "the test checkout is offered");
+    let (_, list) = d.get("/dashboard/products").await;
+    assert!(!list.contains(">Draft</span>"), "{list}");
 }

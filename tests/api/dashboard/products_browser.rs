@@ -2,7 +2,8 @@
 //! `tests/support/products.mjs`): sign in, create a product, upload three files at once with
 //! progress bars (one of 24 MiB), rename one, move one up, "Update product". The API must then
 //! deliver the three files in the new order, with the new name and the exact bytes. Then
-//! (`tests/support/journey.mjs`): switch to an external link and back, turn on test mode, buy
+//! (`tests/support/journey.mjs`): switch to an external link and back (the files are kept), turn
+//! on test mode, see that a new draft product cannot be bought, buy
 //! through the test checkout, find the order and its email in the Mailbox, resend it, revoke
 //! access (the customer's link gives 404) and restore it (200 again).
 //!
@@ -82,7 +83,16 @@ async fn dashboard_merchant_journey_in_a_browser() {
     let args = vec![app.address.clone(), owner_email(&merchant), PASSWORD.to_owned(), id.to_owned()];
     let journey = run_script("journey.mjs", args).await;
     assert_eq!(journey["link_saved"], "https://downloads.example.com/keeper", "{journey}");
+    assert_eq!(journey["kept_count"], "3 of 10 files", "the files were kept while the link was delivered");
     assert_eq!(journey["file_count"], "3 of 10 files", "back to the three uploaded files: {journey}");
+    assert_eq!(journey["kept_link"], "https://downloads.example.com/keeper", "and the link is kept too");
+    assert_eq!(journey["draft_badge"], "Draft", "{journey}");
+    assert_eq!(journey["draft_note"], "Add files or a link to put it on sale: until then it cannot be bought.");
+    assert_eq!(journey["draft_checkout_links"], 0, "no test checkout offered for a draft");
+    assert_eq!(journey["draft_checkout_status"], 422);
+    let refusal = "\u{201c}Unfinished Draft\u{201d} has nothing to deliver yet, so it cannot be bought.";
+    assert!(journey["draft_checkout_error"].as_str().unwrap().starts_with(refusal), "{journey}");
+    assert_eq!(journey["draft_pay_buttons"], 0, "a draft cannot be bought");
     assert_eq!(journey["delivery_files"], 3, "the buyer's delivery page lists the three files");
     let delivery_url = journey["delivery_url"].as_str().unwrap();
     assert_eq!(journey["order_link"], delivery_url, "the order page shows the customer's link");

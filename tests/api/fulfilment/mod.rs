@@ -2,6 +2,7 @@
 
 mod caps;
 mod downloads;
+mod drafts;
 mod links;
 mod offload;
 mod orders;

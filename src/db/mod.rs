@@ -32,9 +32,9 @@ pub mod downloads;
 pub mod order_list;
 pub mod page;
 pub mod payment_events;
-pub mod webhook_deliveries;
 pub mod sales;
 pub mod test_data;
+pub mod webhook_deliveries;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///

@@ -26,8 +26,8 @@ pub use crate::http::{PageError, PageResult};
 // Orders, customers, settings, the mailbox and webhook deliveries.
 mod customers;
 mod deliveries;
-mod forgot;
 mod export;
+mod forgot;
 mod mailbox;
 mod order;
 mod orders;

@@ -125,9 +125,17 @@ async fn every_delivery_is_listed_with_what_it_did(stack: Stack) {
     assert!(line.contains("Last event received just now ("), "{line}");
     assert!(line.contains("Standard Webhooks · payment.succeeded, kept as unmatched."), "{line}");
     assert!(line.contains("The newest delivery was refused: missing header webhook-id."), "{line}");
-    // The Overview shows the same line.
+    // The Overview shows the same line, with a link to this page.
     let (_, overview) = owner.get("/dashboard").await;
-    assert_eq!(last_webhook_line(&overview), line, "{overview}");
+    let on_overview = last_webhook_line(&overview);
+    assert!(on_overview.starts_with(r#"id="last-webhook" Last event received just now ("#), "{on_overview}");
+    assert!(
+        on_overview.ends_with(
+            "Standard Webhooks · payment.succeeded, kept as unmatched. The newest delivery was refused: missing \
+             header webhook-id. Webhook deliveries"
+        ),
+        "{on_overview}"
+    );
 
     // Another shop sees none of it.
     let other = app.merchant("Other Shop").await;

@@ -1,7 +1,9 @@
 //! Merchants, their dashboard users and their settings.
 
 use super::{Db, DbError, found, new_id, with_pool};
-use crate::domain::{DownloadPolicy, Email, EmailStatus, Millis, PaymentEventStatus, Slug, now_millis, random_token};
+use crate::domain::{
+    DeliveryMode, DownloadPolicy, Email, EmailStatus, Millis, PaymentEventStatus, Slug, now_millis, random_token,
+};
 
 /// A merchant as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -213,7 +215,7 @@ pub struct Overview {
 /// Counts for [`Overview`], in one round trip.
 pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
     with_pool!(db, pool => Ok(sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND active) AS products, \
+        "SELECT (SELECT COUNT(*) FROM products WHERE merchant_id = $1 AND active AND delivery_mode <> $5) AS products, \
          (SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND NOT test) AS orders, \
          (SELECT COUNT(*) FROM customers c WHERE c.merchant_id = $1 AND EXISTS \
           (SELECT 1 FROM orders o WHERE o.customer_id = c.id AND NOT o.test)) AS customers, \
@@ -223,5 +225,6 @@ pub async fn overview(db: &Db, id: &str) -> Result<Overview, DbError> {
          (SELECT COUNT(*) FROM payment_events WHERE merchant_id = $1 AND status = $4) AS unmatched_payments",
     )
     .bind(id).bind(EmailStatus::Retrying).bind(EmailStatus::Failed).bind(PaymentEventStatus::Unmatched)
+    .bind(DeliveryMode::None)
     .fetch_one(pool).await?))
 }

@@ -356,6 +356,9 @@ async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack
     let (_, page) = d.get(&format!("/dashboard/products/{id}")).await;
     assert!(page.contains(r#"<span class="badge badge-warn">Draft</span>"#) && page.contains(why), "{page}");
     assert!(!page.contains("On sale") && !page.contains(&format!(r#"href="/buy/{id}""#)), "no checkout for a draft");
+    let on_sale = |n: u32| format!(r#"<span class="stat-value">{n}</span><span class="muted">Products on sale</span>"#);
+    let (_, overview) = d.get("/dashboard").await;
+    assert!(overview.contains(&on_sale(0)), "a draft is not on sale: {overview}");
     assert!(page.contains("Several at once, each up to 5 GB."), "the 5 GiB upload limit reads as set, not 5.4 GB");
 
     // "No mode" saves, and the product stays a draft; files mode without files does not save.
@@ -377,4 +380,6 @@ async fn dashboard_shows_a_draft_and_why_until_it_has_something_to_deliver(stack
     assert!(page.contains(&format!(r#"href="/buy/{id}""#)), "the test checkout is offered");
     let (_, list) = d.get("/dashboard/products").await;
     assert!(!list.contains(">Draft</span>"), "{list}");
+    let (_, overview) = d.get("/dashboard").await;
+    assert!(overview.contains(&on_sale(1)), "{overview}");
 }

@@ -42,16 +42,14 @@ pub async fn download(
         return Ok(redirect);
     }
     let mut response = serve_file(&state.blobs, request.method(), &answer, file, detail.order.created_at).await;
-    if response.status().is_server_error() {
+    let failed = response.status().is_server_error();
+    if failed {
         // Nothing of the file was sent: the try is logged but uses up nothing.
         cap::give_back(&state.db, &admitted, &detail.order.id, file.position).await;
-        let event = file_event(&request, &detail.order.id, file, &answer, &response, false, false);
-        state.downloads.record(event).await;
-        return Ok(response);
-    }
-    if let Some(charged) = admitted.charged {
+    } else if let Some(charged) = admitted.charged {
         response = cap::refunding(response, charged, &state.db, &detail.order.id, file.position);
     }
+    let (counted, increment) = if failed { (false, false) } else { (counted, increment) };
     let event = file_event(&request, &detail.order.id, file, &answer, &response, counted, increment);
     state.downloads.record(event).await;
     Ok(response)

@@ -23,6 +23,7 @@ use crate::config::{Config, StorageBackend};
 
 mod offload;
 mod paced;
+mod small;
 
 pub use offload::{Presented, lifetime as presigned_lifetime};
 

@@ -30,6 +30,14 @@ pub struct Merchant {
     pub standard_webhook_secret: String,
     /// Stripe's endpoint secret, set by the merchant.
     pub stripe_webhook_secret: Option<String>,
+    /// Where customers write for help (shop profile).
+    pub support_email: Option<String>,
+    /// Accent colour, `#rrggbb` (shop profile).
+    pub accent_colour: Option<String>,
+    /// SHA-256 of the logo (shop profile; its blob is `shop_profile::logo_key`).
+    pub logo_sha256: Option<String>,
+    /// The logo's sniffed type: `png`, `jpeg` or `webp`.
+    pub logo_type: Option<String>,
     /// Creation time.
     pub created_at: Millis,
 }
@@ -62,10 +70,11 @@ pub struct SettingsChange {
 }
 
 const COLUMNS: &str = "id, slug, name, test_mode, link_expiry_seconds, max_downloads_per_file, revoke_on_refund, \
-     sender_name, sender_email, standard_webhook_secret, stripe_webhook_secret, created_at";
+     sender_name, sender_email, standard_webhook_secret, stripe_webhook_secret, support_email, accent_colour, \
+     logo_sha256, logo_type, created_at";
 
 /// A Standard Webhooks secret: `whsec_` + base64 of 24 random bytes.
-fn new_webhook_secret() -> String {
+pub fn new_webhook_secret() -> String {
     use base64::Engine;
     let bytes: [u8; 24] = rand::random();
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
@@ -135,7 +144,14 @@ pub async fn find_named(db: &Db, name: &str) -> Result<Merchant, DbError> {
 pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Result<Merchant, DbError> {
     let current = get(db, id).await?;
     let policy = change.download_policy.unwrap_or_else(|| current.download_policy());
-    let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret);
+    let stripe = change.stripe_webhook_secret.clone().unwrap_or(current.stripe_webhook_secret.clone());
+    // A replaced Stripe secret keeps verifying for a day (decisions.md, "Shop profile and
+    // secrets"); a removed one stops at once, with any older one.
+    let rotation = match (&current.stripe_webhook_secret, &stripe) {
+        (Some(old), Some(new)) if old != new => Some((Some(old.clone()), Some(now_millis()))),
+        (_, None) => Some((None, None)),
+        _ => None,
+    };
     let sender_name = change.sender_name.clone().unwrap_or(current.sender_name);
     let sender_email = change.sender_email.clone().unwrap_or(current.sender_email);
     with_pool!(db, write pool => {
@@ -153,6 +169,10 @@ pub async fn update_settings(db: &Db, id: &str, change: &SettingsChange) -> Resu
         .bind(sender_email)
         .execute(pool)
         .await?;
+        if let Some((previous, at)) = rotation {
+            sqlx::query("UPDATE merchants SET previous_stripe_webhook_secret = $2, stripe_webhook_secret_rotated_at = $3 WHERE id = $1")
+                .bind(id).bind(previous).bind(at).execute(pool).await?;
+        }
     });
     get(db, id).await
 }

@@ -24,6 +24,7 @@ pub mod portal;
 pub mod products;
 pub mod rate_limits;
 pub mod sessions;
+pub mod shop_profile;
 pub mod signing_key;
 
 // What the dashboard's pages list, a page at a time.

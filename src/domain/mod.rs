@@ -2,6 +2,7 @@
 //! so the rest of the program never sees a bad one.
 
 mod archive;
+mod brand;
 mod delivery;
 mod delivery_files;
 mod format;
@@ -19,6 +20,10 @@ pub(crate) mod stored;
 mod webhook;
 
 pub use archive::{archive_names, safe_entry_name};
+pub use brand::{
+    AccentColour, LogoType, MAX_LOGO_BYTES, ShopBrand, StoredBrand, check_logo, is_sha256, logo_path,
+    undeliverable_sender,
+};
 pub use delivery::{
     Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES, has_something_to_deliver,
 };

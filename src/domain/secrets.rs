@@ -58,6 +58,12 @@ impl ApiKey {
         ApiKey(format!("sk_{}", random_token(32)))
     }
 
+    /// The key made in the dashboard with `salt`: HMAC-SHA256 under the server's key, so the
+    /// page the creating form redirects to can derive it once while nothing stored is the key.
+    pub fn derive(server_key: &[u8], salt: &str) -> ApiKey {
+        ApiKey(format!("sk_{}", URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel api key\0", salt))))
+    }
+
     /// The key, shown to the merchant once.
     pub fn expose(&self) -> &str {
         &self.0

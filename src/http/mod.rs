@@ -8,6 +8,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::AppState;
 
 pub mod api;
+pub mod brand;
 mod checkout;
 pub mod client;
 pub mod dashboard;
@@ -54,6 +55,8 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard/", get(not_found::dashboard_slash))
         .route("/favicon.ico", get(not_found::favicon))
         .route("/static/{name}", get(pages::asset))
+        .route("/brand/logo/{file}", get(brand::logo))
+        .route("/brand/accent/{file}", get(brand::accent))
         .route("/d/{token}", get(order_links::page))
         .route("/d/{token}/files/{n}", get(order_links::download))
         .route("/d/{token}/link", get(order_links::first_link))

@@ -9,7 +9,7 @@ use super::{BadAddress, MailError};
 use crate::config::MailConfig;
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
-use crate::domain::{CustomerName, DownloadToken, human_date, human_price, purchase_subject};
+use crate::domain::{AccentColour, CustomerName, DownloadToken, human_date, human_price, purchase_subject};
 use crate::orders::contents::{DeliveredItem, delivered_items};
 
 /// Everything the templates show, with the links already made.
@@ -41,6 +41,16 @@ pub struct PurchaseView {
     pub resend: bool,
     /// A test order: the subject says `[Test]` and the body says no payment was taken.
     pub test: bool,
+    /// The shop's logo, an absolute URL (its alt text is the shop's name).
+    pub logo_url: Option<String>,
+    /// Where customers write for help.
+    pub support_email: Option<String>,
+    /// Button colour, `#rrggbb` (checked: it goes into `style` attributes).
+    pub accent: String,
+    /// Text colour on buttons.
+    pub accent_ink: &'static str,
+    /// Colour of text links: the accent when it reads well on white.
+    pub link_colour: String,
 }
 
 #[derive(Template)]
@@ -68,6 +78,9 @@ impl PurchaseView {
         let names: Vec<&str> = detail.items.iter().map(|i| i.product_name.as_str()).collect();
         let order = &detail.order;
         let subject = purchase_subject(&merchant.name, &names);
+        let brand = merchant.brand(public_url);
+        let accent = brand.accent.unwrap_or_else(|| AccentColour::parse("accent", DEFAULT_ACCENT).expect("a colour"));
+        let link_colour = if accent.ink() == "#ffffff" { accent.as_str() } else { "#1d2126" }.to_owned();
         PurchaseView {
             subject: if order.test { format!("{TEST_PREFIX}{subject}") } else { subject },
             merchant: merchant.name.clone(),
@@ -83,6 +96,11 @@ impl PurchaseView {
             delivery_url: base,
             resend,
             test: order.test,
+            logo_url: brand.logo_url,
+            support_email: brand.support_email,
+            accent_ink: accent.ink(),
+            accent: accent.as_str().to_owned(),
+            link_colour,
         }
     }
 
@@ -97,14 +115,18 @@ impl PurchaseView {
     }
 }
 
+/// The buttons' colour when the shop has set none.
+const DEFAULT_ACCENT: &str = "#1f6f5c";
+
 /// What the subject of a test order's email starts with, so that neither the merchant nor a
 /// customer takes it for a real sale.
 pub const TEST_PREFIX: &str = "[Test] ";
 
 /// Who an email is from: the merchant's sender settings, else the server's address under the
 /// merchant's name (customers recognise the shop, not the delivery service).
-pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, MailError> {
-    let address = merchant.sender_email.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&config.from_address);
+pub fn sender(merchant: &Merchant, config: &MailConfig, public_url: &str) -> Result<Mailbox, MailError> {
+    let default = default_from_address(config, public_url);
+    let address = merchant.sender_email.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&default);
     let name = merchant
         .sender_name
         .clone()
@@ -112,6 +134,24 @@ pub fn sender(merchant: &Merchant, config: &MailConfig) -> Result<Mailbox, MailE
         .or_else(|| config.from_name.clone())
         .unwrap_or_else(|| merchant.name.clone());
     header_mailbox(&name, address).map_err(MailError::Sender)
+}
+
+/// The address `[mail] from_address` has when the operator did not set one.
+pub const PLACEHOLDER_FROM: &str = "satchel@localhost";
+
+/// The address a shop's mail comes from when the shop has not set one: the operator's
+/// `[mail] from_address`, else `no-reply@` the public URL's host when that is a domain name
+/// (a shop at `https://shop.example.org` mails from `no-reply@shop.example.org`), else the
+/// placeholder (Settings warns that it will not be delivered).
+pub fn default_from_address(config: &MailConfig, public_url: &str) -> String {
+    if config.from_address.trim() != PLACEHOLDER_FROM {
+        return config.from_address.trim().to_owned();
+    }
+    let host = url::Url::parse(public_url).ok().and_then(|u| match u.host() {
+        Some(url::Host::Domain(d)) if d.contains('.') && !d.ends_with(".localhost") => Some(d.to_owned()),
+        _ => None,
+    });
+    host.map_or_else(|| PLACEHOLDER_FROM.to_owned(), |h| format!("no-reply@{h}"))
 }
 
 /// A mailbox safe to write into a header, whatever was stored: the name cleaned of control and
@@ -217,6 +257,11 @@ mod tests {
             ],
             resend: false,
             test: false,
+            logo_url: None,
+            support_email: None,
+            accent: DEFAULT_ACCENT.into(),
+            accent_ink: "#ffffff",
+            link_colour: DEFAULT_ACCENT.into(),
         }
     }
 

@@ -339,7 +339,7 @@ async fn compose(state: &AppState, email: &EmailRow) -> Result<(String, lettre::
     let token = crate::orders::token_of(&state.secrets.key(), &detail.order);
     let resend = email.kind == EmailKind::Resend;
     let view = PurchaseView::new(&merchant, &detail, &token, &state.public_url, resend);
-    let from = message::sender(&merchant, &state.config.mail)?;
+    let from = message::sender(&merchant, &state.config.mail, &state.public_url)?;
     let host = message_host(state);
     let message = message::build(&view, &email.id, from, &email.to_address, &detail.order.customer_name, &host)?;
     let route = route(state, email, detail.order.provider).await?;

@@ -70,7 +70,8 @@ pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(Strin
     // From the server, not the shop's sender: this is Satchel writing to its user.
     let mail = &state.config.mail;
     let name = mail.from_name.clone().unwrap_or_else(|| "Satchel".to_owned());
-    let from = message::header_mailbox(&name, &mail.from_address).map_err(MailError::Sender)?;
+    let address = message::default_from_address(mail, &state.public_url);
+    let from = message::header_mailbox(&name, &address).map_err(MailError::Sender)?;
     let parts = Parts { subject: &view.subject, text, html };
     let host = super::outbox::message_host(state);
     let message = message::build_parts(parts, &email.id, from, &email.to_address, "", &host)?;

@@ -77,7 +77,7 @@ pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(Strin
     view.minutes = ((sign_in.expires_at - now_millis()).max(1) + 59_999) / 60_000;
     let text = view.text().map_err(MailError::render("text part"))?;
     let html = view.html().map_err(MailError::render("HTML part"))?;
-    let from = message::sender(&merchant, &state.config.mail)?;
+    let from = message::sender(&merchant, &state.config.mail, &state.public_url)?;
     let parts = Parts { subject: &view.subject, text, html };
     let host = super::outbox::message_host(state);
     let message = message::build_parts(parts, &email.id, from, &email.to_address, "", &host)?;

@@ -33,6 +33,7 @@ mod order;
 mod orders;
 mod password;
 mod settings;
+mod settings_shop;
 mod test_data;
 mod unmatched;
 
@@ -91,6 +92,13 @@ fn orders_routes() -> Router<AppState> {
         .route("/settings/stripe", post(settings::save_stripe))
         .route("/settings/api-keys", post(settings::create_key))
         .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        .route(
+            "/settings/profile",
+            post(settings_shop::save_profile).layer(DefaultBodyLimit::max(settings_shop::PROFILE_BODY_LIMIT)),
+        )
+        .route("/settings/standard-secret", post(settings_shop::use_standard_secret))
+        .route("/settings/standard-secret/rotate", post(settings_shop::rotate_standard))
+        .route("/settings/end-rotation", post(settings_shop::end_rotation))
         .route("/settings/password", get(password::form).post(password::change))
         .route("/webhooks", get(deliveries::list))
         .route("/webhooks/test", post(deliveries::send_test))
@@ -194,6 +202,11 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",
+        "profile" => "Shop profile saved: new emails, the delivery page and the portal show it.",
+        "secret-rotated" => {
+            "New signing secret saved. The previous one keeps working for 24 hours: update your provider before then."
+        }
+        "old-secret-ended" => "The previous signing secret no longer works.",
         "password-changed" => "Password changed. Your other sessions were signed out.",
         "test-sent" => "Test event sent: it arrived as the newest delivery below.",
         "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",

@@ -10,10 +10,9 @@ use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::orders::when;
-use super::overview::NoticeQuery;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
-use crate::db::api_keys;
 use crate::db::merchants::{self, Merchant, SettingsChange};
+use crate::db::{api_keys, shop_profile};
 use crate::domain::{DisplayName, DownloadPolicy, Email, stripe_webhook_secret};
 use crate::http::Error;
 use crate::state::AppState;
@@ -133,6 +132,7 @@ struct SettingsPage {
     default_sender: String,
     test_mode: bool,
     errors: Vec<(&'static str, String)>,
+    shop: super::settings_shop::ShopSettings,
 }
 
 impl SettingsPage {
@@ -144,22 +144,27 @@ impl SettingsPage {
 
 /// What differs from the stored settings on a page being shown again.
 #[derive(Default)]
-struct Shown {
-    notice: Option<String>,
-    policy: Option<PolicyForm>,
-    sender: Option<SenderForm>,
-    key_name: String,
-    new_key: Option<String>,
-    errors: Vec<(&'static str, String)>,
+pub(super) struct Shown {
+    pub notice: Option<String>,
+    pub policy: Option<PolicyForm>,
+    pub sender: Option<SenderForm>,
+    pub key_name: String,
+    pub new_key: Option<String>,
+    /// The shop profile as typed, on a refused form.
+    pub profile: Option<super::settings_shop::ProfileForm>,
+    /// A new key's page was opened again: the key is not shown twice.
+    pub new_key_gone: bool,
+    pub errors: Vec<(&'static str, String)>,
 }
 
-async fn page(state: &AppState, user: &SignedIn, status: StatusCode, shown: Shown) -> PageResult {
+pub(super) async fn page(state: &AppState, user: &SignedIn, status: StatusCode, shown: Shown) -> PageResult {
     // Read again: the signed-in user's copy predates a change made by this very request.
     let m = merchants::get(&state.db, &user.merchant.id).await?;
     let keys = api_keys::list(&state.db, &m.id).await?;
     let base = &state.public_url;
     let mail = &state.config.mail;
     let default_name = mail.from_name.clone().unwrap_or_else(|| m.name.clone());
+    let shop = super::settings_shop::ShopSettings::of(state, &m, shown.profile, shown.new_key_gone).await?;
     let mut chrome = Chrome::new(user, Section::Settings, shown.notice.as_deref());
     chrome.test_mode = m.test_mode;
     let view = SettingsPage {
@@ -185,9 +190,10 @@ async fn page(state: &AppState, user: &SignedIn, status: StatusCode, shown: Show
             sender_name: m.sender_name.clone().unwrap_or_default(),
             sender_email: m.sender_email.clone().unwrap_or_default(),
         }),
-        default_sender: format!("{default_name} <{}>", mail.from_address),
+        default_sender: format!("{default_name} <{}>", crate::mail::message::default_from_address(mail, base)),
         test_mode: m.test_mode,
         errors: shown.errors,
+        shop,
     };
     Ok(render(status, &view))
 }
@@ -203,8 +209,23 @@ async fn change(state: &AppState, user: &SignedIn, change: SettingsChange) -> Pa
 
 /// `GET /dashboard/settings`
 #[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
-pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query<NoticeQuery>) -> PageResult {
-    page(&state, &user, StatusCode::OK, Shown { notice: q.notice, ..Shown::default() }).await
+pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query<SettingsQuery>) -> PageResult {
+    let mut shown = Shown { notice: q.notice, ..Shown::default() };
+    if let Some(id) = q.new_key.as_deref() {
+        let key = state.secrets.key();
+        match shop_profile::reveal_key(&state.db, &key, &user.merchant.id, &user.user_id, id).await? {
+            Some((_, key)) => shown.new_key = Some(key.expose().to_owned()),
+            None => shown.new_key_gone = true,
+        }
+    }
+    page(&state, &user, StatusCode::OK, shown).await
+}
+
+/// `?notice=…` after a saved form; `?new_key={id}` after a key was made.
+#[derive(Deserialize)]
+pub struct SettingsQuery {
+    notice: Option<String>,
+    new_key: Option<String>,
 }
 
 /// `POST /dashboard/settings/policy`: link expiry, downloads per file, revoke on refund.
@@ -319,8 +340,9 @@ pub struct KeyForm {
     name: String,
 }
 
-/// `POST /dashboard/settings/api-keys`: the new key is in this answer and nowhere else (only
-/// its hash is stored), so the page is shown here rather than after a redirect.
+/// `POST /dashboard/settings/api-keys`: makes the key and redirects (303) to the page that
+/// shows it once (`?new_key={id}#new-key`), so a reload shows the page and makes no second key.
+/// Only a salt is stored; the page derives the key from it and clears it.
 #[tracing::instrument(skip_all, fields(merchant_id = %user.merchant.id))]
 pub async fn create_key(State(state): State<AppState>, Verified { user, form }: Verified<KeyForm>) -> PageResult {
     let name = form.name.trim();
@@ -330,9 +352,9 @@ pub async fn create_key(State(state): State<AppState>, Verified { user, form }: 
             Shown { key_name: form.name.clone(), errors: vec![("key_name", message.to_owned())], ..Shown::default() };
         return page(&state, &user, StatusCode::UNPROCESSABLE_ENTITY, shown).await;
     }
-    let (key, _) = api_keys::create(&state.db, &user.merchant.id, name).await?;
-    let shown = Shown { new_key: Some(key.expose().to_owned()), ..Shown::default() };
-    page(&state, &user, StatusCode::CREATED, shown).await
+    let key = state.secrets.key();
+    let id = shop_profile::create_key_to_reveal(&state.db, &key, &user.merchant.id, &user.user_id, name).await?;
+    Ok(Redirect::to(&format!("/dashboard/settings?new_key={id}#new-key")).into_response())
 }
 
 /// `POST /dashboard/settings/api-keys/{id}/revoke`: the key stops working at once.

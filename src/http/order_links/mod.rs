@@ -13,6 +13,7 @@ use tracing::field::Empty;
 
 use crate::db::merchants;
 use crate::db::orders::OrderDetail;
+use crate::domain::ShopBrand;
 use crate::domain::{DeliveryMode, OrderStatus, SecretHash, human_date, human_date_time, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::pages::render;
@@ -30,6 +31,7 @@ pub use offload::{handed_over, redirect as offloaded};
 #[template(path = "delivery/page.html")]
 struct DeliveryPage {
     merchant: String,
+    brand: ShopBrand,
     paid_on: String,
     expires_on: Option<String>,
     items: Vec<DeliveredItem>,
@@ -70,6 +72,7 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> P
     let detail = open(&state, &token).await?;
     let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
     let page = DeliveryPage {
+        brand: merchant.brand(""),
         merchant: merchant.name,
         paid_on: human_date(detail.order.created_at),
         expires_on: detail.order.link_expires_at.map(human_date_time),

@@ -1,6 +1,7 @@
 //! `GET /portal/{merchant}`: the customer's purchases from the shop, newest first, 20 a page;
 //! the sign-in form when signed out.
 
+use crate::domain::ShopBrand;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -77,6 +78,7 @@ impl Purchase {
 #[template(path = "portal/purchases.html")]
 struct PurchasesPage<'a> {
     merchant: &'a str,
+    brand: ShopBrand,
     email: &'a str,
     purchases: Vec<Purchase>,
     home: String,
@@ -125,6 +127,7 @@ pub async fn home(
         .map(|last| format!("{home}?before={}.{}", last.order.created_at, last.order.id));
     let page = PurchasesPage {
         merchant: &merchant.name,
+        brand: merchant.brand(""),
         email: &customer.email,
         purchases: details.iter().map(|d| Purchase::of(&state, &merchant, d)).collect(),
         home,

@@ -4,6 +4,7 @@
 //! The answer to "email me a code" is the same page whether or not the address ever bought
 //! from the shop; wrong codes, missing codes and expired codes all get the same words.
 
+use crate::domain::ShopBrand;
 use std::time::Duration;
 
 use askama::Template;
@@ -30,6 +31,7 @@ use crate::state::AppState;
 #[template(path = "portal/sign_in.html")]
 pub(super) struct SignInPage<'a> {
     pub merchant: &'a str,
+    pub brand: ShopBrand,
     pub action: String,
     pub email: &'a str,
     pub error: &'a str,
@@ -40,6 +42,7 @@ impl<'a> SignInPage<'a> {
     fn of(merchant: &'a Merchant, email: &'a str, error: &'a str, form_token: String) -> Self {
         SignInPage {
             merchant: &merchant.name,
+            brand: merchant.brand(""),
             action: format!("{}/sign-in", home_of(merchant)),
             email,
             error,
@@ -66,6 +69,7 @@ const STALE_FORM: &str = "This page was open too long or did not come from this 
 #[template(path = "portal/code.html")]
 struct CodePage<'a> {
     merchant: &'a str,
+    brand: ShopBrand,
     email: &'a str,
     action: String,
     resend_action: String,
@@ -79,6 +83,7 @@ impl<'a> CodePage<'a> {
         let home = home_of(merchant);
         CodePage {
             merchant: &merchant.name,
+            brand: merchant.brand(""),
             email,
             action: format!("{home}/code"),
             resend_action: format!("{home}/sign-in"),
@@ -93,6 +98,7 @@ impl<'a> CodePage<'a> {
 #[template(path = "portal/magic.html")]
 struct MagicPage<'a> {
     merchant: &'a str,
+    brand: ShopBrand,
     action: String,
     error: &'a str,
     form_token: String,
@@ -241,7 +247,7 @@ fn magic_button(
 ) -> Response {
     let action = format!("{}/sign-in/{token}", home_of(merchant));
     with_token(state, jar, |form_token| {
-        render(status, &MagicPage { merchant: &merchant.name, action, error, form_token })
+        render(status, &MagicPage { merchant: &merchant.name, brand: merchant.brand(""), action, error, form_token })
     })
 }
 

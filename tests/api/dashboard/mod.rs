@@ -17,6 +17,7 @@ mod mailbox;
 mod money;
 mod orders;
 mod settings;
+mod shop_settings;
 mod test_orders;
 mod test_orders_browser;
 
@@ -24,6 +25,7 @@ mod test_orders_browser;
 mod accounts_browser;
 mod deliveries;
 mod password;
+mod shop_settings_browser;
 
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";

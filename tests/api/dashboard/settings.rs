@@ -15,8 +15,8 @@ async fn dashboard_api_keys_are_shown_once_and_revoked(stack: Stack) {
     let dashboard = Dashboard::sign_in(&app, &merchant).await;
 
     let created = dashboard.post("/dashboard/settings/api-keys", &[("name", "Shop backend")]).await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let page = created.text().await.unwrap();
+    assert_eq!(created.status(), StatusCode::SEE_OTHER);
+    let (_, page) = dashboard.get(location(&created).split('#').next().unwrap()).await;
     let start = page.find(r#"id="new-key">"#).expect("the new key is shown") + 13;
     let key = page[start..].split('<').next().unwrap().to_owned();
     assert!(key.starts_with("sk_"), "{key}");

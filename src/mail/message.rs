@@ -349,4 +349,18 @@ mod tests {
         assert!(to.is_ascii() && to.starts_with("=?utf-8?"), "{to}");
         assert_eq!(crate::mail::mailbox::decode_words(to.split(" <").next().unwrap()), "Zoë Ünal");
     }
+
+    #[test]
+    fn the_default_sender_is_the_operators_else_no_reply_at_the_public_host() {
+        let mut config = MailConfig::default();
+        let default = |config: &MailConfig, url: &str| default_from_address(config, url);
+        assert_eq!(default(&config, "https://shop.pinepress.co.uk"), "no-reply@shop.pinepress.co.uk");
+        assert_eq!(default(&config, "https://shop.pinepress.co.uk:8443/"), "no-reply@shop.pinepress.co.uk");
+        // No domain name to send from: the placeholder, which Settings warns about.
+        for url in ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:80", "http://app.localhost"] {
+            assert_eq!(default(&config, url), PLACEHOLDER_FROM, "{url}");
+        }
+        config.from_address = "orders@operator.example.org".into();
+        assert_eq!(default(&config, "https://shop.pinepress.co.uk"), "orders@operator.example.org");
+    }
 }

@@ -204,13 +204,14 @@ fn check(got: &Received) -> Result<ProfileChange, Vec<(&'static str, String)>> {
 /// `POST /dashboard/settings/profile`: the shop's name, support email, accent colour and logo.
 /// The CSRF token must be the first field. A refused field is answered 422 with every field
 /// as typed and nothing saved, not even a valid new logo.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(skip_all, fields(merchant_id = tracing::field::Empty))]
 pub async fn save_profile(State(state): State<AppState>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
     let user = match SignedIn::from_request_parts(&mut parts, &state).await {
         Ok(user) => user,
         Err(refused) => return refused,
     };
+    tracing::Span::current().record("merchant_id", user.merchant.id.as_str());
     if !same_origin(&parts.headers, &state.public_url) {
         return forbidden();
     }

@@ -15,6 +15,7 @@ mod amounts;
 mod customers;
 mod mailbox;
 mod money;
+mod order_support;
 mod orders;
 mod settings;
 mod test_orders;

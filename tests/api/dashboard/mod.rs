@@ -16,6 +16,7 @@ mod customers;
 mod mailbox;
 mod money;
 mod order_support;
+mod order_support_browser;
 mod orders;
 mod settings;
 mod test_orders;

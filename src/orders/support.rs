@@ -29,6 +29,16 @@ pub fn extended_until(link_expiry_seconds: Option<i64>, now: Millis) -> Option<M
     link_expiry_seconds.map(|seconds| now.saturating_add(seconds.saturating_mul(1000)))
 }
 
+/// Whether "Extend link" is worth offering for a link expiring at `current`: it has expired,
+/// or extending now would add at least half the policy's time (a fresh link gains nothing
+/// much). A shop that no longer expires links can always make one permanent.
+pub fn worth_extending(link_expiry_seconds: Option<i64>, current: Millis, now: Millis) -> bool {
+    match (extended_until(link_expiry_seconds, now), link_expiry_seconds) {
+        (Some(until), Some(seconds)) => current <= now || until - current >= seconds.saturating_mul(500),
+        _ => true,
+    }
+}
+
 /// Extends the link of one of `merchant_id`'s orders by the shop's link policy from now
 /// ([`extended_until`]); a link already working longer keeps its expiry. Returns the new one.
 #[tracing::instrument(skip(state))]
@@ -40,4 +50,26 @@ pub async fn extend_link(state: &AppState, merchant_id: &str, order_id: &str) ->
     state.order_cache.forget_everywhere(&state.db).await;
     emit(OrderEvent::LinkExtended { merchant_id: merchant_id.to_owned(), order_id: order_id.to_owned(), until });
     Ok(until)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extending_counts_the_shops_policy_from_now() {
+        let day = 86_400;
+        assert_eq!(extended_until(Some(day), 1_000), Some(1_000 + 86_400_000));
+        assert_eq!(extended_until(None, 1_000), None);
+        assert_eq!(extended_until(Some(i64::MAX), 1_000), Some(i64::MAX), "saturates");
+    }
+
+    #[test]
+    fn extending_is_offered_once_it_would_give_real_time() {
+        let (day, now) = (86_400, 10 * 86_400_000);
+        assert!(worth_extending(Some(day), now - 1, now), "expired");
+        assert!(!worth_extending(Some(day), now + 86_000_000, now), "fresh: gains minutes");
+        assert!(worth_extending(Some(day), now + 40_000_000, now), "more than half used");
+        assert!(worth_extending(None, now + 86_000_000, now), "can be made permanent");
+    }
 }

@@ -226,6 +226,7 @@ async fn page(
             .to_owned(),
         (None, None) => "The customer's links work.".to_owned(),
     };
+    let (policy, now) = (user.merchant.link_expiry_seconds, now_millis());
     let (status, error) = refused.map_or((StatusCode::OK, None), |(status, why)| (status, Some(why)));
     let view = OrderPage {
         chrome: Chrome::new(user, Section::Orders, notice),
@@ -244,13 +245,12 @@ async fn page(
         refund: o.refunded_at.map(|at| format!("Refunded on {}", when(at))),
         access,
         expiry: o.link_expires_at.map_or("Never".to_owned(), when),
-        expired: o.link_expires_at.is_some_and(|at| at <= now_millis()),
+        expired: o.link_expires_at.is_some_and(|at| at <= now),
         // Offered only when it would give the link more time than it has.
-        extend: o.link_expires_at.and_then(|current| {
-            match orders::extended_until(user.merchant.link_expiry_seconds, now_millis()) {
-                Some(until) if until <= current => None,
-                Some(until) => Some(format!("Extend link until {}", human_date(until))),
-                None => Some("Make the link permanent".to_owned()),
+        extend: o.link_expires_at.filter(|at| orders::worth_extending(policy, *at, now)).map(|_| {
+            match orders::extended_until(policy, now) {
+                Some(until) => format!("Extend link until {}", human_date(until)),
+                None => "Make the link permanent".to_owned(),
             }
         }),
         max_downloads: max.map_or("Unlimited".to_owned(), |m| format!("{m} per file")),

@@ -4,13 +4,14 @@
 // the confirmation page and the delivery pages (normal, revoked, expired) when asked.
 // Prints one JSON object; any failed step prints {"ok": false, …} and exits 1.
 //
-// Usage: node order_support.mjs <base_url> <email> <password> <order_id> <normal> <revoked> <expired> [screenshot_dir]
+// Usage: node order_support.mjs <base_url> <email> <password> <order_id> <normal> <revoked> <expired>
+//        <expired_order_id> [screenshot_dir]
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const [base, email, password, orderId, normal, revoked, expired, shots] = process.argv.slice(2);
-if (!base || !expired) {
-  process.stderr.write('usage: node order_support.mjs <base> <email> <password> <order_id> <normal> <revoked> <expired> [dir]\n');
+const [base, email, password, orderId, normal, revoked, expired, expiredId, shots] = process.argv.slice(2);
+if (!base || !expiredId) {
+  process.stderr.write('usage: node order_support.mjs <base> <email> <password> <order_id> <normal> <revoked> <expired> <expired_id> [dir]\n');
   process.exit(2);
 }
 const steps = [];
@@ -71,6 +72,12 @@ try {
     seen[`status_${name}`] = response.status();
     await shoot(page, `delivery-${name}`);
   }
+  steps.push(step);
+
+  step = 'the expired order offers "Extend link"';
+  await page.goto(`${base}/dashboard/orders/${expiredId}`);
+  seen.extend_label = (await page.locator('.access-actions button').first().textContent()).trim();
+  await shoot(page, 'order-support-expired-order');
   steps.push(step);
 
   process.stdout.write(`${JSON.stringify({ ok: true, steps, ...seen })}\n`);

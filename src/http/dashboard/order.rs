@@ -224,6 +224,9 @@ async fn page(
         (None, Some(_)) => "Kept after the refund: turn on “revoke on refund” in Settings to change that for \
                             future refunds, or revoke this order by hand."
             .to_owned(),
+        (None, None) if o.link_expires_at.is_some_and(|at| at <= now_millis()) => {
+            "The link has expired: extend it to let the customer download again.".to_owned()
+        }
         (None, None) => "The customer's links work.".to_owned(),
     };
     let (policy, now) = (user.merchant.link_expiry_seconds, now_millis());

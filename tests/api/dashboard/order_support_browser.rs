@@ -51,6 +51,8 @@ async fn order_page_copy_buttons_and_delivery_pages_in_a_browser(stack: Stack) {
     })
     .await;
 
+    let refused = app.client.get(format!("{}/files/1", delivery_url(&expired))).send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::GONE);
     let args = vec![
         app.address.clone(),
         owner_email(&m),
@@ -59,10 +61,12 @@ async fn order_page_copy_buttons_and_delivery_pages_in_a_browser(stack: Stack) {
         delivery_url(&normal),
         delivery_url(&revoked),
         delivery_url(&expired),
+        expired_id.to_owned(),
     ];
     let seen = run_script("order_support.mjs", args).await;
     assert_eq!(seen["copied_payment_id"], normal["payment_id"], "{seen}");
     assert_eq!(seen["copied_button"], "Copied");
+    assert!(seen["extend_label"].as_str().unwrap().starts_with("Extend link until "), "{seen}");
     assert_eq!(seen["copied_link"], delivery_url(&normal).as_str());
     assert_eq!(
         seen["confirm_heading"],

@@ -142,7 +142,8 @@ fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
             .iter()
             .find(|i| i.position == n)
             .map_or(format!("Link {n}"), |i| format!("Link of {}", i.product_name)),
-        (None, None) => "Delivery page".to_owned(),
+        // Only a refused "Download all" names no file (a served one is logged per file).
+        (None, None) => "Download all (ZIP)".to_owned(),
     };
     let answer = match d.status {
         200 | 206 => "Served",

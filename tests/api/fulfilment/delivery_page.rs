@@ -152,8 +152,14 @@ async fn a_capped_download_all_counts_each_file_once(stack: Stack) {
         assert_eq!(status, StatusCode::GONE, "{url}");
         assert!(body.contains("download limit is reached"), "{body}");
     }
-    // A refused ZIP used up nothing.
+    // A refused ZIP used up nothing, and is logged as one refusal naming no file.
     assert_eq!(counts(&order(&app, &shop.m, id).await), [json!(1), json!(1)]);
+    let detail = wait_for_order(&app, &shop.m, id, "the refused ZIP in the log", |o| {
+        o["downloads"].as_array().unwrap().iter().any(|d| d["status"] == 410 && d["file_position"].is_null())
+    })
+    .await;
+    let zips = detail["downloads"].as_array().unwrap().iter().filter(|d| d["file_position"].is_null()).count();
+    assert_eq!(zips, 1, "{detail:#}");
 }
 
 /// Rows of the order's download log answered `status`.

@@ -2,17 +2,36 @@
 // except file uploads with progress bars.
 "use strict";
 
-// Copy buttons (`data-copy`): hidden until this script can make them work.
+// Copy buttons (`data-copy`): hidden until this script can make them work. The Clipboard API
+// exists only on secure pages (HTTPS or localhost); a dashboard reached over plain HTTP on a
+// LAN address copies through a selected, off-screen text area instead.
+function copyText(text) {
+  if (navigator.clipboard && window.isSecureContext) {
+    return navigator.clipboard.writeText(text);
+  }
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.setAttribute("readonly", "");
+  area.style.position = "fixed";
+  area.style.top = "-1000px";
+  document.body.appendChild(area);
+  area.select();
+  const copied = document.execCommand("copy");
+  area.remove();
+  return copied ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+}
+
 document.querySelectorAll("button[data-copy]").forEach((button) => {
   button.hidden = false;
+  const label = button.textContent;
   button.addEventListener("click", async () => {
     try {
-      await navigator.clipboard.writeText(button.dataset.copy);
+      await copyText(button.dataset.copy);
       button.textContent = "Copied";
     } catch {
       button.textContent = "Select and copy";
     }
-    setTimeout(() => { button.textContent = "Copy"; }, 2000);
+    setTimeout(() => { button.textContent = label; }, 2000);
   });
 });
 

@@ -106,3 +106,28 @@ pub async fn refund_range(
     });
     Ok(())
 }
+
+/// Gives a file of one of `merchant_id`'s orders all its downloads back (count and range
+/// allowance to zero), by hand from the dashboard. NotFound when the order is not theirs or
+/// has no such file.
+pub async fn reset_downloads(db: &Db, merchant_id: &str, order_id: &str, position: i64) -> Result<i64, DbError> {
+    let before: Option<i64> = with_pool!(db, write pool => {
+        sqlx::query_scalar(
+            "UPDATE order_files SET download_count = 0, uncounted_bytes = 0 \
+             WHERE order_id = $1 AND position = $2 \
+             AND EXISTS (SELECT 1 FROM orders WHERE orders.id = $1 AND orders.merchant_id = $3) \
+             RETURNING position",
+        )
+        .bind(order_id).bind(position).bind(merchant_id).fetch_optional(pool).await?
+    });
+    before.ok_or(DbError::NotFound)
+}
+
+/// The current download count of each file of an order (position, count): fresher than a
+/// cached order, for the delivery page's "downloads left".
+pub async fn counts(db: &Db, order_id: &str) -> Result<Vec<(i64, i64)>, DbError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as("SELECT position, download_count FROM order_files WHERE order_id = $1 ORDER BY position")
+            .bind(order_id).fetch_all(pool).await?
+    }))
+}

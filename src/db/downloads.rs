@@ -33,6 +33,10 @@ pub struct DownloadEvent {
     pub increment: bool,
 }
 
+/// Refused answers (status 400 and above) kept per order, the latest ones: a client hammering
+/// an expired or used-up link replaces these rows instead of adding to the table.
+pub const REFUSED_KEPT: i64 = 50;
+
 /// Rows per INSERT statement (11 parameters each, well under SQLite's limit).
 const ROWS_PER_INSERT: usize = 128;
 
@@ -89,6 +93,16 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
                 }
                 (None, None) => {}
             }
+        }
+        let mut refused: Vec<&str> = batch.iter().filter(|e| e.status >= 400).map(|e| e.order_id.as_str()).collect();
+        refused.sort_unstable();
+        refused.dedup();
+        for order_id in refused {
+            sqlx::query(
+                "DELETE FROM download_events WHERE order_id = $1 AND status >= 400 AND id NOT IN \
+                 (SELECT id FROM download_events WHERE order_id = $1 AND status >= 400 ORDER BY at DESC, id DESC LIMIT $2)",
+            )
+            .bind(order_id).bind(REFUSED_KEPT).execute(&mut *tx).await?;
         }
         tx.commit().await?;
     });

@@ -312,3 +312,22 @@ pub async fn set_revoked(db: &Db, merchant_id: &str, id: &str, revoked: bool) ->
     });
     if done == 0 { Err(DbError::NotFound) } else { Ok(()) }
 }
+
+/// Moves the link expiry of one of `merchant_id`'s orders to `until` (None: never expires),
+/// never earlier than it already is. Returns the new expiry.
+pub async fn extend_link(
+    db: &Db,
+    merchant_id: &str,
+    id: &str,
+    until: Option<Millis>,
+) -> Result<Option<Millis>, DbError> {
+    let row: Option<(Option<Millis>,)> = with_pool!(db, write pool => {
+        sqlx::query_as(
+            "UPDATE orders SET link_expires_at = CASE WHEN $3 IS NULL OR link_expires_at IS NULL THEN NULL \
+             WHEN link_expires_at > $3 THEN link_expires_at ELSE $3 END \
+             WHERE merchant_id = $1 AND id = $2 RETURNING link_expires_at",
+        )
+        .bind(merchant_id).bind(id).bind(until).fetch_optional(pool).await?
+    });
+    row.map(|(at,)| at).ok_or(DbError::NotFound)
+}

@@ -8,6 +8,7 @@ mod delivery_files;
 mod format;
 mod instance;
 mod mail;
+mod masked;
 mod names;
 mod order;
 mod password;
@@ -31,6 +32,7 @@ pub use delivery_files::{CheckedFiles, FileProblem, ListedFile, check_listed_fil
 pub use format::{csv_cell, csv_time, human_date, human_date_time, human_limit, human_price, human_size};
 pub use instance::{Role, alive_since};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};
+pub use masked::masked_email;
 pub use names::{ContentType, CustomerName, DisplayName, Email, Instructions, ProductName, Slug, is_bidi_control};
 pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
 pub use password::{PASSWORD_RESET_LIFETIME_MS, PasswordResetToken, hash_password, verify_password};

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{token}/files/{n}", get(order_links::download))
         .route("/d/{token}/link", get(order_links::first_link))
         .route("/d/{token}/link/{n}", get(order_links::nth_link))
+        .route("/d/{token}/zip", get(order_links::download_all))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/dashboard", dashboard::router())

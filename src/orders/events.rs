@@ -58,6 +58,24 @@ pub enum OrderEvent {
         /// Test orders deleted.
         orders: u64,
     },
+    /// The merchant gave a file of an order its downloads back.
+    DownloadsReset {
+        /// The merchant's id.
+        merchant_id: String,
+        /// The order.
+        order_id: String,
+        /// The file's position in the order.
+        position: i64,
+    },
+    /// The merchant extended an order's link.
+    LinkExtended {
+        /// The merchant's id.
+        merchant_id: String,
+        /// The order.
+        order_id: String,
+        /// The link's new expiry (None: never).
+        until: Option<crate::domain::Millis>,
+    },
     /// Another copy of the purchase email was queued.
     EmailQueued {
         /// The merchant's id.
@@ -89,6 +107,12 @@ pub(crate) fn emit(event: OrderEvent) {
         }
         OrderEvent::Restored { merchant_id, order_id } => {
             tracing::info!(merchant_id, order_id, "order event: access restored");
+        }
+        OrderEvent::DownloadsReset { merchant_id, order_id, position } => {
+            tracing::info!(merchant_id, order_id, position, "order event: a file's downloads given back");
+        }
+        OrderEvent::LinkExtended { merchant_id, order_id, until } => {
+            tracing::info!(merchant_id, order_id, until, "order event: link extended");
         }
         OrderEvent::TestDataDeleted { merchant_id, orders } => {
             tracing::info!(merchant_id, orders, "order event: test data deleted");

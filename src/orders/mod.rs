@@ -14,6 +14,7 @@ mod events;
 mod payments;
 mod refunds;
 mod resend;
+mod support;
 mod test_data;
 mod unmatched;
 
@@ -24,6 +25,7 @@ pub(crate) use events::emit;
 pub use payments::{Outcome, Payment, keep_unreadable, record_payment, token_of};
 pub use refunds::refund_payment;
 pub use resend::{RESEND_LIMIT, RESEND_WINDOW_MS, Resent, resend_purchase_email};
+pub use support::{extend_link, extended_until, reset_downloads, worth_extending};
 pub use test_data::delete_test_data;
 pub use unmatched::{AssignRefusal, Assigned, Assignment, assign_unmatched};
 

@@ -2,7 +2,8 @@
 // three uploaded files: switch its delivery to an external link and back to the files (which
 // were kept), turn on test mode, see that a new draft product cannot be bought, buy the first
 // through the test checkout, find the order, read the email in the Mailbox,
-// resend it, revoke access (the customer's link must give 404) and restore it (200 again).
+// resend it, revoke access through its confirmation page (the customer's link must give 410)
+// and restore it (200 again).
 // Prints one JSON object; any failed step prints {"ok": false, …} and exits 1.
 //
 // Usage: node journey.mjs <base_url> <email> <password> <product_id> [screenshot_dir]
@@ -132,6 +133,9 @@ try {
   steps.push(step);
 
   step = 'revoke access';
+  await page.getByRole('link', { name: 'Revoke access…' }).click();
+  await page.waitForURL(/\/revoke$/);
+  await shoot(page, 'journey-revoke-confirm');
   await page.getByRole('button', { name: 'Revoke access' }).click();
   await page.waitForURL(/notice=revoked/);
   seen.after_revoke = (await page.request.get(deliveryUrl)).status();

@@ -30,6 +30,7 @@ mod export;
 mod forgot;
 mod mailbox;
 mod order;
+mod order_support;
 mod orders;
 mod password;
 mod settings;
@@ -79,7 +80,9 @@ fn orders_routes() -> Router<AppState> {
         .route("/customers.csv", get(export::customers))
         .route("/orders/{id}", get(order::show))
         .route("/orders/{id}/resend", post(order::resend))
-        .route("/orders/{id}/revoke", post(order::revoke))
+        .route("/orders/{id}/revoke", get(order_support::revoke_confirm).post(order_support::revoke))
+        .route("/orders/{id}/files/{n}/reset", post(order_support::reset_downloads))
+        .route("/orders/{id}/extend", post(order_support::extend_link))
         .route("/orders/{id}/restore", post(order::restore))
         .route("/unmatched/{id}/assign", post(unmatched::assign))
         .route("/test-data", get(test_data::confirm).post(test_data::delete))
@@ -199,6 +202,8 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "resent" => "A new copy of the purchase email is on its way.",
         "revoked" => "Access revoked: the customer's links no longer work.",
         "restored" => "Access restored: the customer's links work again.",
+        "downloads-reset" => "Downloads reset: the customer can download that file again.",
+        "link-extended" => "Link extended: the customer's link works again.",
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",

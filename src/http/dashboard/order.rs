@@ -1,6 +1,7 @@
 //! `GET /dashboard/orders/{id}`: one order as it was frozen at payment, its link, emails,
-//! downloads and payment events; and its actions: "Resend email", "Revoke access",
-//! "Restore access" (POST, then back to the page with a notice).
+//! downloads (refused ones too) and payment events; and its actions: "Resend email", "Restore
+//! access" (POST, then back to the page with a notice). Revoking, resetting a file's downloads
+//! and extending the link are in [`super::order_support`].
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -15,7 +16,9 @@ use crate::db::downloads::DownloadEventRow;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{self as db_orders, OrderDetail};
 use crate::db::payment_events::{self, PaymentEventRow};
-use crate::domain::{DeliveryMode, EmailKind, EmailStatus, OrderStatus, human_date, human_price, human_size};
+use crate::domain::{
+    DeliveryMode, EmailKind, EmailStatus, OrderStatus, human_date, human_price, human_size, now_millis,
+};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::mail::Mailbox;
@@ -39,6 +42,8 @@ struct FileView {
     name: String,
     size: String,
     downloads: String,
+    /// Capped, and at least one download used: "Reset downloads" is offered.
+    resettable: bool,
 }
 
 struct EmailView {
@@ -56,6 +61,9 @@ struct DownloadView {
     at: String,
     what: String,
     status: i64,
+    /// What the status meant to the customer ("Served", "Refused"…).
+    answer: &'static str,
+    refused: bool,
     bytes: String,
     counted: bool,
     ip: String,
@@ -90,10 +98,14 @@ struct OrderPage {
     refund: Option<String>,
     access: String,
     expiry: String,
+    expired: bool,
+    /// The "Extend link" button's words, when the link expires at all.
+    extend: Option<String>,
     max_downloads: String,
     items: Vec<ItemView>,
     emails: Vec<EmailView>,
     downloads: Vec<DownloadView>,
+    refused_kept: i64,
     events: Vec<EventView>,
 }
 
@@ -130,12 +142,23 @@ fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
             .iter()
             .find(|i| i.position == n)
             .map_or(format!("Link {n}"), |i| format!("Link of {}", i.product_name)),
-        (None, None) => "Delivery page".to_owned(),
+        // Only a refused "Download all" names no file (a served one is logged per file).
+        (None, None) => "Download all (ZIP)".to_owned(),
+    };
+    let answer = match d.status {
+        200 | 206 => "Served",
+        302 | 307 => "Sent on",
+        304 => "Not changed",
+        410 => "Refused",
+        s if s >= 500 => "Failed",
+        _ => "Refused",
     };
     DownloadView {
         at: when(d.at),
         what,
         status: d.status,
+        answer,
+        refused: d.status >= 400,
         bytes: human_size(d.bytes_requested),
         counted: d.counted,
         ip: d.ip,
@@ -183,6 +206,7 @@ async fn page(
                     name: f.display_name.clone(),
                     size: human_size(f.size),
                     downloads: max.map_or(f.download_count.to_string(), |m| format!("{} of {m}", f.download_count)),
+                    resettable: max.is_some() && f.download_count > 0,
                 })
                 .collect(),
             link: item.external_url.clone().filter(|_| item.delivery_mode == DeliveryMode::ExternalLink),
@@ -193,13 +217,20 @@ async fn page(
     let revoked = o.status == OrderStatus::Revoked;
     let access = match (o.revoked_at, o.refunded_at) {
         (Some(at), _) => {
-            format!("Revoked on {}: the links answer “not found” until you restore access.", human_date(at))
+            format!(
+                "Revoked on {}: the customer's links show a page saying so until you restore access.",
+                human_date(at)
+            )
         }
         (None, Some(_)) => "Kept after the refund: turn on “revoke on refund” in Settings to change that for \
                             future refunds, or revoke this order by hand."
             .to_owned(),
+        (None, None) if o.link_expires_at.is_some_and(|at| at <= now_millis()) => {
+            "The link has expired: extend it to let the customer download again.".to_owned()
+        }
         (None, None) => "The customer's links work.".to_owned(),
     };
+    let (policy, now) = (user.merchant.link_expiry_seconds, now_millis());
     let (status, error) = refused.map_or((StatusCode::OK, None), |(status, why)| (status, Some(why)));
     let view = OrderPage {
         chrome: Chrome::new(user, Section::Orders, notice),
@@ -218,10 +249,19 @@ async fn page(
         refund: o.refunded_at.map(|at| format!("Refunded on {}", when(at))),
         access,
         expiry: o.link_expires_at.map_or("Never".to_owned(), when),
+        expired: o.link_expires_at.is_some_and(|at| at <= now),
+        // Offered only when it would give the link more time than it has.
+        extend: o.link_expires_at.filter(|at| orders::worth_extending(policy, *at, now)).map(|_| {
+            match orders::extended_until(policy, now) {
+                Some(until) => format!("Extend link until {}", human_date(until)),
+                None => "Make the link permanent".to_owned(),
+            }
+        }),
         max_downloads: max.map_or("Unlimited".to_owned(), |m| format!("{m} per file")),
         items,
         emails: emails.into_iter().map(|e| email_view(e, &mailbox)).collect(),
         downloads: downloads.into_iter().map(|d| download_view(d, &detail)).collect(),
+        refused_kept: crate::db::downloads::REFUSED_KEPT,
         events: events.into_iter().map(event_view).collect(),
         id: o.id.clone(),
     };
@@ -239,7 +279,8 @@ pub async fn show(
     page(&state, &user, &id, q.notice.as_deref(), None).await
 }
 
-fn back(id: &str, notice: &str) -> PageResult {
+/// Back to the order page with the notice named `notice`.
+pub(super) fn back(id: &str, notice: &str) -> PageResult {
     Ok(Redirect::to(&format!("/dashboard/orders/{id}?notice={notice}")).into_response())
 }
 
@@ -257,13 +298,6 @@ pub async fn resend(State(state): State<AppState>, Path(id): Path<String>, form:
             page(&state, &form.user, &id, None, Some((StatusCode::TOO_MANY_REQUESTS, format!("{message}.")))).await
         }
     }
-}
-
-/// `POST /dashboard/orders/{id}/revoke`: "Revoke access".
-#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id, order_id = %id))]
-pub async fn revoke(State(state): State<AppState>, Path(id): Path<String>, form: Verified<Empty>) -> PageResult {
-    orders::revoke(&state, &form.user.merchant.id, &id).await?;
-    back(&id, "revoked")
 }
 
 /// `POST /dashboard/orders/{id}/restore`: "Restore access".

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use crate::db::caps::{self, Allowance, RangeCharge};
-use crate::db::orders::{Order, OrderFile};
+use crate::db::orders::{Order, OrderDetail, OrderFile};
 use crate::db::{Db, merchants};
 use crate::http::PageError;
 use crate::http::ranged::Answer;
@@ -155,4 +155,30 @@ impl Drop for Metered {
             });
         }
     }
+}
+
+/// Counts one download of every file of a capped order for a "download all" (nothing to do
+/// on an unlimited one: its counts go with the download log). If any file is used up, the
+/// ones already counted are given back and the answer is the 410.
+pub(super) async fn count_all(db: &Db, detail: &OrderDetail) -> Result<(), PageError> {
+    let order = &detail.order;
+    let Some(max) = order.max_downloads_per_file else { return Ok(()) };
+    let mut counted = Vec::with_capacity(detail.files.len());
+    for position in detail.files.iter().map(|f| f.position) {
+        match caps::count_download(db, &order.id, position, Some(max)).await {
+            Ok(true) => counted.push(position),
+            outcome => {
+                for position in counted {
+                    if let Err(e) = caps::uncount_download(db, &order.id, position).await {
+                        tracing::warn!(order_id = %order.id, position, error = %e, "could not give back a download");
+                    }
+                }
+                return Err(match outcome {
+                    Err(e) => PageError::internal(e),
+                    _ => used_up(db, order).await,
+                });
+            }
+        }
+    }
+    Ok(())
 }

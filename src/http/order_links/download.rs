@@ -1,5 +1,6 @@
 //! `GET|HEAD /d/{token}/files/{n}`: streams a file like a good static file server (ranges,
-//! ETag, conditional requests), applying the order's download policy and logging every try.
+//! ETag, conditional requests), applying the order's download policy and logging every try,
+//! refused ones included.
 //! With storage offload, the bytes come from the store through a redirect ([`super::offload`]).
 
 use axum::body::Body;
@@ -7,7 +8,7 @@ use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use super::{cap, offload, open};
+use super::{admit, cap, find, offload, refused};
 use crate::blobs::Blobs;
 use crate::db::orders::OrderFile;
 use crate::domain::{Millis, now_millis};
@@ -30,10 +31,22 @@ pub async fn download(
     Path((token, n)): Path<(String, i64)>,
     request: Request,
 ) -> PageResult {
-    let detail = open(&state, &token).await?;
+    let detail = find(&state, &token).await?;
     let file = detail.files.iter().find(|f| f.position == n).ok_or(PageError::LinkNotFound)?;
     let answer = ranged::decide(request.headers(), &served(file, detail.order.created_at));
-    let admitted = cap::admit(&state.db, &detail.order, file, request.method(), &answer).await?;
+    let admitted = match admit(&state, &detail).await {
+        Ok(()) => cap::admit(&state.db, &detail.order, file, request.method(), &answer).await,
+        Err(error) => Err(error),
+    };
+    let admitted = match admitted {
+        Ok(admitted) => admitted,
+        // A refusal is logged with its answer; a failure (5xx) is logged as an error instead.
+        Err(error) if error.status().is_client_error() => {
+            let at = (Some(file.position), Some(file.item_position));
+            return Err(refused(&state, &detail.order.id, at, client_of(&request), error).await);
+        }
+        Err(error) => return Err(error),
+    };
     let (counted, increment) = (admitted.counted, admitted.increment);
     // Offloaded, the bytes never pass here: a range charged to the allowance keeps its charge.
     if let Some(redirect) = offload::redirect(&state.blobs, request.method(), &answer, file).await {

@@ -1,10 +1,10 @@
 //! `/d/{token}…`: the links of a purchase email: the order's page, its file downloads and its
 //! external-link redirects.
 //!
-//! Unknown, tampered and revoked tokens all get the same 404 page (no oracle); an expired link
-//! or a used-up download count gets 410 with a way back through the customer portal.
+//! Unknown and tampered tokens get the same 404 page (no oracle); a revoked order, an expired
+//! link or a used-up download count gets 410 naming the shop, with a way to its customer
+//! portal. Refused download tries are logged with their answer, like served ones.
 
-use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,33 +13,23 @@ use tracing::field::Empty;
 
 use crate::db::merchants;
 use crate::db::orders::OrderDetail;
-use crate::domain::ShopBrand;
-use crate::domain::{DeliveryMode, OrderStatus, SecretHash, human_date, human_date_time, now_millis};
+use crate::domain::{DeliveryMode, OrderStatus, SecretHash, now_millis};
 use crate::download_log::DownloadEvent;
-use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
-use crate::orders::contents::{DeliveredItem, delivered_items};
 use crate::state::AppState;
 
 mod cap;
 mod download;
 mod offload;
+mod page;
+mod zip;
 pub use download::{client_of, download, file_event, serve_file, served};
 pub use offload::{handed_over, redirect as offloaded};
+pub use page::page;
+pub use zip::download_all;
 
-#[derive(Template)]
-#[template(path = "delivery/page.html")]
-struct DeliveryPage {
-    merchant: String,
-    brand: ShopBrand,
-    paid_on: String,
-    expires_on: Option<String>,
-    items: Vec<DeliveredItem>,
-    portal_href: String,
-}
-
-/// Finds the order a token opens: only paid or refunded ones, only before the link expires.
-pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>> {
+/// Finds the order a token opens, whatever its state: 404 for an unknown or tampered token.
+pub async fn find(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>> {
     if !token_shaped(token) {
         return Err(PageError::LinkNotFound);
     }
@@ -49,37 +39,65 @@ pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>>
     };
     // The handlers' spans name the order (never the token).
     tracing::Span::current().record("order_id", detail.order.id.as_str());
-    if detail.order.status == OrderStatus::Revoked {
-        return Err(PageError::LinkNotFound);
-    }
-    if detail.order.link_expires_at.is_some_and(|at| at <= now_millis()) {
-        let merchant_id = &detail.order.merchant_id;
-        let merchant = merchants::get(&state.db, merchant_id).await.ok();
-        return Err(PageError::link_expired(merchant.as_ref(), merchant_id));
-    }
     Ok(detail)
+}
+
+/// Whether the link of a found order still opens it: 410 naming the shop when the order is
+/// revoked or its link expired (only paid and refunded orders, before the link expires, open).
+pub async fn admit(state: &AppState, detail: &OrderDetail) -> PageResult<()> {
+    let revoked = detail.order.status == OrderStatus::Revoked;
+    let expired = detail.order.link_expires_at.is_some_and(|at| at <= now_millis());
+    if !revoked && !expired {
+        return Ok(());
+    }
+    let merchant_id = &detail.order.merchant_id;
+    let merchant = merchants::get(&state.db, merchant_id).await.ok();
+    Err(if revoked {
+        PageError::link_revoked(merchant.as_ref(), merchant_id)
+    } else {
+        PageError::link_expired(merchant.as_ref(), merchant_id)
+    })
+}
+
+/// Finds the order a token opens and admits it ([`find`], then [`admit`]).
+pub async fn open(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>> {
+    let detail = find(state, token).await?;
+    admit(state, &detail).await?;
+    Ok(detail)
+}
+
+/// Logs a download try that was refused with `error` (an expired, revoked or used-up link)
+/// and hands the error back. The log keeps the latest refusals of an order only
+/// ([`crate::db::downloads::REFUSED_KEPT`]), so a client hammering a dead link cannot grow it.
+pub(crate) async fn refused(
+    state: &AppState,
+    order_id: &str,
+    (file_position, item_position): (Option<i64>, Option<i64>),
+    client: (String, String),
+    error: PageError,
+) -> PageError {
+    let (ip, user_agent) = client;
+    let event = DownloadEvent {
+        order_id: order_id.to_owned(),
+        file_position,
+        item_position,
+        at: now_millis(),
+        ip,
+        user_agent,
+        status: error.status().as_u16(),
+        range_start: None,
+        bytes_requested: 0,
+        counted: false,
+        increment: false,
+    };
+    state.downloads.record(event).await;
+    error
 }
 
 /// Whether `token` has the shape of a download token: 43 base64url characters (256 bits).
 /// Anything else cannot match, so the lookup is skipped.
 pub(crate) fn token_shaped(token: &str) -> bool {
     token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// `GET /d/{token}`: what the order delivers.
-#[tracing::instrument(skip_all, fields(order_id = Empty))]
-pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> PageResult {
-    let detail = open(&state, &token).await?;
-    let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
-    let page = DeliveryPage {
-        brand: merchant.brand(""),
-        merchant: merchant.name,
-        paid_on: human_date(detail.order.created_at),
-        expires_on: detail.order.link_expires_at.map(human_date_time),
-        items: delivered_items(&detail, &format!("/d/{token}")),
-        portal_href: format!("/portal/{}", merchant.slug),
-    };
-    Ok(render(StatusCode::OK, &page))
 }
 
 /// `GET /d/{token}/link`: the first external link of the order.
@@ -104,12 +122,16 @@ pub async fn nth_link(
 }
 
 async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent): (String, String)) -> PageResult {
-    let detail = open(state, token).await?;
+    let detail = find(state, token).await?;
     let item = detail.items.iter().find(|i| {
         i.delivery_mode == DeliveryMode::ExternalLink && i.external_url.is_some() && n.is_none_or(|n| i.position == n)
     });
     let url = item.and_then(|i| i.external_url.clone()).ok_or(PageError::LinkNotFound)?;
     let position = item.map_or(0, |i| i.position);
+    if let Err(error) = admit(state, &detail).await {
+        let client = (ip, user_agent);
+        return Err(refused(state, &detail.order.id, (None, Some(position)), client, error).await);
+    }
     state.downloads.record(link_event(&detail.order.id, position, (ip, user_agent), true)).await;
     Ok(redirect_to(&url))
 }

@@ -24,7 +24,7 @@ use crate::state::AppState;
 mod downloads;
 mod purchases;
 mod sign_in;
-mod zip;
+pub(crate) mod zip;
 
 /// The portal's session cookie, scoped to `/portal/{slug}`.
 const COOKIE: &str = "satchel_portal";

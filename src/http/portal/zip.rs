@@ -1,4 +1,5 @@
-//! `GET /portal/{merchant}/zip/{order}?e=…&s=…`: every file of an order as one ZIP, streamed
+//! `GET /portal/{merchant}/zip/{order}?e=…&s=…` (and `/d/{token}/zip`, through [`archive`]):
+//! every file of an order as one ZIP, streamed
 //! as it is made: no temporary file, never a whole file in memory, files stored as they are
 //! (no recompression: they are mostly compressed already, and storing costs no CPU).
 //!
@@ -17,7 +18,7 @@ use futures_util::{AsyncWriteExt, StreamExt};
 
 use super::open_signed;
 use crate::blobs::Blobs;
-use crate::db::orders::OrderFile;
+use crate::db::orders::{OrderDetail, OrderFile};
 use crate::domain::{Millis, PortalTarget, archive_names, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::order_links::client_of;
@@ -40,42 +41,62 @@ pub async fn download_all(
     if detail.files.is_empty() {
         return Err(PageError::LinkNotFound);
     }
-    let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
-    let filename = format!("{}-order-{reference}.zip", merchant.slug);
-    let mut response = if request.method() == Method::HEAD {
+    if request.method() != Method::HEAD {
         // Nothing is read or logged to answer a HEAD.
+        for event in archive_events(&detail, client_of(&request), false) {
+            state.downloads.record(event).await;
+        }
+    }
+    Ok(archive(&state.blobs, &merchant.slug, &detail, request.method() == Method::HEAD))
+}
+
+/// The "download all" answer for an order of shop `slug`: the ZIP of all its files, streamed
+/// ([`stream_zip`]), or its headers only for a HEAD. Shared by the portal and the email link.
+pub(crate) fn archive(blobs: &Blobs, slug: &str, detail: &OrderDetail, head: bool) -> Response {
+    let reference = detail.order.id.rsplit('-').next().unwrap_or(&detail.order.id).to_uppercase();
+    let filename = format!("{slug}-order-{reference}.zip");
+    let mut response = if head {
         Response::new(Body::empty())
     } else {
         let names = archive_names(&detail.files.iter().map(|f| f.display_name.as_str()).collect::<Vec<_>>());
         let entries: Vec<(String, OrderFile)> = names.into_iter().zip(detail.files.iter().cloned()).collect();
-        let (ip, user_agent) = client_of(&request);
-        for file in &detail.files {
-            state
-                .downloads
-                .record(DownloadEvent {
-                    order_id: detail.order.id.clone(),
-                    file_position: Some(file.position),
-                    item_position: Some(file.item_position),
-                    at: now_millis(),
-                    ip: ip.clone(),
-                    user_agent: user_agent.clone(),
-                    status: 200,
-                    range_start: None,
-                    bytes_requested: file.size,
-                    counted: false,
-                    increment: false,
-                })
-                .await;
-        }
         let modified = zip_date(detail.order.created_at);
-        Response::new(Body::from_stream(stream_zip(state.blobs.clone(), entries, modified)))
+        Response::new(Body::from_stream(stream_zip(blobs.clone(), entries, modified)))
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     headers.insert(header::CONTENT_DISPOSITION, content_disposition(&filename));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    Ok(response)
+    response
+}
+
+/// The download log's entries for one "download all" of `detail` by `(ip, user_agent)`: one
+/// per file, whole. `counted` when it counts as a download of each file (the email link);
+/// its count is then still to be written unless the order is capped (counted already).
+pub(crate) fn archive_events(
+    detail: &OrderDetail,
+    (ip, user_agent): (String, String),
+    counted: bool,
+) -> Vec<DownloadEvent> {
+    let increment = counted && detail.order.max_downloads_per_file.is_none();
+    detail
+        .files
+        .iter()
+        .map(|file| DownloadEvent {
+            order_id: detail.order.id.clone(),
+            file_position: Some(file.position),
+            item_position: Some(file.item_position),
+            at: now_millis(),
+            ip: ip.clone(),
+            user_agent: user_agent.clone(),
+            status: 200,
+            range_start: None,
+            bytes_requested: file.size,
+            counted,
+            increment,
+        })
+        .collect()
 }
 
 /// The ZIP of `entries` (name in the archive, file) as a byte stream. A failure part-way ends

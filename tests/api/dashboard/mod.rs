@@ -15,6 +15,8 @@ mod amounts;
 mod customers;
 mod mailbox;
 mod money;
+mod order_support;
+mod order_support_browser;
 mod orders;
 mod settings;
 mod shop_settings;

@@ -73,7 +73,7 @@ async fn dashboard_orders_list_shows_email_state_and_downloads(stack: Stack) {
 
     let bob_id = bob["id"].as_str().unwrap();
     assert_eq!(
-        dashboard.post(&format!("/dashboard/orders/{bob_id}/revoke"), &[]).await.status(),
+        dashboard.post(&format!("/dashboard/orders/{bob_id}/revoke"), &[("confirm", "revoke")]).await.status(),
         StatusCode::SEE_OTHER
     );
     let (_, revoked) = dashboard.get("/dashboard/orders?status=revoked").await;
@@ -104,7 +104,7 @@ async fn dashboard_order_page_resends_revokes_and_restores(stack: Stack) {
 
     let (status, page) = dashboard.get(&path).await;
     assert_eq!(status, StatusCode::OK);
-    for expected in [link.as_str(), "field-guide.pdf", "ada@readers.example", ">Resend email<", ">Revoke access<"] {
+    for expected in [link.as_str(), "field-guide.pdf", "ada@readers.example", ">Resend email<", ">Revoke access…<"] {
         assert!(page.contains(expected), "{expected} on the order page");
     }
 
@@ -125,17 +125,17 @@ async fn dashboard_order_page_resends_revokes_and_restores(stack: Stack) {
     assert!(page.contains("already resent 3 times in the last hour"), "{page}");
     assert_eq!(order(&app, &shop.m, id).await["emails"].as_array().unwrap().len(), 4, "no 5th email");
 
-    let revoked = dashboard.post(&format!("{path}/revoke"), &[]).await;
+    let revoked = dashboard.post(&format!("{path}/revoke"), &[("confirm", "revoke")]).await;
     assert_eq!(location(&revoked), format!("{path}?notice=revoked"));
-    assert_eq!(app.client.get(&link).send().await.unwrap().status(), StatusCode::NOT_FOUND, "at once");
+    assert_eq!(app.client.get(&link).send().await.unwrap().status(), StatusCode::GONE, "at once");
     let (_, page) = dashboard.get(&path).await;
-    assert!(page.contains(">Restore access<") && !page.contains(">Revoke access<") && page.contains("Revoked"));
+    assert!(page.contains(">Restore access<") && !page.contains(">Revoke access…<") && page.contains("Revoked"));
 
     let restored = dashboard.post(&format!("{path}/restore"), &[]).await;
     assert_eq!(location(&restored), format!("{path}?notice=restored"));
     assert_eq!(app.client.get(&link).send().await.unwrap().status(), StatusCode::OK);
     let (_, page) = dashboard.get(&path).await;
-    assert!(page.contains(">Revoke access<"));
+    assert!(page.contains(">Revoke access…<"));
 }
 
 async fn dashboard_order_page_shows_a_refund(stack: Stack) {
@@ -171,7 +171,9 @@ async fn dashboard_forms_without_the_csrf_token_are_refused(stack: Stack) {
 
     let forms: Vec<(String, Vec<(&str, &str)>)> = vec![
         (format!("/dashboard/orders/{id}/resend"), vec![]),
-        (format!("/dashboard/orders/{id}/revoke"), vec![]),
+        (format!("/dashboard/orders/{id}/revoke"), vec![("confirm", "revoke")]),
+        (format!("/dashboard/orders/{id}/files/1/reset"), vec![]),
+        (format!("/dashboard/orders/{id}/extend"), vec![]),
         (format!("/dashboard/orders/{id}/restore"), vec![]),
         (format!("/dashboard/unmatched/{event}/assign"), vec![("product_id", &shop.product_id)]),
         ("/dashboard/settings/policy".into(), vec![("expiry", "1"), ("expiry_unit", "days")]),

@@ -1,6 +1,7 @@
 //! Fulfilment: payments in, orders with frozen deliveries, per-order links and downloads.
 
 mod caps;
+mod delivery_page;
 mod downloads;
 mod drafts;
 mod links;

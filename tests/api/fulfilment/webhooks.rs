@@ -201,8 +201,8 @@ async fn refunds_keep_access_unless_the_merchant_revokes(stack: Stack) {
     let refund = dodo_refund("pay_r2");
     assert_eq!(send_standard(&app, m, "msg_r2", &refund).await.status(), StatusCode::OK);
     assert_eq!(order_of("pay_r2").await["status"], "revoked");
-    assert_eq!(get(&app, &delivery_url(&second)).await.status(), StatusCode::NOT_FOUND);
-    assert_eq!(get(&app, &format!("{}/files/1", delivery_url(&second))).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &delivery_url(&second)).await.status(), StatusCode::GONE);
+    assert_eq!(get(&app, &format!("{}/files/1", delivery_url(&second))).await.status(), StatusCode::GONE);
 
     // The merchant restores it; the provider retries the same refund event: no new revocation.
     let id = second["id"].as_str().unwrap();
@@ -253,5 +253,5 @@ async fn a_refund_that_comes_first_applies_to_the_order(stack: Stack) {
     assert!(list[0]["refunded_at"].is_string());
     assert!(payment_events(&app, m, "unmatched").await.is_empty());
     let detail = order(&app, m, list[0]["id"].as_str().unwrap()).await;
-    assert_eq!(get(&app, &delivery_url(&detail)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &delivery_url(&detail)).await.status(), StatusCode::GONE);
 }

@@ -1,0 +1,43 @@
+//! `GET|HEAD /d/{token}/zip`: "Download all" on the delivery page, the same ZIP as the
+//! customer portal's ([`crate::http::portal::zip::archive`]).
+//!
+//! Unlike the portal, the email link applies the order's download policy: the ZIP counts as
+//! one download of each file. On a capped order every file must have a download left, or the
+//! ZIP is refused (410) and nothing is used up.
+
+use axum::extract::{Path, Request, State};
+use axum::http::Method;
+use tracing::field::Empty;
+
+use super::{admit, cap, client_of, find, refused};
+use crate::db::merchants;
+use crate::http::portal::zip::{archive, archive_events};
+use crate::http::{PageError, PageResult};
+use crate::state::AppState;
+
+/// `GET|HEAD /d/{token}/zip`
+#[tracing::instrument(skip_all, fields(order_id = Empty))]
+pub async fn download_all(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> PageResult {
+    let detail = find(&state, &token).await?;
+    if detail.files.is_empty() {
+        return Err(PageError::LinkNotFound);
+    }
+    let head = request.method() == Method::HEAD;
+    let mut admitted = admit(&state, &detail).await;
+    if admitted.is_ok() && !head {
+        admitted = cap::count_all(&state.db, &detail).await;
+    }
+    if let Err(error) = admitted {
+        if !error.status().is_client_error() {
+            return Err(error);
+        }
+        return Err(refused(&state, &detail.order.id, (None, None), client_of(&request), error).await);
+    }
+    let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
+    if !head {
+        for event in archive_events(&detail, client_of(&request), true) {
+            state.downloads.record(event).await;
+        }
+    }
+    Ok(archive(&state.blobs, &merchant.slug, &detail, head))
+}

@@ -27,7 +27,6 @@ struct GonePage<'a> {
     headline: &'a str,
     explanation: &'a str,
     portal_href: &'a str,
-    revoked: bool,
 }
 
 /// A page with a headline, a sentence and one way on (the portal's refusals and limits).
@@ -60,8 +59,6 @@ pub struct LinkGone {
     pub headline: &'static str,
     /// Why links do that.
     pub explanation: &'static str,
-    /// The shop withdrew access to the order: the portal does not offer it either.
-    pub revoked: bool,
 }
 
 /// A portal page refusing something, with one way on.
@@ -89,7 +86,7 @@ pub enum PageError {
     /// 404 "This link doesn't work": an unknown or tampered order link, signed URL or shop, or
     /// a revoked order's portal link; all look the same, so nothing tells which exist.
     LinkNotFound,
-    /// 410: an order link that expired, was revoked, or whose download count is used up.
+    /// 410: an order link that expired, or whose download count is used up.
     LinkGone(Box<LinkGone>),
     /// A portal refusal: a limit, a lock, an expired sign-in or download link.
     Refused(Box<Refusal>),
@@ -118,19 +115,6 @@ impl PageError {
         PageError::link_gone(merchant, merchant_id, headline, explanation)
     }
 
-    /// 410 for the link of an order whose access the shop revoked. Only the link's holder sees
-    /// it (a token cannot be guessed), so it may say what happened; an unknown token still gets
-    /// the 404.
-    pub fn link_revoked(merchant: Option<&Merchant>, merchant_id: &str) -> PageError {
-        let headline = "This order's downloads were turned off";
-        let explanation = "The shop has withdrawn access to this order, for example after a refund.";
-        let mut error = PageError::link_gone(merchant, merchant_id, headline, explanation);
-        if let PageError::LinkGone(gone) = &mut error {
-            gone.revoked = true;
-        }
-        error
-    }
-
     /// 410 for a file whose download count through the order link is used up.
     pub fn downloads_used_up(merchant: Option<&Merchant>, merchant_id: &str) -> PageError {
         let headline = "This file's download limit is reached";
@@ -150,7 +134,6 @@ impl PageError {
             portal_href: format!("/portal/{slug}"),
             headline,
             explanation,
-            revoked: false,
         }))
     }
 
@@ -219,8 +202,8 @@ impl IntoResponse for PageError {
         match self {
             PageError::LinkNotFound => render(status, &NotFoundPage),
             PageError::LinkGone(gone) => {
-                let LinkGone { merchant, portal_href, headline, explanation, revoked } = &*gone;
-                render(status, &GonePage { merchant, headline, explanation, portal_href, revoked: *revoked })
+                let LinkGone { merchant, portal_href, headline, explanation } = &*gone;
+                render(status, &GonePage { merchant, headline, explanation, portal_href })
             }
             PageError::Refused(refusal) => refused_page(&refusal),
             PageError::Dashboard(super::Error::Internal(cause)) | PageError::Internal(cause) => {

@@ -2,7 +2,7 @@
 // three uploaded files: switch its delivery to an external link and back to the files (which
 // were kept), turn on test mode, see that a new draft product cannot be bought, buy the first
 // through the test checkout, find the order, read the email in the Mailbox,
-// resend it, revoke access through its confirmation page (the customer's link must give 410)
+// resend it, revoke access through its confirmation page (the customer's link must give 404)
 // and restore it (200 again).
 // Prints one JSON object; any failed step prints {"ok": false, …} and exits 1.
 //

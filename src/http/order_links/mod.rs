@@ -1,9 +1,9 @@
 //! `/d/{token}…`: the links of a purchase email: the order's page, its file downloads and its
 //! external-link redirects.
 //!
-//! Unknown and tampered tokens get the same 404 page (no oracle); a revoked order, an expired
-//! link or a used-up download count gets 410 naming the shop, with a way to its customer
-//! portal. Refused download tries are logged with their answer, like served ones.
+//! Unknown, tampered and revoked tokens get the same 404 page (no oracle, as DESIGN.md's table
+//! of bad input says); an expired link or a used-up download count gets 410 naming the shop,
+//! with a way to its customer portal. Refused download tries are logged with their answer, like served ones.
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
@@ -42,21 +42,19 @@ pub async fn find(state: &AppState, token: &str) -> PageResult<Arc<OrderDetail>>
     Ok(detail)
 }
 
-/// Whether the link of a found order still opens it: 410 naming the shop when the order is
-/// revoked or its link expired (only paid and refunded orders, before the link expires, open).
+/// Whether the link of a found order still opens it (only paid and refunded orders, before the
+/// link expires, open): a revoked order answers the 404 of an unknown token, an expired link
+/// 410 naming the shop.
 pub async fn admit(state: &AppState, detail: &OrderDetail) -> PageResult<()> {
-    let revoked = detail.order.status == OrderStatus::Revoked;
-    let expired = detail.order.link_expires_at.is_some_and(|at| at <= now_millis());
-    if !revoked && !expired {
+    if detail.order.status == OrderStatus::Revoked {
+        return Err(PageError::LinkNotFound);
+    }
+    if detail.order.link_expires_at.is_none_or(|at| at > now_millis()) {
         return Ok(());
     }
     let merchant_id = &detail.order.merchant_id;
     let merchant = merchants::get(&state.db, merchant_id).await.ok();
-    Err(if revoked {
-        PageError::link_revoked(merchant.as_ref(), merchant_id)
-    } else {
-        PageError::link_expired(merchant.as_ref(), merchant_id)
-    })
+    Err(PageError::link_expired(merchant.as_ref(), merchant_id))
 }
 
 /// Finds the order a token opens and admits it ([`find`], then [`admit`]).

@@ -74,6 +74,6 @@ async fn order_page_copy_buttons_and_delivery_pages_in_a_browser(stack: Stack) {
     );
     assert_eq!(
         (&seen["status_normal"], &seen["status_revoked"], &seen["status_expired"]),
-        (&json!(200), &json!(410), &json!(410))
+        (&json!(200), &json!(404), &json!(410))
     );
 }

@@ -199,7 +199,7 @@ async fn refused_downloads_are_logged_with_their_answer_and_bounded(stack: Stack
     assert_eq!(logged(&app, id, 410).await, kept, "refusals kept");
     assert_eq!(logged(&app, id, 200).await, 3, "the download and the two HEAD markers are all kept");
 
-    // An expired link's tries are logged too (410), as is a revoked order's.
+    // An expired link's tries are logged too (410); a revoked order's are logged with the 404 it answers.
     let expiring = buy_all(&app, &shop.m, &[&shop.charts], "ada@example.com").await;
     let expiring_id = expiring["id"].as_str().unwrap();
     let sql = "UPDATE orders SET link_expires_at = 1 WHERE id = $1";

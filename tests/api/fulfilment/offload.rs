@@ -125,7 +125,7 @@ async fn used_up_and_revoked_links_are_refused_without_a_redirect() {
     let revoke = app.api(&shop.m, reqwest::Method::POST, &format!("/orders/{id}/revoke")).send().await.unwrap();
     assert_eq!(revoke.status(), StatusCode::OK);
     let refused = app.client.get(&url).send().await.unwrap();
-    assert_eq!(refused.status(), StatusCode::GONE);
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert!(refused.headers().get("location").is_none());
 }
 

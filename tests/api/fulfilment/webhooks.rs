@@ -201,8 +201,8 @@ async fn refunds_keep_access_unless_the_merchant_revokes(stack: Stack) {
     let refund = dodo_refund("pay_r2");
     assert_eq!(send_standard(&app, m, "msg_r2", &refund).await.status(), StatusCode::OK);
     assert_eq!(order_of("pay_r2").await["status"], "revoked");
-    assert_eq!(get(&app, &delivery_url(&second)).await.status(), StatusCode::GONE);
-    assert_eq!(get(&app, &format!("{}/files/1", delivery_url(&second))).await.status(), StatusCode::GONE);
+    assert_eq!(get(&app, &delivery_url(&second)).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(get(&app, &format!("{}/files/1", delivery_url(&second))).await.status(), StatusCode::NOT_FOUND);
 
     // The merchant restores it; the provider retries the same refund event: no new revocation.
     let id = second["id"].as_str().unwrap();

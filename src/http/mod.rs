@@ -60,7 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{token}/link/{n}", get(order_links::nth_link))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
-        .nest("/dashboard", dashboard::router())
+        .nest("/dashboard", dashboard::router(state.clone()))
         .nest(
             "/api/v1",
             api::router()

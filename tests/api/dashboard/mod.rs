@@ -24,6 +24,7 @@ mod test_orders_browser;
 mod accounts_browser;
 mod deliveries;
 mod password;
+mod team;
 
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";

@@ -10,6 +10,8 @@ use crate::db::{members, merchants};
 use crate::domain::{InviteToken, now_millis};
 use crate::state::AppState;
 
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
 /// What the invite email shows.
 #[derive(Debug, Clone)]
 pub struct InviteView {
@@ -68,7 +70,8 @@ pub async fn compose(state: &AppState, email: &EmailRow) -> Result<Option<(Strin
         inviter,
         email: email.to_address.clone(),
         link_url: format!("{}/dashboard/join/{}", state.public_url, token.expose()),
-        days: ((invite.expires_at - now_millis()) / (24 * 3600 * 1000)).max(1),
+        // Rounded up, as a person counts "7 days" from the moment they were invited.
+        days: ((invite.expires_at - now_millis()).max(1) + DAY_MS - 1) / DAY_MS,
     };
     let text = view.text().map_err(MailError::render("text part"))?;
     let html = view.html().map_err(MailError::render("HTML part"))?;

@@ -111,6 +111,7 @@ async fn an_invited_person_joins_through_the_emailed_link_and_works_in_the_shop(
     let name = satchel::db::merchants::get(&app.state.db, &shop.m.id).await.unwrap().name;
     assert_eq!(mail[0]["subject"], format!("Join the {name} dashboard on Satchel"));
     assert!(mail[0]["text"].as_str().unwrap().contains(&format!("{} invited you", owner_email(&shop.m))));
+    assert!(mail[0]["text"].as_str().unwrap().contains("The link works once, for the next 7 days."));
     let link = emailed_link(&app, &email, 1).await;
     let client = browser();
     let opened = client.get(&link).send().await.unwrap();
@@ -317,6 +318,17 @@ async fn hostile_invites_are_refused(stack: Stack) {
     let remove = other_b.post(&format!("/dashboard/team/members/{member_id}/remove"), &[]).await;
     assert_eq!(remove.status(), StatusCode::NOT_FOUND, "shop B cannot remove shop A's member");
     assert_eq!(other_b.get(&b_order_path).await.0, StatusCode::OK);
+
+    // Ten invites per shop per 15 minutes, refused ones included (four so far).
+    for _ in 0..6 {
+        assert_eq!(invite(&owner_a, &unique_address("crowd")).await.status(), StatusCode::SEE_OTHER);
+    }
+    let limited = invite(&owner_a, &unique_address("crowd")).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&wait), "{wait}");
+    assert!(limited.text().await.unwrap().contains("Too many invites were sent. Wait"));
+    assert_eq!(invite(&other_b, &unique_address("crowd")).await.status(), StatusCode::SEE_OTHER, "per shop");
 }
 
 async fn members_cannot_change_who_has_access(stack: Stack) {

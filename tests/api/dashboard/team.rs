@@ -319,8 +319,20 @@ async fn hostile_invites_are_refused(stack: Stack) {
     assert_eq!(remove.status(), StatusCode::NOT_FOUND, "shop B cannot remove shop A's member");
     assert_eq!(other_b.get(&b_order_path).await.0, StatusCode::OK);
 
-    // Ten invites per shop per 15 minutes, refused ones included (four so far).
-    for _ in 0..6 {
+    // Two shops invite one address: the first accepted wins, the other link then says so.
+    let wanted = unique_address("wanted");
+    assert_eq!(invite(&other_b, &wanted).await.status(), StatusCode::SEE_OTHER);
+    let b_link = emailed_link(&app, &wanted, 1).await;
+    assert_eq!(invite(&owner_a, &wanted).await.status(), StatusCode::SEE_OTHER);
+    let a_link = emailed_link(&app, &wanted, 2).await;
+    join(&app, &a_link, "alpha wins this one").await;
+    let late = join_with(&app, &browser(), &b_link, "beta is too late").await;
+    assert_eq!(late.status(), StatusCode::CONFLICT);
+    assert!(late.text().await.unwrap().contains("<h1>This address already has an account</h1>"));
+    assert_eq!(try_sign_in(&app, &wanted, "alpha wins this one").await.status(), StatusCode::SEE_OTHER);
+
+    // Ten invites per shop per 15 minutes, refused ones included (five so far).
+    for _ in 0..5 {
         assert_eq!(invite(&owner_a, &unique_address("crowd")).await.status(), StatusCode::SEE_OTHER);
     }
     let limited = invite(&owner_a, &unique_address("crowd")).await;

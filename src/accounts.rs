@@ -122,8 +122,8 @@ pub async fn reset_with_link(
 }
 
 /// The operator's reset: a new random password for the user named by `who` (a sign-in email,
-/// or a shop's slug or id when that shop has one user), every session of theirs signed out.
-/// Returns the user and the password, to be printed once.
+/// an owner's or a member's, or a shop's slug or id for its owner), every session of theirs
+/// signed out. Returns the user and the password, to be printed once.
 pub async fn reset_from_cli(db: &Db, who: &str) -> anyhow::Result<(MerchantUser, String)> {
     use anyhow::Context;
     let user = match Email::parse("--merchant", who) {
@@ -132,14 +132,18 @@ pub async fn reset_from_cli(db: &Db, who: &str) -> anyhow::Result<(MerchantUser,
             .with_context(|| format!("no dashboard user signs in as {who}"))?,
         Err(_) => {
             let merchant = merchants::find(db, who).await.with_context(|| format!("no merchant {who}"))?;
-            let mut users = merchants::users(db, &merchant.id).await?;
+            let owners: Vec<_> = crate::db::members::list(db, &merchant.id)
+                .await?
+                .into_iter()
+                .filter(|m| m.role == crate::domain::TeamRole::Owner)
+                .collect();
             anyhow::ensure!(
-                users.len() == 1,
-                "{} has {} dashboard users; name one by email: --merchant <email>",
+                owners.len() == 1,
+                "{} has {} owners; name one by email: --merchant <email>",
                 merchant.slug,
-                users.len()
+                owners.len()
             );
-            users.remove(0)
+            merchants::user(db, &owners[0].id).await?
         }
     };
     let password = merchants::generate_password();
@@ -149,7 +153,7 @@ pub async fn reset_from_cli(db: &Db, who: &str) -> anyhow::Result<(MerchantUser,
 }
 
 /// argon2 is slow on purpose: off the async threads.
-async fn blocking_hash(password: &str) -> Result<String, PasswordRefused> {
+pub(crate) async fn blocking_hash(password: &str) -> Result<String, PasswordRefused> {
     let password = password.to_owned();
     tokio::task::spawn_blocking(move || hash_password(&password))
         .await

@@ -332,3 +332,12 @@ document.addEventListener("DOMContentLoaded", () => {
   const summary = document.getElementById("error-summary");
   if (summary) summary.focus();
 });
+
+// --- Team page (issue 15, item 4): confirm before removing someone. ---
+(function () {
+  document.querySelectorAll("form[data-team-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-team-confirm"))) event.preventDefault();
+    });
+  });
+})();

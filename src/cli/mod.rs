@@ -93,7 +93,7 @@ pub enum MerchantCommand {
     },
     /// Give a dashboard user a new random password, printed once; their sessions end.
     ResetPassword {
-        /// The user's sign-in email, or the merchant's slug or id when it has one user.
+        /// The user's sign-in email (the owner's or a member's), or the shop's slug or id for its owner.
         #[arg(long)]
         merchant: String,
     },

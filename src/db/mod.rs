@@ -17,6 +17,7 @@ pub mod caps;
 pub mod checkpoint;
 pub mod emails;
 pub mod instances;
+pub mod members;
 pub mod merchants;
 pub mod orders;
 pub mod passwords;

@@ -15,6 +15,8 @@ stored_enum! {
         SignIn = "sign_in",
         /// A dashboard user's "Forgot password?" link (no order).
         PasswordReset = "password_reset",
+        /// An invite to join a shop's dashboard (no order).
+        TeamInvite = "team_invite",
     }
 }
 

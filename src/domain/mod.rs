@@ -18,6 +18,7 @@ mod secrets;
 mod sign_in;
 mod signed_url;
 pub(crate) mod stored;
+mod team;
 mod webhook;
 
 pub use archive::{archive_names, safe_entry_name};
@@ -44,6 +45,7 @@ pub use sign_in::{
     new_sign_in_salt,
 };
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
+pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 
 /// Why a value was refused: which field, and a message a person can act on.

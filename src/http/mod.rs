@@ -64,7 +64,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{token}/zip", get(order_links::download_all))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
-        .nest("/dashboard", dashboard::router())
+        .nest("/dashboard", dashboard::router(state.clone()))
         .nest(
             "/api/v1",
             api::router()

@@ -11,6 +11,7 @@ pub mod message;
 pub mod outbox;
 pub mod password_reset;
 pub mod sign_in;
+pub mod team_invite;
 pub mod transport;
 
 // Reading mailbox files back for the dashboard's Mailbox page.

@@ -258,6 +258,9 @@ async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
         EmailKind::PasswordReset => super::password_reset::compose(state, email)
             .await
             .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
+        EmailKind::TeamInvite => super::team_invite::compose(state, email)
+            .await
+            .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
         EmailKind::Purchase | EmailKind::Resend => compose(state, email).await.map(Some),
     };
     let (subject, message, route) = match composed {
@@ -290,6 +293,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
         Attempt::Expired => {
             let why = match email.kind {
                 EmailKind::PasswordReset => "the reset link was used or expired before it could be sent",
+                EmailKind::TeamInvite => "the invite was cancelled, accepted or expired before it could be sent",
                 _ => "the sign-in code expired before it could be sent",
             };
             emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, "", why, None).await

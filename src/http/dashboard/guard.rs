@@ -10,8 +10,10 @@ use axum_extra::extract::CookieJar;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use crate::db::members;
 use crate::db::merchants::{self, Merchant};
 use crate::db::sessions::{self, SessionKind};
+use crate::domain::TeamRole;
 pub use crate::http::session::same_origin;
 use crate::http::session::secret_of;
 use crate::state::AppState;
@@ -34,6 +36,8 @@ pub struct SignedIn {
     pub user_id: String,
     /// The user's sign-in address.
     pub email: String,
+    /// What they may do in the shop.
+    pub role: TeamRole,
     /// The session's CSRF token, for forms and `fetch` headers.
     pub csrf: String,
 }
@@ -50,9 +54,23 @@ impl FromRequestParts<AppState> for SignedIn {
             None => None,
         };
         let Some(session) = found else { return Err(not_signed_in(parts)) };
+        // Removing a member ends their sessions; a session whose person is gone signs nobody in.
+        let found = members::of_session(&state.db, &session.merchant_id, &session.subject_id).await;
+        let Some(user) = found.map_err(internal)? else { return Err(not_signed_in(parts)) };
         let merchant = merchants::get(&state.db, &session.merchant_id).await.map_err(internal)?;
-        let user = merchants::user(&state.db, &session.subject_id).await.map_err(internal)?;
-        Ok(SignedIn { merchant, user_id: user.id, email: user.email, csrf: session.csrf_token })
+        Ok(SignedIn { merchant, user_id: user.id, email: user.email, role: user.role, csrf: session.csrf_token })
+    }
+}
+
+impl SignedIn {
+    /// Whether they own the shop (manage the team, API keys and payment secrets).
+    pub fn is_owner(&self) -> bool {
+        self.role == TeamRole::Owner
+    }
+
+    /// The signed-in person as the team service names them.
+    pub fn actor(&self) -> crate::team::Actor<'_> {
+        crate::team::Actor { merchant_id: &self.merchant.id, user_id: &self.user_id, role: self.role }
     }
 }
 

@@ -34,9 +34,10 @@ struct MailRow {
 }
 
 fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
-    // A reset email's link would let anyone signed in to the shop take that user's account:
-    // it is listed, never opened here (the operator reads it with `satchel mail show`).
-    let readable = e.status == EmailStatus::Sent && e.kind != EmailKind::PasswordReset && mailbox.holds(&e.id);
+    // A reset email's link would let anyone signed in to the shop take that user's account, an
+    // invite's would let them join under another person's address: they are listed, never
+    // opened here (the operator reads them with `satchel mail show`).
+    let readable = e.status == EmailStatus::Sent && !holds_a_key(e.kind) && mailbox.holds(&e.id);
     MailRow {
         href: readable.then(|| format!("/dashboard/mailbox/{}", e.id)),
         subject: if e.subject.is_empty() { "(not written yet)".to_owned() } else { e.subject },
@@ -45,6 +46,7 @@ fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
             EmailKind::Resend => "Resent copy",
             EmailKind::SignIn => "Portal sign-in",
             EmailKind::PasswordReset => "Password reset",
+            EmailKind::TeamInvite => "Team invite",
         },
         when: when(e.sent_at.unwrap_or(e.created_at)),
         status: email_badge(Some(e.status)),
@@ -56,6 +58,11 @@ fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
         order_href: Some(&e.order_id).filter(|id| !id.is_empty()).map(|id| format!("/dashboard/orders/{id}")),
         to: e.to_address,
     }
+}
+
+/// Emails whose link gives access to the dashboard (reset, invite).
+fn holds_a_key(kind: EmailKind) -> bool {
+    matches!(kind, EmailKind::PasswordReset | EmailKind::TeamInvite)
 }
 
 /// The list's query string.
@@ -151,7 +158,7 @@ struct MailPage {
 /// The raw message of one of the merchant's emails, if it is in the mailbox.
 async fn raw_of(state: &AppState, user: &SignedIn, id: &str) -> PageResult<(EmailRow, String)> {
     let email = db_emails::of_merchant(&state.db, &user.merchant.id, id).await.map_err(Error::missing("email"))?;
-    if email.kind == EmailKind::PasswordReset {
+    if holds_a_key(email.kind) {
         return Err(Error::NotFound("email").into());
     }
     let mailbox = Mailbox::new(state.config.mailbox_dir());

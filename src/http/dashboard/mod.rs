@@ -19,6 +19,10 @@ mod sales_chart;
 mod sign_in;
 mod uploads;
 
+// The team: invites, accepting one, removing members.
+mod join;
+mod team;
+
 pub use guard::{SignedIn, Verified, VerifiedFetch};
 // Dashboard pages answer errors with the one page error: its problem page for 4xx.
 pub use crate::http::{PageError, PageResult};
@@ -39,10 +43,11 @@ mod test_data;
 mod unmatched;
 
 /// The dashboard's routes, to be mounted at `/dashboard`.
-pub fn router() -> Router<AppState> {
+pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(overview::show))
         .merge(orders_routes())
+        .merge(team_routes(state))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/forgot-password", get(forgot::form).post(forgot::ask))
@@ -72,6 +77,27 @@ pub fn router() -> Router<AppState> {
         .fallback(missing)
 }
 
+/// The Team page, accepting an invite, and the changes only the owner makes (what grants
+/// access to the shop: the team, API keys, the Stripe secret).
+fn team_routes(state: AppState) -> Router<AppState> {
+    let owner_only = Router::new()
+        .route("/settings/stripe", post(settings::save_stripe))
+        .route("/settings/api-keys", post(settings::create_key))
+        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
+        // Signing secrets are the owner's, as the Stripe secret: a removed member keeps nothing.
+        .route("/settings/standard-secret", post(settings_shop::use_standard_secret))
+        .route("/settings/standard-secret/rotate", post(settings_shop::rotate_standard))
+        .route("/settings/end-rotation", post(settings_shop::end_rotation))
+        .route_layer(axum::middleware::from_fn_with_state(state, team::owner_only));
+    Router::new()
+        .route("/team", get(team::show))
+        .route("/team/invites", post(team::invite))
+        .route("/team/invites/{id}/cancel", post(team::cancel))
+        .route("/team/members/{id}/remove", post(team::remove))
+        .route("/join/{token}", get(join::show).post(join::accept))
+        .merge(owner_only)
+}
+
 /// Orders, customers, settings and the mailbox.
 fn orders_routes() -> Router<AppState> {
     Router::new()
@@ -92,16 +118,10 @@ fn orders_routes() -> Router<AppState> {
         .route("/settings/policy", post(settings::save_policy))
         .route("/settings/sender", post(settings::save_sender))
         .route("/settings/test-mode", post(settings::set_test_mode))
-        .route("/settings/stripe", post(settings::save_stripe))
-        .route("/settings/api-keys", post(settings::create_key))
-        .route("/settings/api-keys/{id}/revoke", post(settings::revoke_key))
         .route(
             "/settings/profile",
             post(settings_shop::save_profile).layer(DefaultBodyLimit::max(settings_shop::PROFILE_BODY_LIMIT)),
         )
-        .route("/settings/standard-secret", post(settings_shop::use_standard_secret))
-        .route("/settings/standard-secret/rotate", post(settings_shop::rotate_standard))
-        .route("/settings/end-rotation", post(settings_shop::end_rotation))
         .route("/settings/password", get(password::form).post(password::change))
         .route("/webhooks", get(deliveries::list))
         .route("/webhooks/test", post(deliveries::send_test))
@@ -137,6 +157,8 @@ pub enum Section {
     Mailbox,
     /// Settings.
     Settings,
+    /// The people who sign in to the shop.
+    Team,
 }
 
 /// What every dashboard page shows around its content: the shop, the user, the navigation,
@@ -185,6 +207,7 @@ impl Chrome {
             Section::Customers => "customers",
             Section::Mailbox => "mailbox",
             Section::Settings => "settings",
+            Section::Team => "team",
         };
         current == name
     }
@@ -213,6 +236,10 @@ fn notice_text(name: &str) -> Option<&'static str> {
         }
         "old-secret-ended" => "The previous signing secret no longer works.",
         "password-changed" => "Password changed. Your other sessions were signed out.",
+        "invited" => "Invite sent: the link in it works once, for 7 days.",
+        "invite-cancelled" => "Invite cancelled: its link no longer works.",
+        "member-removed" => "Removed from the team, and signed out everywhere.",
+        "joined" => "Welcome to the team: you are signed in.",
         "test-sent" => "Test event sent: it arrived as the newest delivery below.",
         "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
         "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",

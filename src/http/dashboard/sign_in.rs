@@ -153,6 +153,7 @@ pub async fn submit(
         state.rate_limits.forgive(key).await?;
     }
     let secret = sessions::start(&state.db, SessionKind::Merchant, &user.merchant_id, &user.id).await?;
+    tracing::info!(merchant_id = %user.merchant_id, user_id = %user.id, "signed in to the dashboard");
     let jar = jar.add(session_cookie(&state, COOKIE, COOKIE_PATH.to_owned(), secret));
     Ok((jar, Redirect::to(&next)).into_response())
 }

@@ -28,6 +28,7 @@ mod accounts_browser;
 mod deliveries;
 mod password;
 mod shop_settings_browser;
+mod team;
 
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";

@@ -25,6 +25,9 @@ mod accounts_browser;
 mod deliveries;
 mod password;
 
+// The files library, uploads, Getting started (issue 15).
+mod files;
+
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";
 

@@ -8,7 +8,7 @@
 // Usage: node products.mjs <base_url> <email> <password> <file> <file> <file> <big file> [screenshot_dir]
 // With a screenshot_dir it also saves the list, the edit page (mid-upload, throttled, and after)
 // and the external-link error state at 1280 and 390 pixels wide.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
@@ -172,8 +172,20 @@ try {
     await shoot(page, 'product-link-error');
     await page.goto(`${base}/dashboard/products`);
     await shoot(page, 'products-list');
+    // An upload never added to a product: the library offers to delete it.
+    const spare = join(shots, 'Spare notes.txt');
+    writeFileSync(spare, `Notes kept aside ${Date.now()}\n`);
+    await page.goto(`${base}/dashboard/products/${productId}`);
+    await page.getByRole('radio', { name: 'Upload file(s)' }).check();
+    await page.getByLabel('Choose files').setInputFiles([spare]);
+    await allUploaded(page, 4);
     await page.goto(`${base}/dashboard/files`);
     await shoot(page, 'files-library');
+    await page.getByRole('link', { name: 'Delete… Spare notes.txt' }).click();
+    await shoot(page, 'file-delete');
+    await page.goto(`${base}/dashboard/files`);
+    await page.getByRole('link', { name: 'In use: why Audiobook.zip is kept' }).click();
+    await shoot(page, 'file-kept');
     await page.goto(`${base}/dashboard`);
     await shoot(page, 'overview');
     steps.push(step);

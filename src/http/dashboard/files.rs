@@ -9,14 +9,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::orders::Pager;
+use super::orders::{Pager, when};
 use super::sign_in::Empty;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::catalog::{self, CatalogError};
 use crate::db::blobs as db_blobs;
 use crate::db::file_library::{self, FileUse, LibraryFile};
 use crate::db::page::PageAt;
-use crate::domain::{human_date_time, human_size};
+use crate::domain::human_size;
 use crate::http::pages::render;
 use crate::http::{Error, PageError};
 use crate::state::AppState;
@@ -70,7 +70,7 @@ impl FileView {
         FileView {
             sha_short: file.sha256.chars().take(12).collect(),
             size: human_size(file.size),
-            uploaded: human_date_time(file.created_at),
+            uploaded: when(file.created_at),
             id: file.id,
             filename: file.filename,
             content_type: file.content_type,

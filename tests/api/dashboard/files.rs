@@ -66,12 +66,13 @@ async fn dashboard_files_library_lists_each_file_with_where_it_is_used(stack: St
     assert!(guide_row.contains("as “The Guide.pdf”"), "the name customers see there: {guide_row}");
     assert!(guide_row.contains(&format!(r#"href="/dashboard/products/{sampler}">Sampler</a>"#)), "{guide_row}");
     assert!(guide_row.contains("in 2 orders"), "two orders bought it: {guide_row}");
-    assert!(!guide_row.contains("/delete"), "no Delete for a used file: {guide_row}");
+    assert!(!guide_row.contains("Delete…") && guide_row.contains(">In use<"), "no Delete for a used file: {guide_row}");
     let notes_row = row_of(&html, &id(&notes));
     assert!(notes_row.contains("Field Guide") && !notes_row.contains("Sampler") && notes_row.contains("in 2 orders"));
     let spare_row = row_of(&html, &id(&spare));
     assert!(spare_row.contains("Unused") && spare_row.contains("2.5 KB"), "{spare_row}");
-    assert!(spare_row.contains(&format!(r#"href="/dashboard/files/{}/delete""#, id(&spare))), "{spare_row}");
+    let delete_link = format!(r#"href="/dashboard/files/{}/delete">Delete…"#, id(&spare));
+    assert!(spare_row.contains(&delete_link), "{spare_row}");
     // Newest first.
     let at = |f: &Value| html.find(&format!("file-{}", id(f))).unwrap();
     assert!(at(&spare) < at(&notes) && at(&notes) < at(&guide), "newest first");
@@ -179,7 +180,7 @@ async fn dashboard_never_deletes_a_file_a_customer_bought(stack: Stack) {
 
     let (_, list) = d.get("/dashboard/files").await;
     let row = row_of(&list, id);
-    assert!(row.contains("in 1 order") && !row.contains("/delete"), "{row}");
+    assert!(row.contains("in 1 order") && !row.contains("Delete…"), "{row}");
     let (_, page) = d.get(&format!("/dashboard/files/{id}/delete")).await;
     assert!(page.contains("those customers keep their downloads") && !page.contains("Delete file</button>"));
     let refused = d.post(&format!("/dashboard/files/{id}/delete"), &[]).await;

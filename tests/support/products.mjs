@@ -178,13 +178,13 @@ try {
     await page.goto(`${base}/dashboard/products/${productId}`);
     await page.getByRole('radio', { name: 'Upload file(s)' }).check();
     await page.getByLabel('Choose files').setInputFiles([spare]);
-    await allUploaded(page, 4);
+    await page.locator('[data-file-list] [data-file-row]').nth(3).locator('[data-status]', { hasText: 'Uploaded' }).waitFor();
     await page.goto(`${base}/dashboard/files`);
     await shoot(page, 'files-library');
     await page.getByRole('link', { name: 'Delete… Spare notes.txt' }).click();
     await shoot(page, 'file-delete');
     await page.goto(`${base}/dashboard/files`);
-    await page.getByRole('link', { name: 'In use: why Audiobook.zip is kept' }).click();
+    await page.locator('tr', { hasText: 'Audiobook.zip' }).locator('a', { hasText: 'In use' }).click();
     await shoot(page, 'file-kept');
     await page.goto(`${base}/dashboard`);
     await shoot(page, 'overview');

@@ -101,6 +101,13 @@ impl FileView {
         }
         reasons.join("; ")
     }
+
+    /// [`FileView::why_kept`] as a sentence of its own.
+    fn used_in(&self) -> String {
+        let why = self.why_kept();
+        let mut chars = why.chars();
+        chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    }
 }
 
 #[derive(Template)]

@@ -204,12 +204,19 @@ async fn dashboard_file_delete_racing_a_product_save_never_loses_a_listed_file(s
     let d = Dashboard::sign_in(&app, &m).await;
     let product = create_product(&d, "Field Guide").await;
     let (mut kept, mut deleted) = (0, 0);
-    for round in 0..12u64 {
+    for round in 0..20u64 {
         let file = upload(&app, &m, "guide.pdf", "application/pdf", &file_bytes(4_000, 100 + round)).await;
         let id = file["id"].as_str().unwrap().to_owned();
         let form = edit_form("Field Guide", "files", &[(&id, "guide.pdf")], "");
         let path = format!("/dashboard/files/{id}/delete");
-        let (save, delete) = tokio::join!(post_edit(&d, &product, &form), d.post(&path, &[]));
+        // The delete starts 0 to 18 ms after the save, so that rounds land on either side of
+        // the save's transaction (this varies the interleaving; it waits for nothing).
+        let head_start = std::time::Duration::from_millis(round % 4 * 6);
+        let delete = async {
+            tokio::time::sleep(head_start).await;
+            d.post(&path, &[]).await
+        };
+        let (save, delete) = tokio::join!(post_edit(&d, &product, &form), delete);
         let (save, delete) = (save.status(), delete.status());
         let (_, delivery) = app.get_json(&m, &format!("/products/{product}/delivery")).await;
         let listed = delivery["files"].as_array().unwrap().iter().any(|f| f["file_id"] == id.as_str());
@@ -230,7 +237,7 @@ async fn dashboard_file_delete_racing_a_product_save_never_loses_a_listed_file(s
         let emptied = post_edit(&d, &product, &edit_form("Field Guide", "", &[], "")).await;
         assert_eq!(emptied.status(), StatusCode::SEE_OTHER);
     }
-    assert_eq!(kept + deleted, 12);
+    assert_eq!(kept + deleted, 20);
 }
 
 async fn dashboard_display_name_keeps_the_file_extension(stack: Stack) {

@@ -14,6 +14,7 @@ use crate::helpers::{Stack, TestApp, TestMerchant, file_bytes, on_both_stacks, s
 
 on_both_stacks!(
     dashboard_files_library_lists_each_file_with_where_it_is_used,
+    dashboard_files_library_is_paged,
     dashboard_deletes_an_unused_file_after_confirming,
     dashboard_refuses_to_delete_a_file_a_product_lists,
     dashboard_never_deletes_a_file_a_customer_bought,
@@ -86,6 +87,25 @@ async fn dashboard_files_library_lists_each_file_with_where_it_is_used(stack: St
     let refused = d.post(&format!("/dashboard/files/{}/delete", id(&theirs)), &[]).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert_eq!(stored(&app, &other, &theirs).await.len(), 1, "theirs untouched");
+}
+
+async fn dashboard_files_library_is_paged(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Lamplight Audio").await;
+    let d = Dashboard::sign_in(&app, &m).await;
+    for i in 0..51u64 {
+        upload(&app, &m, &format!("part-{i:02}.bin"), "application/octet-stream", &file_bytes(100, 500 + i)).await;
+    }
+    let rows = |html: &str| html.matches(r#"<tr id="file-"#).count();
+    let (_, first) = d.get("/dashboard/files").await;
+    assert_eq!(rows(&first), 50, "50 a page");
+    assert!(first.contains("part-50.bin") && !first.contains("part-00.bin"), "newest first");
+    let older = first.split(r#"href="/dashboard/files?after="#).nth(1).expect("an Older link");
+    let cursor = older.split('"').next().unwrap();
+    let (status, second) = d.get(&format!("/dashboard/files?after={cursor}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rows(&second), 1);
+    assert!(second.contains("part-00.bin") && second.contains(r#"rel="prev">← Newer</a>"#), "{second}");
 }
 
 async fn dashboard_deletes_an_unused_file_after_confirming(stack: Stack) {

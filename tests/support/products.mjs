@@ -112,9 +112,10 @@ try {
   await allUploaded(page, 3);
   steps.push(step);
 
-  step = 'rename file 2';
-  const renamed = 'Chapter 2 (revised).pdf';
-  await page.getByLabel('Display name for file 2').fill(renamed);
+  step = 'rename file 2 (typed without its extension, which is kept)';
+  await page.getByLabel('Display name for file 2').fill('Chapter 2 (revised)');
+  await page.getByLabel('Display name for file 2').press('Tab');
+  const renamed = await page.getByLabel('Display name for file 2').inputValue();
   steps.push(step);
 
   step = 'move file 3 up';

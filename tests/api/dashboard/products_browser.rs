@@ -59,6 +59,7 @@ async fn dashboard_merchant_journey_in_a_browser() {
     // What the page showed along the way.
     assert_eq!(result["counter"], "3 of 10 files", "{result}");
     let renamed = "Chapter 2 (revised).pdf";
+    assert_eq!(result["renamed"], renamed, "typed without \".pdf\", the name keeps it");
     assert_eq!(result["order"], serde_json::json!(["Chapter 1.pdf", "Audiobook.zip", renamed]), "{result}");
     assert_eq!(result["focused"], "↑ Move up file 2", "the keyboard stays on the moved file's button");
     assert_eq!(result["dragged"], serde_json::json!(["Audiobook.zip", renamed, "Chapter 1.pdf"]), "{result}");

@@ -38,6 +38,7 @@ function humanSize(bytes) {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
+// --- issue 15 (uploads): extensions, progress words --------------------------------------
 /** The extension of a file name, as the server reads it (`src/domain/delivery_files.rs`):
  *  1 to 8 letters or digits, one a letter, after a last dot with something before it. */
 function extensionOf(name) {
@@ -83,6 +84,8 @@ function progressMeter(row, size) {
   };
 }
 
+// --- end of issue 15 (uploads) -----------------------------------------------------------
+
 /** Why an upload request failed, in words the merchant can act on. */
 function uploadFailure(xhr, limitText) {
   switch (xhr.status) {
@@ -101,6 +104,67 @@ function uploadFailure(xhr, limitText) {
     return `The upload failed (${xhr.status}). Remove this file and try again.`;
   }
 }
+
+// --- issue 15 (uploads): dragging rows and keeping extensions ---------------------------
+/** Drag a file row by its number to move it (`moved` renumbers the list, `describe` says
+ *  where the row went); the Move up / Move down buttons stay for keyboards. */
+function setUpDragging(list, moved, describe, announcer) {
+  let dragged = null;
+  list.addEventListener("dragstart", (event) => {
+    const handle = event.target.closest && event.target.closest("[data-pos]");
+    if (!handle) return;
+    dragged = handle.closest("[data-file-row]");
+    dragged.classList.add("is-dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.querySelector("[data-name-input]").value);
+    event.dataTransfer.setDragImage(dragged, 16, 16);
+  });
+  list.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    const over = event.target.closest("[data-file-row]");
+    if (!over || over === dragged) return;
+    const box = over.getBoundingClientRect();
+    const after = event.clientY > box.top + box.height / 2;
+    list.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+  list.addEventListener("drop", (event) => {
+    if (dragged) event.preventDefault();
+  });
+  list.addEventListener("dragend", () => {
+    if (!dragged) return;
+    const row = dragged;
+    dragged = null;
+    row.classList.remove("is-dragging");
+    moved();
+    announcer.textContent = describe(row);
+  });
+  // Number handles are draggable only with the script (the attribute is set here).
+  const makeDraggable = () => list.querySelectorAll("[data-pos]").forEach((pos) => { pos.draggable = true; });
+  new MutationObserver(makeDraggable).observe(list, { childList: true });
+  makeDraggable();
+}
+
+/** A display name edited without an extension keeps the one it had ("Guide" for "guide.pdf"
+ *  becomes "Guide.pdf"); the server does the same when the form is saved. */
+function keepExtensions(list, announcer) {
+  list.addEventListener("focusin", (event) => {
+    const input = event.target.closest("[data-name-input]");
+    if (input) input.dataset.extension = extensionOf(input.value) || "";
+  });
+  list.addEventListener("change", (event) => {
+    const input = event.target.closest("[data-name-input]");
+    if (!input) return;
+    const ext = input.dataset.extension;
+    const name = input.value.trim();
+    if (ext && name !== "" && !extensionOf(name)) {
+      input.value = `${name}.${ext}`;
+      announcer.textContent = `The file keeps its .${ext} extension: ${input.value}.`;
+    }
+  });
+}
+// --- end of issue 15 (uploads) -----------------------------------------------------------
 
 /**
  * The delivery file list on a product's edit page. Files upload at once, one request each,
@@ -261,7 +325,7 @@ function setUpFileList(form) {
     xhr.send(file);
   }
 
-  // --- issue 15 (uploads): Cancel upload, drag to reorder, extensions kept -----------------
+  // --- issue 15 (uploads): Cancel upload; dragging and extensions (above) ------------------
 
   /** "Cancel upload": aborts the request (the server then discards what it staged: nothing of
    *  a cut-off upload is kept) and takes the row off the list. */
@@ -278,59 +342,9 @@ function setUpFileList(form) {
     (next ? next.querySelector("[data-name-input]") : picker).focus();
   }
 
-  // Drag a row by its number to move it; the Move up / Move down buttons stay for keyboards.
-  let dragged = null;
-  list.addEventListener("dragstart", (event) => {
-    const handle = event.target.closest && event.target.closest("[data-pos]");
-    if (!handle) return;
-    dragged = handle.closest("[data-file-row]");
-    dragged.classList.add("is-dragging");
-    event.dataTransfer.effectAllowed = "move";
-    event.dataTransfer.setData("text/plain", nameOf(dragged));
-    event.dataTransfer.setDragImage(dragged, 16, 16);
-  });
-  list.addEventListener("dragover", (event) => {
-    if (!dragged) return;
-    event.preventDefault();
-    event.dataTransfer.dropEffect = "move";
-    const over = event.target.closest("[data-file-row]");
-    if (!over || over === dragged) return;
-    const box = over.getBoundingClientRect();
-    const after = event.clientY > box.top + box.height / 2;
-    list.insertBefore(dragged, after ? over.nextElementSibling : over);
-  });
-  list.addEventListener("drop", (event) => {
-    if (dragged) event.preventDefault();
-  });
-  list.addEventListener("dragend", () => {
-    if (!dragged) return;
-    const row = dragged;
-    dragged = null;
-    row.classList.remove("is-dragging");
-    renumber();
-    announcer.textContent = `${nameOf(row)} moved to position ${rows().indexOf(row) + 1}.`;
-  });
-  // Number handles are draggable only with the script (the attribute is set here).
-  const makeDraggable = () => list.querySelectorAll("[data-pos]").forEach((pos) => { pos.draggable = true; });
-  new MutationObserver(makeDraggable).observe(list, { childList: true });
-  makeDraggable();
-
-  // A display name edited without an extension keeps the one it had ("Guide" for
-  // "guide.pdf" becomes "Guide.pdf"); the server does the same when the form is saved.
-  list.addEventListener("focusin", (event) => {
-    const input = event.target.closest("[data-name-input]");
-    if (input) input.dataset.extension = extensionOf(input.value) || "";
-  });
-  list.addEventListener("change", (event) => {
-    const input = event.target.closest("[data-name-input]");
-    if (!input) return;
-    const ext = input.dataset.extension;
-    const name = input.value.trim();
-    if (ext && name !== "" && !extensionOf(name)) {
-      input.value = `${name}.${ext}`;
-      announcer.textContent = `The file keeps its .${ext} extension: ${input.value}.`;
-    }
-  });
+  const whereTo = (row) => `${nameOf(row)} moved to position ${rows().indexOf(row) + 1}.`;
+  setUpDragging(list, renumber, whereTo, announcer);
+  keepExtensions(list, announcer);
   // --- end of issue 15 (uploads) -------------------------------------------------------------
 
   function addFiles(files) {

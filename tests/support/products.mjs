@@ -189,6 +189,11 @@ try {
     await shoot(page, 'file-kept');
     await page.goto(`${base}/dashboard`);
     await shoot(page, 'overview');
+    await page.getByRole('button', { name: 'Close getting started' }).click();
+    await page.waitForURL(/notice=steps-closed/);
+    await shoot(page, 'overview-closed');
+    await page.getByRole('button', { name: 'Show it again' }).click();
+    await page.locator('#getting-started').waitFor();
     steps.push(step);
   }
 

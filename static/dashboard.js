@@ -57,6 +57,54 @@ function humanSize(bytes) {
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ${units[unit]}`;
 }
 
+// --- issue 15 (uploads): extensions, progress words --------------------------------------
+/** The extension of a file name, as the server reads it (`src/domain/delivery_files.rs`):
+ *  1 to 8 letters or digits, one a letter, after a last dot with something before it. */
+function extensionOf(name) {
+  const trimmed = name.trim();
+  const dot = trimmed.lastIndexOf(".");
+  if (dot <= 0 || trimmed.slice(0, dot).trim() === "") return null;
+  const ext = trimmed.slice(dot + 1);
+  return /^[A-Za-z0-9]{1,8}$/.test(ext) && /[A-Za-z]/.test(ext) ? ext : null;
+}
+
+/** `3 s`, `2 min`, `1 h 5 min`: how long is left, rounded the way people say it. */
+function humanDuration(seconds) {
+  if (seconds < 60) return `${Math.max(1, Math.round(seconds))} s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  const hours = Math.floor(seconds / 3600);
+  return `${hours} h ${Math.round((seconds - hours * 3600) / 60)} min`;
+}
+
+/** The words under an upload's progress bar: bytes done of the total, the speed, time left.
+ *  The speed is smoothed over the last seconds, so the estimate does not jump around. */
+function progressMeter(row, size) {
+  const text = row.querySelector("[data-progress-text]");
+  text.hidden = false;
+  text.textContent = `0 bytes of ${humanSize(size)}`;
+  let last = { at: performance.now(), loaded: 0 };
+  let speed = 0;
+  return {
+    update(loaded, total) {
+      const now = performance.now();
+      const seconds = (now - last.at) / 1000;
+      if (seconds >= 0.25 || loaded >= total) {
+        const recent = (loaded - last.loaded) / Math.max(seconds, 0.001);
+        speed = speed === 0 ? recent : speed * 0.7 + recent * 0.3;
+        last = { at: now, loaded };
+      }
+      const parts = [`${humanSize(loaded)} of ${humanSize(total)}`];
+      if (speed > 0) {
+        parts.push(`${humanSize(Math.round(speed))}/s`);
+        parts.push(loaded >= total ? "finishing…" : `${humanDuration((total - loaded) / speed)} left`);
+      }
+      text.textContent = parts.join(" · ");
+    },
+  };
+}
+
+// --- end of issue 15 (uploads) -----------------------------------------------------------
+
 /** Why an upload request failed, in words the merchant can act on. */
 function uploadFailure(xhr, limitText) {
   switch (xhr.status) {
@@ -75,6 +123,67 @@ function uploadFailure(xhr, limitText) {
     return `The upload failed (${xhr.status}). Remove this file and try again.`;
   }
 }
+
+// --- issue 15 (uploads): dragging rows and keeping extensions ---------------------------
+/** Drag a file row by its number to move it (`moved` renumbers the list, `describe` says
+ *  where the row went); the Move up / Move down buttons stay for keyboards. */
+function setUpDragging(list, moved, describe, announcer) {
+  let dragged = null;
+  list.addEventListener("dragstart", (event) => {
+    const handle = event.target.closest && event.target.closest("[data-pos]");
+    if (!handle) return;
+    dragged = handle.closest("[data-file-row]");
+    dragged.classList.add("is-dragging");
+    event.dataTransfer.effectAllowed = "move";
+    event.dataTransfer.setData("text/plain", dragged.querySelector("[data-name-input]").value);
+    event.dataTransfer.setDragImage(dragged, 16, 16);
+  });
+  list.addEventListener("dragover", (event) => {
+    if (!dragged) return;
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
+    const over = event.target.closest("[data-file-row]");
+    if (!over || over === dragged) return;
+    const box = over.getBoundingClientRect();
+    const after = event.clientY > box.top + box.height / 2;
+    list.insertBefore(dragged, after ? over.nextElementSibling : over);
+  });
+  list.addEventListener("drop", (event) => {
+    if (dragged) event.preventDefault();
+  });
+  list.addEventListener("dragend", () => {
+    if (!dragged) return;
+    const row = dragged;
+    dragged = null;
+    row.classList.remove("is-dragging");
+    moved();
+    announcer.textContent = describe(row);
+  });
+  // Number handles are draggable only with the script (the attribute is set here).
+  const makeDraggable = () => list.querySelectorAll("[data-pos]").forEach((pos) => { pos.draggable = true; });
+  new MutationObserver(makeDraggable).observe(list, { childList: true });
+  makeDraggable();
+}
+
+/** A display name edited without an extension keeps the one it had ("Guide" for "guide.pdf"
+ *  becomes "Guide.pdf"); the server does the same when the form is saved. */
+function keepExtensions(list, announcer) {
+  list.addEventListener("focusin", (event) => {
+    const input = event.target.closest("[data-name-input]");
+    if (input) input.dataset.extension = extensionOf(input.value) || "";
+  });
+  list.addEventListener("change", (event) => {
+    const input = event.target.closest("[data-name-input]");
+    if (!input) return;
+    const ext = input.dataset.extension;
+    const name = input.value.trim();
+    if (ext && name !== "" && !extensionOf(name)) {
+      input.value = `${name}.${ext}`;
+      announcer.textContent = `The file keeps its .${ext} extension: ${input.value}.`;
+    }
+  });
+}
+// --- end of issue 15 (uploads) -----------------------------------------------------------
 
 /**
  * The delivery file list on a product's edit page. Files upload at once, one request each,
@@ -95,6 +204,7 @@ function setUpFileList(form) {
   const limitMessage = form.querySelector("[data-files-limit]");
   const empty = form.querySelector("[data-files-empty]");
   const saveBlocked = form.querySelector("[data-save-blocked]");
+  const dragHint = form.querySelector("[data-drag-hint]");
   const announcer = document.createElement("p");
   announcer.className = "visually-hidden";
   announcer.setAttribute("aria-live", "polite");
@@ -135,6 +245,7 @@ function setUpFileList(form) {
       row.querySelector('[data-action="down"]').disabled = i === all.length - 1;
     });
     const count = listed().length;
+    if (dragHint) dragHint.hidden = all.length < 2;
     counter.textContent = `${count} of ${maxFiles} files`;
     empty.hidden = all.length > 0;
     const full = count >= maxFiles;
@@ -162,6 +273,8 @@ function setUpFileList(form) {
 
   function fail(row, message) {
     inFlight.delete(row);
+    row.querySelector("[data-progress-text]").hidden = true;
+    row.querySelector("[data-cancel]").hidden = true;
     row.dataset.state = "failed";
     // Not part of the delivery: its fields are not sent.
     row.querySelector("[data-file-id]").disabled = true;
@@ -194,13 +307,16 @@ function setUpFileList(form) {
     xhr.open("POST", `/dashboard/uploads?filename=${encodeURIComponent(file.name)}`);
     xhr.setRequestHeader("X-CSRF-Token", csrfToken());
     xhr.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    const meter = progressMeter(row, file.size);
     xhr.upload.onprogress = (event) => {
       if (!event.lengthComputable) return;
       // 100% only once the server has the whole file and said so.
       const percent = Math.min(99, Math.floor((event.loaded * 100) / event.total));
       progress.value = percent;
       status.textContent = `${percent}%`;
+      meter.update(event.loaded, event.total);
     };
+    row.querySelector("[data-cancel]").addEventListener("click", () => cancelUpload(row, file.name));
     xhr.onload = () => {
       if (xhr.status !== 200 && xhr.status !== 201) {
         fail(row, uploadFailure(xhr, limitText));
@@ -213,6 +329,8 @@ function setUpFileList(form) {
         return;
       }
       inFlight.delete(row);
+      row.querySelector("[data-progress-text]").hidden = true;
+      row.querySelector("[data-cancel]").hidden = true;
       row.querySelector("[data-file-id]").value = stored.id;
       row.querySelector("[data-facts]").textContent = stored.facts;
       row.dataset.state = "uploaded";
@@ -225,6 +343,28 @@ function setUpFileList(form) {
     xhr.onerror = () => fail(row, uploadFailure(xhr, limitText));
     xhr.send(file);
   }
+
+  // --- issue 15 (uploads): Cancel upload; dragging and extensions (above) ------------------
+
+  /** "Cancel upload": aborts the request (the server then discards what it staged: nothing of
+   *  a cut-off upload is kept) and takes the row off the list. */
+  function cancelUpload(row, name) {
+    const xhr = inFlight.get(row);
+    inFlight.delete(row);
+    if (xhr) xhr.abort();
+    const next = row.nextElementSibling || row.previousElementSibling;
+    row.remove();
+    refusal = "";
+    renumber();
+    settle();
+    announcer.textContent = `Upload of ${name} cancelled: nothing was kept.`;
+    (next ? next.querySelector("[data-name-input]") : picker).focus();
+  }
+
+  const whereTo = (row) => `${nameOf(row)} moved to position ${rows().indexOf(row) + 1}.`;
+  setUpDragging(list, renumber, whereTo, announcer);
+  keepExtensions(list, announcer);
+  // --- end of issue 15 (uploads) -------------------------------------------------------------
 
   function addFiles(files) {
     const chosen = Array.from(files);

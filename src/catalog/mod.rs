@@ -1,11 +1,14 @@
-//! The business operations on the merchant's catalog. Today: setting a product's Digital
-//! Product Delivery, one operation shared by `PUT /api/v1/products/{id}/delivery` and the
-//! dashboard's product form. Services know nothing of HTTP: they answer [`CatalogError`],
+//! The business operations on the merchant's catalog: setting a product's Digital Product
+//! Delivery (one operation shared by `PUT /api/v1/products/{id}/delivery` and the dashboard's
+//! product form), and deleting an unused uploaded file (`DELETE /api/v1/files/{id}` and the
+//! dashboard's files library). Services know nothing of HTTP: they answer [`CatalogError`],
 //! which `crate::http` maps to its statuses.
 
 mod delivery;
+mod files;
 
 pub use delivery::{LookedUp, RequestedDelivery, look_up_files, set_delivery, set_requested_delivery};
+pub use files::delete_file;
 
 use crate::db::DbError;
 use crate::domain::Invalid;
@@ -19,6 +22,12 @@ pub enum CatalogError {
     /// An input is invalid.
     #[error(transparent)]
     Invalid(#[from] Invalid),
+    /// An uploaded file is still in a product's file list or an order (rule 2): not deleted.
+    #[error("{0}")]
+    FileInUse(String),
+    /// The blob store failed while removing a file's bytes; nothing was deleted.
+    #[error("the file store failed: {0}")]
+    Store(#[source] object_store::Error),
     /// The data layer failed, or refused (a conflict).
     #[error(transparent)]
     Db(#[from] DbError),

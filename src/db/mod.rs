@@ -31,6 +31,8 @@ pub mod signing_key;
 // What the dashboard's pages list, a page at a time.
 pub mod customers;
 pub mod downloads;
+pub mod file_library;
+pub mod getting_started;
 pub mod order_list;
 pub mod page;
 pub mod payment_events;

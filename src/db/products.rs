@@ -233,9 +233,17 @@ pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Deliv
         }
         sqlx::query("DELETE FROM product_files WHERE product_id = $1").bind(id).execute(&mut *tx).await?;
         for (i, file) in files.iter().enumerate() {
+            // A delete of the file that began after the check above (PostgreSQL's SELECT does
+            // not wait for it) makes this INSERT wait, then fail on the foreign key once the
+            // delete commits: the file is gone, which is a refusal, not a fault.
             sqlx::query("INSERT INTO product_files (product_id, position, blob_id, display_name) VALUES ($1, $2, $3, $4)")
                 .bind(id).bind(i as i64 + 1).bind(&file.file_id).bind(file.display_name.as_str())
-                .execute(&mut *tx).await?;
+                .execute(&mut *tx).await.map_err(|e| match e {
+                    sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
+                        DbError::Conflict(format!("file {} does not exist", file.file_id))
+                    }
+                    e => DbError::from(e),
+                })?;
         }
         sqlx::query(
             "UPDATE products SET delivery_mode = $3, external_url = $4, instructions = $5, updated_at = $6 \

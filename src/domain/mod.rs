@@ -29,7 +29,7 @@ pub use brand::{
 pub use delivery::{
     Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES, has_something_to_deliver,
 };
-pub use delivery_files::{CheckedFiles, FileProblem, ListedFile, check_listed_files};
+pub use delivery_files::{CheckedFiles, FileProblem, ListedFile, check_listed_files, extension_of, keep_extension};
 pub use format::{csv_cell, csv_time, human_date, human_date_time, human_limit, human_price, human_size};
 pub use instance::{Role, alive_since};
 pub use mail::{EmailKind, EmailStatus, RetryPolicy, purchase_subject};

@@ -32,6 +32,8 @@ impl From<CatalogError> for Error {
         match e {
             CatalogError::NotFound(what) => Error::NotFound(what),
             CatalogError::Invalid(invalid) => Error::Invalid(invalid),
+            CatalogError::FileInUse(message) => Error::conflict("file_in_use", message),
+            CatalogError::Store(e) => Error::internal(e),
             CatalogError::Db(e) => e.into(),
         }
     }

@@ -1,20 +1,23 @@
 // Drives the dashboard's products pages in Chromium the way a merchant does: sign in, create a
 // product, upload three files at once (progress bars to "Uploaded"), rename one, move one up,
-// "Update product". Prints one JSON object; the Rust test (tests/api/dashboard/products_browser.rs)
+// drag a file by its number to the end, "Update product"; then upload a fourth (large) file on a
+// slow connection, read the progress text (bytes, speed, time left) and click "Cancel upload".
+// Prints one JSON object; the Rust test (tests/api/dashboard/products_browser.rs)
 // checks the result through the API. Any failed step prints {"ok": false, …} and exits 1.
 //
-// Usage: node products.mjs <base_url> <email> <password> <file> <file> <file> [screenshot_dir]
+// Usage: node products.mjs <base_url> <email> <password> <file> <file> <file> <big file> [screenshot_dir]
 // With a screenshot_dir it also saves the list, the edit page (mid-upload, throttled, and after)
 // and the external-link error state at 1280 and 390 pixels wide.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 const [base, email, password, ...rest] = process.argv.slice(2);
 const files = rest.slice(0, 3);
-const shots = rest[3];
-if (!base || !password || files.length !== 3) {
-  process.stderr.write('usage: node products.mjs <base_url> <email> <password> <file> <file> <file> [screenshot_dir]\n');
+const big = rest[3];
+const shots = rest[4];
+if (!base || !password || files.length !== 3 || !big) {
+  process.stderr.write('usage: node products.mjs <base_url> <email> <password> <file> <file> <file> <big file> [screenshot_dir]\n');
   process.exit(2);
 }
 const WIDE = { width: 1280, height: 900 };
@@ -109,9 +112,10 @@ try {
   await allUploaded(page, 3);
   steps.push(step);
 
-  step = 'rename file 2';
-  const renamed = 'Chapter 2 (revised).pdf';
-  await page.getByLabel('Display name for file 2').fill(renamed);
+  step = 'rename file 2 (typed without its extension, which is kept)';
+  await page.getByLabel('Display name for file 2').fill('Chapter 2 (revised)');
+  await page.getByLabel('Display name for file 2').press('Tab');
+  const renamed = await page.getByLabel('Display name for file 2').inputValue();
   steps.push(step);
 
   step = 'move file 3 up';
@@ -119,12 +123,44 @@ try {
   const order = await page.locator('[data-file-list] [data-name-input]').evaluateAll((inputs) => inputs.map((i) => i.value));
   const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
   steps.push(step);
+
+  step = 'drag file 1 to the end';
+  const handle = page.locator('[data-file-list] [data-file-row]').nth(0).locator('[data-pos]');
+  const last = page.locator('[data-file-list] [data-file-row]').nth(2);
+  const box = await last.boundingBox();
+  await handle.dragTo(last, { targetPosition: { x: 20, y: box.height - 6 } });
+  const dragged = await page.locator('[data-file-list] [data-name-input]').evaluateAll((inputs) => inputs.map((i) => i.value));
+  const positions = await page.locator('[data-file-list] [data-pos]').allTextContents();
+  steps.push(step);
   await shoot(page, 'product-files');
 
   step = 'update product';
   await page.getByRole('button', { name: 'Update product', exact: true }).click();
   await page.waitForURL(/notice=saved/);
   const flash = (await page.locator('.flash').textContent()).trim();
+  steps.push(step);
+
+  step = 'upload a large file slowly and cancel it';
+  cdp = cdp || await page.context().newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 20, downloadThroughput: -1, uploadThroughput: 2 * 1024 * 1024,
+  });
+  await page.getByLabel('Choose files').setInputFiles([big]);
+  const bigRow = page.locator('[data-file-list] [data-file-row]').nth(3);
+  await page.waitForFunction(() => {
+    const text = document.querySelectorAll('[data-file-list] [data-progress-text]')[3];
+    return text && / left$/.test(text.textContent) && !/^0 bytes/.test(text.textContent);
+  }, null, { timeout: 30_000, polling: 50 });
+  const progressText = (await bigRow.locator('[data-progress-text]').textContent()).trim();
+  const uploadingCount = await page.locator('[data-file-count]').textContent();
+  await shoot(page, 'product-uploading-big');
+  await bigRow.getByRole('button', { name: 'Cancel upload file 4' }).click();
+  await page.waitForFunction(() => document.querySelectorAll('[data-file-list] [data-file-row]').length === 3);
+  const afterCancel = await page.locator('[data-file-count]').textContent();
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+  });
   steps.push(step);
 
   if (shots) {
@@ -137,11 +173,33 @@ try {
     await shoot(page, 'product-link-error');
     await page.goto(`${base}/dashboard/products`);
     await shoot(page, 'products-list');
+    // An upload never added to a product: the library offers to delete it.
+    const spare = join(shots, 'Spare notes.txt');
+    writeFileSync(spare, `Notes kept aside ${Date.now()}\n`);
+    await page.goto(`${base}/dashboard/products/${productId}`);
+    await page.getByRole('radio', { name: 'Upload file(s)' }).check();
+    await page.getByLabel('Choose files').setInputFiles([spare]);
+    await page.locator('[data-file-list] [data-file-row]').nth(3).locator('[data-status]', { hasText: 'Uploaded' }).waitFor();
+    await page.goto(`${base}/dashboard/files`);
+    await shoot(page, 'files-library');
+    await page.getByRole('link', { name: 'Delete… Spare notes.txt' }).click();
+    await shoot(page, 'file-delete');
+    await page.goto(`${base}/dashboard/files`);
+    await page.locator('tr', { hasText: 'Audiobook.zip' }).locator('a', { hasText: 'In use' }).click();
+    await shoot(page, 'file-kept');
+    await page.goto(`${base}/dashboard`);
+    await shoot(page, 'overview');
+    await page.getByRole('button', { name: 'Close getting started' }).click();
+    await page.waitForURL(/notice=steps-closed/);
+    await shoot(page, 'overview-closed');
+    await page.getByRole('button', { name: 'Show it again' }).click();
+    await page.locator('#getting-started').waitFor();
     steps.push(step);
   }
 
   process.stdout.write(`${JSON.stringify({
-    ok: true, product_id: productId, steps, counter, order, focused, renamed, flash,
+    ok: true, product_id: productId, steps, counter, order, focused, renamed, flash, dragged, positions,
+    progress_text: progressText, uploading_count: uploadingCount, after_cancel: afterCancel,
     uploaded: files.map((f) => basename(f)),
   })}\n`);
 } catch (error) {

@@ -9,7 +9,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::doc::DisplayNameText;
 use super::time::rfc3339;
-use crate::db::DbError;
 use crate::db::blobs::{self as db_blobs, Blob};
 pub use crate::http::upload::close_unless_stored;
 use crate::http::upload::{declared_length, filename_in_query, keep, receive_parts, receive_raw};
@@ -129,13 +128,6 @@ pub async fn delete(
     ApiMerchant(merchant): ApiMerchant,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
-    // The object goes inside the transaction that deletes the row (see `upload::keep`).
-    let blobs = &state.blobs;
-    let remove = |blob: Blob| async move { blobs.delete(&blob.storage_key).await };
-    let deleted = db_blobs::delete_unused(&state.db, &merchant, &id, remove).await.map_err(|e| match e {
-        DbError::Conflict(message) => Error::conflict("file_in_use", message),
-        e => Error::missing("file")(e),
-    })?;
-    deleted.map_err(Error::internal)?;
+    crate::catalog::delete_file(&state, &merchant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

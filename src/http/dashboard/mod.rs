@@ -30,7 +30,9 @@ pub use crate::http::{PageError, PageResult};
 // Orders, customers, settings, the mailbox and webhook deliveries.
 mod customers;
 mod deliveries;
+// The files library (issue 15).
 mod export;
+mod files;
 mod forgot;
 mod mailbox;
 mod order;
@@ -46,6 +48,7 @@ mod unmatched;
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(overview::show))
+        .route("/getting-started", post(overview::set_getting_started))
         .merge(orders_routes())
         .merge(team_routes(state))
         .route("/sign-in", get(sign_in::form).post(sign_in::submit))
@@ -57,6 +60,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/products/{id}", get(products::edit).post(products::update))
         .route("/products/{id}/archive", get(products::confirm_archive).post(products::archive))
         .route("/products/{id}/restore", post(products::restore))
+        .route("/files", get(files::list))
+        .route("/files/{id}/delete", get(files::confirm).post(files::delete))
         // Uploads stream to the blob store under its own size limit, not the default body limit.
         .route(
             "/products/{id}/files",
@@ -149,6 +154,8 @@ pub enum Section {
     Overview,
     /// Products and their delivery.
     Products,
+    /// The files library.
+    Files,
     /// Orders and unmatched payments.
     Orders,
     /// Customers.
@@ -203,6 +210,7 @@ impl Chrome {
         let current = match self.section {
             Section::Overview => "overview",
             Section::Products => "products",
+            Section::Files => "files",
             Section::Orders => "orders",
             Section::Customers => "customers",
             Section::Mailbox => "mailbox",
@@ -244,6 +252,8 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "test-mode-on" => "Test mode is on: each product's test checkout takes orders without a payment.",
         "test-mode-off" => "Test mode is off: test checkouts no longer take orders.",
         "test-data-deleted" => "Test data deleted. Real orders were not touched.",
+        "steps-closed" => "Getting started closed. You can show it again at the bottom of this page.",
+        "file-deleted" => "File deleted: its bytes are gone from storage.",
         _ => return None,
     })
 }

@@ -19,7 +19,7 @@ use crate::state::AppState;
 pub struct Badge {
     /// What it says.
     pub label: &'static str,
-    /// `badge-ok`, `badge-warn`, `badge-bad` or "".
+    /// `badge-ok`, `badge-warn`, `badge-bad`, `badge-info` (under way) or `badge-muted`.
     pub class: &'static str,
 }
 
@@ -36,11 +36,11 @@ pub fn order_badge(status: OrderStatus) -> Badge {
 pub fn email_badge(status: Option<EmailStatus>) -> Badge {
     match status {
         Some(EmailStatus::Sent) => Badge { label: "Sent", class: "badge-ok" },
-        Some(EmailStatus::Queued) => Badge { label: "Queued", class: "" },
-        Some(EmailStatus::Sending) => Badge { label: "Sending", class: "" },
+        Some(EmailStatus::Queued) => Badge { label: "Queued", class: "badge-info" },
+        Some(EmailStatus::Sending) => Badge { label: "Sending", class: "badge-info" },
         Some(EmailStatus::Retrying) => Badge { label: "Retrying", class: "badge-warn" },
         Some(EmailStatus::Failed) => Badge { label: "Failed", class: "badge-bad" },
-        None => Badge { label: "No email", class: "" },
+        None => Badge { label: "No email", class: "badge-muted" },
     }
 }
 

@@ -5,11 +5,13 @@
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
 use super::orders::OrderRow;
 use super::sales_chart::{self, HEIGHT, SalesChart, WIDTH};
-use super::{Chrome, PageResult, Section, SignedIn};
+use super::{Chrome, PageResult, Section, SignedIn, Verified};
+use crate::db::getting_started::{self, Progress};
 use crate::db::merchants::{self, Overview};
 use crate::db::order_list::{self, OrderQuery};
 use crate::db::{sales, test_data};
@@ -54,6 +56,9 @@ struct OverviewPage {
     standard_webhook: String,
     stripe_webhook: String,
     portal: String,
+    /// The "Getting started" steps done, and whether the list was closed.
+    progress: Progress,
+    steps_done: usize,
 }
 
 /// `?notice=` after a redirect.
@@ -79,7 +84,14 @@ pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query
     let slug = &user.merchant.slug;
     let mut chrome = Chrome::new(&user, Section::Overview, q.notice.as_deref());
     chrome.last_webhook = Some(super::deliveries::last_webhook(db, merchant).await?);
+    let progress = getting_started::progress(db, merchant).await?;
+    let steps_done = [progress.product_ready, progress.provider_connected, progress.ordered, progress.portal_used]
+        .into_iter()
+        .filter(|done| *done)
+        .count();
     let page = OverviewPage {
+        progress,
+        steps_done,
         chrome,
         counts,
         revenue: revenue
@@ -111,4 +123,21 @@ pub async fn show(State(state): State<AppState>, user: SignedIn, Query(q): Query
         portal: format!("{base}/portal/{slug}"),
     };
     Ok(render(StatusCode::OK, &page))
+}
+
+/// The "Getting started" form: `closed=1` closes the list for the whole shop, `closed=0`
+/// shows it again.
+#[derive(Deserialize)]
+pub struct GettingStartedForm {
+    #[serde(default)]
+    closed: String,
+}
+
+/// `POST /dashboard/getting-started`
+#[tracing::instrument(skip_all, fields(merchant_id = %form.user.merchant.id))]
+pub async fn set_getting_started(State(state): State<AppState>, form: Verified<GettingStartedForm>) -> PageResult {
+    let closed = form.form.closed == "1";
+    getting_started::set_closed(&state.db, &form.user.merchant.id, closed).await?;
+    let to = if closed { "/dashboard?notice=steps-closed" } else { "/dashboard#getting-started" };
+    Ok(Redirect::to(to).into_response())
 }

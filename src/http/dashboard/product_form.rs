@@ -8,7 +8,7 @@ use crate::catalog::{self, CatalogError};
 use crate::db::products::{NewProduct, Product, ProductChange};
 use crate::domain::{
     Currency, Delivery, DeliveryError, DeliveryFile, DeliveryMode, FileProblem, Instructions, Invalid, Price,
-    ProductName, external_ids, human_size, product_description as description,
+    ProductName, external_ids, human_size, keep_extension, product_description as description,
 };
 use crate::state::AppState;
 
@@ -310,11 +310,21 @@ impl DeliveryFields {
             errors.add("files", &e);
         }
         let rows: Vec<_> = self.files.iter().map(|f| (f.file_id.as_str(), Some(f.display_name.as_str()))).collect();
-        let looked_up = catalog::look_up_files(state, merchant, &rows).await?;
+        let mut looked_up = catalog::look_up_files(state, merchant, &rows).await?;
+        // A display name edited without its extension keeps the uploaded file's (the page's
+        // script adds it as you type; this holds without the script too): check it again.
+        let mut renamed = false;
         for (row, blob) in self.files.iter_mut().zip(&looked_up.blobs) {
             if let Some(blob) = blob {
                 row.facts = facts(blob.size, &blob.content_type);
+                let kept = keep_extension(&row.display_name, &blob.filename);
+                renamed |= kept != row.display_name;
+                row.display_name = kept;
             }
+        }
+        if renamed {
+            let rows: Vec<_> = self.files.iter().map(|f| (f.file_id.as_str(), Some(f.display_name.as_str()))).collect();
+            looked_up = catalog::look_up_files(state, merchant, &rows).await?;
         }
         for (i, problem) in looked_up.checked.problems {
             ok = false;

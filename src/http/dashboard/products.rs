@@ -164,6 +164,8 @@ struct EditPage {
     max_upload_text: String,
     /// The row the page's script copies for each new upload.
     blank_row: FileRow,
+    /// The product's test checkout, for its copy button.
+    checkout_url: String,
 }
 
 /// The edit page as `fields` and `delivery` say (what is saved, or what was just posted).
@@ -203,6 +205,7 @@ pub(super) async fn edit_page(
         max_upload_bytes: limit,
         max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
+        checkout_url: format!("{}/buy/{}", state.public_url, product.row.id),
     };
     Ok(render(status, &page))
 }

@@ -30,6 +30,9 @@ mod password;
 mod shop_settings_browser;
 mod team;
 
+// The files library, uploads, Getting started (issue 15).
+mod files;
+
 /// The password every test merchant gets (see `TestApp::merchant`).
 pub const PASSWORD: &str = "correct horse battery";
 

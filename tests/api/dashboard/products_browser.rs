@@ -1,7 +1,9 @@
 //! The merchant's whole journey in a real browser (Chromium driven by playwright-core through
 //! `tests/support/products.mjs`): sign in, create a product, upload three files at once with
-//! progress bars (one of 24 MiB), rename one, move one up, "Update product". The API must then
-//! deliver the three files in the new order, with the new name and the exact bytes. Then
+//! progress bars (one of 24 MiB), rename one, move one up, drag one by its number to the end,
+//! "Update product". The API must then deliver the three files in the new order, with the new
+//! name and the exact bytes. A fourth, large file is then uploaded on a slow connection: its
+//! progress says bytes, speed and time left, and "Cancel upload" leaves nothing on the server. Then
 //! (`tests/support/journey.mjs`): switch to an external link and back (the files are kept), turn
 //! on test mode, see that a new draft product cannot be bought, buy
 //! through the test checkout, find the order and its email in the Mailbox, resend it, revoke
@@ -47,16 +49,46 @@ async fn dashboard_merchant_journey_in_a_browser() {
         paths.push(path.display().to_string());
     }
 
+    let big = dir.path().join("Big Bundle.zip");
+    write_file(&big, 24 << 20, 14);
     let mut args = vec![app.address.clone(), owner_email(&merchant), PASSWORD.to_owned()];
     args.extend(paths);
+    args.push(big.display().to_string());
     let result = run_script("products.mjs", args).await;
 
     // What the page showed along the way.
     assert_eq!(result["counter"], "3 of 10 files", "{result}");
     let renamed = "Chapter 2 (revised).pdf";
+    assert_eq!(result["renamed"], renamed, "typed without \".pdf\", the name keeps it");
     assert_eq!(result["order"], serde_json::json!(["Chapter 1.pdf", "Audiobook.zip", renamed]), "{result}");
     assert_eq!(result["focused"], "↑ Move up file 2", "the keyboard stays on the moved file's button");
+    assert_eq!(result["dragged"], serde_json::json!(["Audiobook.zip", renamed, "Chapter 1.pdf"]), "{result}");
+    assert_eq!(result["positions"], serde_json::json!(["1", "2", "3"]), "renumbered after the drag");
     assert_eq!(result["flash"], "Product updated. Changes apply to future purchases only.");
+
+    // The cancelled upload: its progress said how far it was, and nothing of it was kept.
+    let progress = result["progress_text"].as_str().unwrap();
+    let (done, rest) = progress.split_once(" of 25 MB · ").unwrap_or_else(|| panic!("bytes of total: {progress}"));
+    assert!(done.ends_with("MB") || done.ends_with("KB"), "{progress}");
+    assert!(rest.contains("/s · ") && rest.ends_with(" left"), "speed and time left: {progress}");
+    assert_eq!(result["uploading_count"], "4 of 10 files");
+    assert_eq!(result["after_cancel"], "3 of 10 files", "the row went with the upload");
+    // Only the kept files' objects remain (three, and a spare one when screenshots are taken):
+    // no staging object, no unfinished upload, no "Big Bundle.zip".
+    let listed = || async {
+        let (_, files) = app.get_json(&merchant, "/files").await;
+        let names: Vec<String> =
+            files.as_array().unwrap().iter().map(|f| f["filename"].as_str().unwrap().to_owned()).collect();
+        names
+    };
+    let kept = format!("m/{}/", merchant.id);
+    crate::helpers::eventually(Duration::from_secs(20), "the cancelled upload is gone", || async {
+        let names = listed().await;
+        let left = app.leftovers().await;
+        let only_kept = left.iter().all(|l| l.contains(&kept)) && app.stored_keys("").await.len() == names.len();
+        (only_kept && names.len() >= 3 && !names.iter().any(|n| n == "Big Bundle.zip")).then_some(())
+    })
+    .await;
 
     // What the product now delivers, through the API.
     let id = result["product_id"].as_str().expect("product id");
@@ -73,11 +105,11 @@ async fn dashboard_merchant_journey_in_a_browser() {
         })
         .collect();
     let want = vec![
-        ("Chapter 1.pdf".to_owned(), sha[0].clone(), 180_000),
         ("Audiobook.zip".to_owned(), sha[2].clone(), 24 << 20),
         (renamed.to_owned(), sha[1].clone(), 1_200_000),
+        ("Chapter 1.pdf".to_owned(), sha[0].clone(), 180_000),
     ];
-    assert_eq!(got, want, "three files, new order, new name, same bytes");
+    assert_eq!(got, want, "three files, dragged order, new name, same bytes");
 
     // The rest of the journey: link and back, test checkout, order, mailbox, resend, revoke, restore.
     let args = vec![app.address.clone(), owner_email(&merchant), PASSWORD.to_owned(), id.to_owned()];

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::db::DbError;
 use crate::db::merchants::Merchant;
+use crate::domain::ShopBrand;
 use crate::http::pages::render;
 
 /// The "this link doesn't work" page: unknown and tampered links alike (no oracle).
@@ -24,6 +25,7 @@ pub(crate) struct NotFoundPage;
 #[template(path = "delivery/gone.html")]
 struct GonePage<'a> {
     merchant: &'a str,
+    brand: &'a ShopBrand,
     headline: &'a str,
     explanation: &'a str,
     portal_href: &'a str,
@@ -55,6 +57,8 @@ pub struct LinkGone {
     pub merchant: String,
     /// `/portal/{slug}`.
     pub portal_href: String,
+    /// The shop's logo, colour and support address (none when it could not be loaded).
+    pub brand: ShopBrand,
     /// What happened, as the page's title.
     pub headline: &'static str,
     /// Why links do that.
@@ -132,6 +136,7 @@ impl PageError {
         PageError::LinkGone(Box::new(LinkGone {
             merchant: name.to_owned(),
             portal_href: format!("/portal/{slug}"),
+            brand: merchant.map(|m| m.brand("")).unwrap_or_default(),
             headline,
             explanation,
         }))
@@ -202,8 +207,8 @@ impl IntoResponse for PageError {
         match self {
             PageError::LinkNotFound => render(status, &NotFoundPage),
             PageError::LinkGone(gone) => {
-                let LinkGone { merchant, portal_href, headline, explanation } = &*gone;
-                render(status, &GonePage { merchant, headline, explanation, portal_href })
+                let LinkGone { merchant, portal_href, brand, headline, explanation } = &*gone;
+                render(status, &GonePage { merchant, brand, headline, explanation, portal_href })
             }
             PageError::Refused(refusal) => refused_page(&refusal),
             PageError::Dashboard(super::Error::Internal(cause)) | PageError::Internal(cause) => {

@@ -133,6 +133,8 @@ struct SettingsPage {
     test_mode: bool,
     errors: Vec<(&'static str, String)>,
     shop: super::settings_shop::ShopSettings,
+    /// The shop's owner: only they see and change signing secrets and API keys.
+    owner: bool,
 }
 
 impl SettingsPage {
@@ -182,7 +184,8 @@ pub(super) async fn page(state: &AppState, user: &SignedIn, status: StatusCode, 
         new_key: shown.new_key,
         key_name: shown.key_name,
         standard_url: format!("{base}/webhooks/{}/standard", m.slug),
-        standard_secret: m.standard_webhook_secret.clone(),
+        // A member never receives the secret: one removed later must not keep a way to sign events.
+        standard_secret: if user.is_owner() { m.standard_webhook_secret.clone() } else { String::new() },
         stripe_url: format!("{base}/webhooks/{}/stripe", m.slug),
         stripe_set: m.stripe_webhook_secret.is_some(),
         policy: shown.policy.unwrap_or_else(|| PolicyForm::of(&m)),
@@ -194,6 +197,7 @@ pub(super) async fn page(state: &AppState, user: &SignedIn, status: StatusCode, 
         test_mode: m.test_mode,
         errors: shown.errors,
         shop,
+        owner: user.is_owner(),
     };
     Ok(render(status, &view))
 }

@@ -52,8 +52,7 @@ async fn revoking_asks_for_confirmation_on_its_own_page(stack: Stack) {
     assert_eq!(location(&revoked), format!("{path}?notice=revoked"));
     assert_eq!(order(&app, &shop.m, id).await["status"], "revoked");
     let gone = app.client.get(&link).send().await.unwrap();
-    assert_eq!(gone.status(), StatusCode::GONE);
-    assert!(gone.text().await.unwrap().contains("Quiet Pine Press"));
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND, "a revoked link answers the 404 of an unknown one");
     // Asking again for a revoked order goes back to its page, which offers "Restore access".
     let again = dashboard.client.get(app.url(&format!("{path}/revoke"))).send().await.unwrap();
     assert_eq!(location(&again), format!("{path}?notice=revoked"));

@@ -124,6 +124,17 @@ async fn shop_profile_shows_in_the_email_the_delivery_page_and_the_portal(stack:
     let cookie = crate::portal::sign_in(&app, &shop.m, "ada@customer.example").await;
     let (_, purchases) = crate::portal::page(&app, &format!("/portal/{}", shop.m.slug), &cookie).await;
     assert!(crate::portal::signed_in(&purchases) && brand(&purchases), "portal purchases");
+    // The expired link's page (410) carries it too.
+    let sql = "UPDATE orders SET link_expires_at = 1 WHERE id = $1";
+    let id = order["id"].as_str().unwrap();
+    crate::portal::on_pool!(&app.state.db, pool => sqlx::query(sql).bind(id).execute(pool).await.unwrap().rows_affected());
+    let within = satchel::order_cache::TTL + std::time::Duration::from_secs(3);
+    let gone = eventually(within, "the expired link answers 410", || async {
+        let response = app.client.get(delivery_url(&order)).send().await.unwrap();
+        (response.status() == StatusCode::GONE).then_some(response)
+    })
+    .await;
+    assert!(brand(&gone.text().await.unwrap()), "expired link's page");
 
     // Removing the logo keeps the rest.
     let mut fields = PROFILE.to_vec();

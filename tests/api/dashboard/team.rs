@@ -378,7 +378,20 @@ async fn members_cannot_change_who_has_access(stack: Stack) {
     assert_eq!(keys, 1, "nothing was created");
     // Day-to-day work is theirs.
     assert_eq!(member.get("/dashboard/products").await.0, StatusCode::OK);
-    assert_eq!(member.get("/dashboard/settings").await.0, StatusCode::OK);
+    // Signing secrets are the owner's: a member's Settings page never carries one.
+    let (status, settings) = member.get("/dashboard/settings").await;
+    assert_eq!(status, StatusCode::OK);
+    let standard = &shop.m.webhook_secret;
+    assert!(!settings.contains(standard.as_str()), "the member's page holds no secret");
+    assert!(!settings.contains(r#"action="/dashboard/settings/api-keys""#), "{settings}");
+    assert!(
+        settings.contains("Only the shop's owner can see or change the signing secrets and API keys."),
+        "{settings}"
+    );
+    let rotate = member.post("/dashboard/settings/standard-secret/rotate", &[]).await;
+    assert_eq!(rotate.status(), StatusCode::FORBIDDEN, "rotation is the owner's too");
+    let (_, owners) = owner.get("/dashboard/settings").await;
+    assert!(owners.contains(standard.as_str()) && owners.contains(r#"action="/dashboard/settings/api-keys""#));
     let owner_key = owner.post("/dashboard/settings/api-keys", &[("name", "owner's key")]).await;
     assert_ne!(owner_key.status(), StatusCode::FORBIDDEN, "the owner can");
 }

@@ -253,5 +253,5 @@ async fn a_refund_that_comes_first_applies_to_the_order(stack: Stack) {
     assert!(list[0]["refunded_at"].is_string());
     assert!(payment_events(&app, m, "unmatched").await.is_empty());
     let detail = order(&app, m, list[0]["id"].as_str().unwrap()).await;
-    assert_eq!(get(&app, &delivery_url(&detail)).await.status(), StatusCode::GONE);
+    assert_eq!(get(&app, &delivery_url(&detail)).await.status(), StatusCode::NOT_FOUND);
 }

@@ -8,6 +8,9 @@ checks the case again after it, so a positive case stays positive:
   body keeps the saved one, so `{"mode": "files"}` is valid only while there is a file to keep:
   an earlier case may have taken it off);
 - an order item's `product_id` becomes the product the setup sells;
+- before a webhook endpoint is created, the five oldest are deleted once there are nine (a shop
+  has at most ten), so a valid creation is answered 201, not 409, and the newest endpoints (the
+  ones a stateful scenario goes on to use) stay;
 - a resend goes to an order of the setup's pool, three to each (an order allows three resends
   an hour), so the operation is tested rather than answered 429; once the pool is used up the
   shared order answers 429, which the description documents.
@@ -51,6 +54,21 @@ def _full_setup(product_id):
         pass  # not a product of the setup (a generated id): the case is about that
 
 
+def _api(method, path):
+    request = urllib.request.Request(f"{BASE}/api/v1{path}", method=method, headers={"Authorization": f"Bearer {KEY}"})
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        text = answer.read()
+    return json.loads(text) if text else None
+
+
+def _room_for_an_endpoint():
+    """Deletes the five oldest endpoints (listed oldest first) once there are nine."""
+    endpoints = _api("GET", "/webhook-endpoints")
+    if len(endpoints) >= 9:
+        for endpoint in endpoints[:5]:
+            _api("DELETE", f"/webhook-endpoints/{endpoint['id']}")
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     body = case.body if isinstance(case.body, dict) else None
@@ -60,6 +78,8 @@ def before_call(context, case, kwargs):
             _full_setup(case.path_parameters["id"])
     elif case.path == "/api/v1/orders" and case.method.upper() == "POST" and body is not None:
         _replace_ids(body.get("items"), "product_id", lambda _: SOLD)
+    elif case.path == "/api/v1/webhook-endpoints" and case.method.upper() == "POST":
+        _room_for_an_endpoint()
     elif case.path.endswith("/resend") and _resends["order"] < len(RESEND_POOL):
         case.path_parameters = {**(case.path_parameters or {}), "id": RESEND_POOL[_resends["order"]]}
         _resends["count"] += 1

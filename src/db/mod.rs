@@ -39,6 +39,7 @@ pub mod payment_events;
 pub mod sales;
 pub mod test_data;
 pub mod webhook_deliveries;
+pub mod webhook_endpoints;
 
 /// Runs `$body` with `$pool` bound to the concrete pool.
 ///

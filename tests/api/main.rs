@@ -6,6 +6,7 @@ mod helpers;
 
 mod core;
 mod dashboard;
+mod events_out;
 mod faults;
 mod fulfilment;
 mod mail;

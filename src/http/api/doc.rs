@@ -11,13 +11,13 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{files, orders, products, settings};
+use super::{files, orders, products, settings, webhook_endpoints};
 use crate::domain::{DeliveryMode, Email, Invalid, OrderStatus};
 use crate::http::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders. \
+    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders, webhook endpoints. \
         Every error answers `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
         products::list, products::create, products::get, products::update, products::archive,
@@ -26,6 +26,8 @@ use crate::http::error::ErrorBody;
         orders::list, orders::get, orders::create::create, orders::revoke, orders::restore, orders::resend,
         orders::events,
         settings::get, settings::update,
+        webhook_endpoints::list, webhook_endpoints::create, webhook_endpoints::get, webhook_endpoints::update,
+        webhook_endpoints::delete, webhook_endpoints::deliveries,
     ),
     components(schemas(ErrorBody, EmailAddress, OrderStatusName, DisplayNameText, IdempotencyKey)),
     modifiers(&BearerAuth, &SharedAnswers),

@@ -13,6 +13,7 @@ mod orders;
 mod products;
 mod settings;
 mod time;
+mod webhook_endpoints;
 mod whole;
 
 /// The `/api/v1` routes.
@@ -38,6 +39,12 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/resend", post(orders::resend))
         .route("/payment-events", get(orders::events))
         .route("/settings", get(settings::get).patch(settings::update))
+        .route("/webhook-endpoints", get(webhook_endpoints::list).post(webhook_endpoints::create))
+        .route(
+            "/webhook-endpoints/{id}",
+            get(webhook_endpoints::get).patch(webhook_endpoints::update).delete(webhook_endpoints::delete),
+        )
+        .route("/webhook-endpoints/{id}/deliveries", get(webhook_endpoints::deliveries))
 }
 
 /// `/api/v1/openapi.json` and the Swagger UI at `/api/docs`.

@@ -16,6 +16,7 @@ pub(crate) mod broadcast;
 pub mod caps;
 pub mod checkpoint;
 pub mod emails;
+pub(crate) mod event_outbox;
 pub mod instances;
 pub mod members;
 pub mod merchants;

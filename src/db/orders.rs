@@ -1,6 +1,7 @@
 //! Orders: created once per payment with a frozen copy of the delivery, then read by token.
 
-use super::{Db, DbError, found, with_pool};
+use super::event_outbox::queue_order_event;
+use super::{Db, DbError, found, on_tx, with_pool};
 use crate::domain::{DeliveryMode, DownloadPolicy, Email, Millis, OrderStatus, PaymentSource, now_millis};
 
 mod create;
@@ -284,7 +285,8 @@ pub async fn refund(
     revoke: bool,
 ) -> Result<Option<String>, DbError> {
     let now = now_millis();
-    let row: Option<(String,)> = with_pool!(db, write pool => {
+    let mut tx = db.begin_write().await?;
+    let row: Option<(String,)> = on_tx!(&mut tx, conn => {
         sqlx::query_as(
             "UPDATE orders SET refunded_at = COALESCE(refunded_at, $4), \
              status = CASE WHEN $5 OR status = $6 THEN $6 ELSE $7 END, \
@@ -293,24 +295,36 @@ pub async fn refund(
         )
         .bind(merchant_id).bind(provider).bind(payment_id).bind(now).bind(revoke)
         .bind(OrderStatus::Revoked).bind(OrderStatus::Refunded)
-        .fetch_optional(pool).await?
+        .fetch_optional(conn).await?
     });
+    if let Some((order_id,)) = &row {
+        queue_order_event(&mut tx, merchant_id, order_id, "order.refunded", now).await?;
+    }
+    tx.commit().await?;
     Ok(row.map(|(id,)| id))
 }
 
 /// Revokes (`true`) or restores (`false`) access to an order by hand.
 pub async fn set_revoked(db: &Db, merchant_id: &str, id: &str, revoked: bool) -> Result<(), DbError> {
-    let done = with_pool!(db, write pool => {
+    let now = now_millis();
+    let mut tx = db.begin_write().await?;
+    let done = on_tx!(&mut tx, conn => {
         sqlx::query(
             "UPDATE orders SET revoked_at = CASE WHEN $3 THEN $4 ELSE NULL END, \
              status = CASE WHEN $3 THEN $5 WHEN refunded_at IS NOT NULL THEN $6 ELSE $7 END \
              WHERE merchant_id = $1 AND id = $2",
         )
-        .bind(merchant_id).bind(id).bind(revoked).bind(now_millis())
+        .bind(merchant_id).bind(id).bind(revoked).bind(now)
         .bind(OrderStatus::Revoked).bind(OrderStatus::Refunded).bind(OrderStatus::Paid)
-        .execute(pool).await?.rows_affected()
+        .execute(conn).await?.rows_affected()
     });
-    if done == 0 { Err(DbError::NotFound) } else { Ok(()) }
+    if done == 0 {
+        return Err(DbError::NotFound);
+    }
+    let event_type = if revoked { "order.revoked" } else { "order.restored" };
+    queue_order_event(&mut tx, merchant_id, id, event_type, now).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Moves the link expiry of one of `merchant_id`'s orders to `until` (None: never expires),

@@ -48,7 +48,9 @@ pub use sign_in::{
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
 pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
-pub use webhook_out::{EVENT_TYPES, EndpointUrl, MAX_ENDPOINTS, MAX_URL_CHARS, subscribed_events};
+pub use webhook_out::{
+    EVENT_TYPES, EndpointUrl, MAX_ENDPOINTS, MAX_URL_CHARS, OrderEventData, order_event_payload, subscribed_events,
+};
 
 /// Why a value was refused: which field, and a message a person can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -74,6 +74,64 @@ pub fn subscribed_events(raw: &[String]) -> Result<Vec<&'static str>, Invalid> {
     Ok(EVENT_TYPES.into_iter().filter(|known| raw.iter().any(|e| e == known)).collect())
 }
 
+/// What an order event says about the order (ids and amounts: never an email address, a token
+/// or a secret).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct OrderEventData {
+    /// The order.
+    pub order_id: String,
+    /// The customer (the same id for every order of one email address at this shop).
+    pub customer_id: String,
+    /// `stripe`, `standard`, `api` or `test`.
+    pub provider: String,
+    /// The provider's payment id.
+    pub payment_id: String,
+    /// The amount paid, in minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `paid`, `refunded` or `revoked`.
+    pub status: String,
+    /// A test order (the test checkout or a provider's test mode).
+    pub test: bool,
+    /// When it was created (unix milliseconds).
+    #[serde(serialize_with = "rfc3339")]
+    pub created_at: super::Millis,
+    /// When it was refunded.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub refunded_at: Option<super::Millis>,
+    /// When access was revoked.
+    #[serde(serialize_with = "rfc3339_opt")]
+    pub revoked_at: Option<super::Millis>,
+}
+
+fn rfc3339_text(millis: super::Millis) -> String {
+    let nanos = i128::from(millis) * 1_000_000;
+    time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+fn rfc3339<S: serde::Serializer>(millis: &super::Millis, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&rfc3339_text(*millis))
+}
+
+fn rfc3339_opt<S: serde::Serializer>(millis: &Option<super::Millis>, s: S) -> Result<S::Ok, S::Error> {
+    match millis {
+        Some(m) => s.serialize_str(&rfc3339_text(*m)),
+        None => s.serialize_none(),
+    }
+}
+
+/// A new event's id (`evt_` + a UUID, sent as `webhook-id` on every attempt) and its JSON body:
+/// `{"type", "timestamp", "data"}`, the shape Standard Webhooks suggests.
+pub fn order_event_payload(event_type: &str, now: super::Millis, data: &OrderEventData) -> (String, String) {
+    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+    let body = serde_json::json!({ "type": event_type, "timestamp": rfc3339_text(now), "data": data });
+    (id, body.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +160,34 @@ mod tests {
         assert_eq!(subscribed_events(&raw).unwrap(), ["order.created", "order.revoked"]);
         assert_eq!(subscribed_events(&["order.paid".into()]).unwrap_err().field, "events");
         assert_eq!(subscribed_events(&[]).unwrap_err().field, "events");
+    }
+
+    #[test]
+    fn an_order_event_carries_ids_and_amounts_under_type_timestamp_and_data() {
+        let data = OrderEventData {
+            order_id: "ord".into(),
+            customer_id: "cus".into(),
+            provider: "stripe".into(),
+            payment_id: "pi_1".into(),
+            amount_minor: 1999,
+            currency: "EUR".into(),
+            status: "refunded".into(),
+            test: false,
+            created_at: 1_735_689_600_000,
+            refunded_at: Some(1_735_689_601_500),
+            revoked_at: None,
+        };
+        let (id, body) = order_event_payload("order.refunded", 1_735_689_602_000, &data);
+        assert!(id.starts_with("evt_") && id.len() == 36, "{id}");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let expected = serde_json::json!({
+            "type": "order.refunded",
+            "timestamp": "2025-01-01T00:00:02Z",
+            "data": {"order_id": "ord", "customer_id": "cus", "provider": "stripe", "payment_id": "pi_1",
+                     "amount_minor": 1999, "currency": "EUR", "status": "refunded", "test": false,
+                     "created_at": "2025-01-01T00:00:00Z", "refunded_at": "2025-01-01T00:00:01.5Z",
+                     "revoked_at": null}
+        });
+        assert_eq!(body, expected);
     }
 }

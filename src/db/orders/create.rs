@@ -1,6 +1,7 @@
 //! Creating an order: one transaction, in named steps.
 
 use super::{Created, NewOrder, by_payment};
+use crate::db::event_outbox::queue_order_event;
 use crate::db::webhook_deliveries::{self, NewDelivery};
 use crate::db::{Db, DbError, WriteTx, new_id, on_tx};
 use crate::domain::{
@@ -31,6 +32,11 @@ pub async fn create(db: &Db, new: &NewOrder<'_>) -> Result<Created, DbError> {
         // provider's payment can have one (API and test orders have no refund events).
         let refunded = (new.event.is_some() || new.assigns_event.is_some())
             && apply_waiting_refund(&mut tx, new, &order_id, now).await?;
+        // Events out, queued with the order: they exist exactly when the order does.
+        queue_order_event(&mut tx, new.merchant_id, &order_id, "order.created", now).await?;
+        if refunded {
+            queue_order_event(&mut tx, new.merchant_id, &order_id, "order.refunded", now).await?;
+        }
         tx.commit().await?;
         Ok(Created::New { order_id: order_id.clone(), refunded })
     }

@@ -2,3 +2,4 @@
 //! operation, and signed delivery to the merchant's systems.
 
 mod endpoints;
+mod outbox;

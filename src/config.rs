@@ -36,6 +36,18 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// How processes tell each other they are alive.
     pub instances: InstancesConfig,
+    /// Signed webhooks to the shops' own endpoints.
+    pub webhooks_out: WebhooksOutConfig,
+}
+
+/// Signed webhooks to the shops' own endpoints (`[webhooks_out]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct WebhooksOutConfig {
+    /// Lets deliveries reach loopback, private, link-local and unique-local addresses (a
+    /// receiver on the operator's own network, or tests). Off: such addresses are refused,
+    /// whatever name resolves to them.
+    pub allow_private: bool,
 }
 
 /// The heartbeat every process keeps in the `instances` table: work (a claimed email) held
@@ -287,6 +299,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             metrics: MetricsConfig::default(),
             instances: InstancesConfig::default(),
+            webhooks_out: WebhooksOutConfig::default(),
         }
     }
 }
@@ -402,7 +415,11 @@ mod tests {
             jail.set_env("SATCHEL__STORAGE__MAX_UPLOAD_BYTES", "1024");
             jail.set_env("SATCHEL__MAIL__SMTP__HOST", "smtp.example.com");
             jail.set_env("SATCHEL__MAIL__SMTP__TLS", "tls");
+            let defaults = Config::load(Path::new("satchel.toml")).expect("config loads");
+            assert!(!defaults.webhooks_out.allow_private, "private addresses are refused by default");
+            jail.set_env("SATCHEL__WEBHOOKS_OUT__ALLOW_PRIVATE", "true");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");
+            assert!(config.webhooks_out.allow_private);
             assert_eq!(config.server.port, 9100);
             assert_eq!(config.server.host, "0.0.0.0");
             assert_eq!(config.storage.max_upload_bytes, 1024);

@@ -30,6 +30,7 @@ pub mod state;
 pub mod team;
 pub mod telemetry;
 pub mod webhook_deliveries;
+pub mod webhooks_out;
 
 pub use app::App;
 pub use config::Config;

@@ -83,6 +83,8 @@ impl App {
         crate::telemetry::install();
         let downloads = crate::download_log::DownloadLog::start(db.clone());
         let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
+        let events_out = crate::webhooks_out::worker::EventsOut::new(config.webhooks_out.allow_private)
+            .context("setting up the webhook delivery client")?;
         let instance = crate::instances::Instance::new(config.server.role, &config.instances);
         let order_cache =
             crate::order_cache::OrderCache::new(Duration::from_millis(config.database.order_cache_milliseconds));
@@ -96,6 +98,7 @@ impl App {
             downloads,
             order_cache,
             mail,
+            events_out,
             rate_limits,
             instance,
             refused_deliveries: Default::default(),
@@ -131,8 +134,9 @@ impl App {
         let heartbeat = state.instance.spawn_heartbeat(state.db.clone(), beating_stopped);
         // A web-only process leaves the mail and the sweeps to worker processes.
         let background = role.runs_worker().then(|| {
+            let events_worker = crate::webhooks_out::worker::spawn_worker(state.clone(), work_stopped.clone());
             let mail_worker = crate::mail::outbox::spawn_worker(state.clone(), work_stopped);
-            (mail_worker, tokio::spawn(sweep_expired_sessions(state.db.clone())))
+            (mail_worker, events_worker, tokio::spawn(sweep_expired_sessions(state.db.clone())))
         });
         let cache_follower = crate::order_cache::follow_other_processes(state.clone());
         let checkpoints = tokio::spawn(crate::db::checkpoint::keep_log_short(state.db.clone()));
@@ -151,12 +155,13 @@ impl App {
         }
         let limits = crate::server::Limits::from_config(&state.config.server);
         let result = crate::server::serve(self.listener, router, limits, stop).await;
-        // The worker finishes the emails it is sending; anything still queued waits in the
-        // database for the next start. The instance's row goes last, once nothing it claimed
+        // The workers finish the emails and events they are sending; anything still queued
+        // waits in the database for the next start. The instance's row goes last, once nothing it claimed
         // is being sent.
         let _ = stop_work.send(true);
-        if let Some((mail_worker, sweeper)) = background {
+        if let Some((mail_worker, events_worker, sweeper)) = background {
             let _ = mail_worker.await;
+            let _ = events_worker.await;
             sweeper.abort();
         }
         cache_follower.abort();

@@ -41,13 +41,24 @@ pub struct Config {
 }
 
 /// Signed webhooks to the shops' own endpoints (`[webhooks_out]`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct WebhooksOutConfig {
     /// Lets deliveries reach loopback, private, link-local and unique-local addresses (a
     /// receiver on the operator's own network, or tests). Off: such addresses are refused,
     /// whatever name resolves to them.
     pub allow_private: bool,
+    /// Delay after the first failed attempt, milliseconds (default 30 s); the later delays are
+    /// multiples of it (2 min, 10 min, 1 h, 4 h, then every 8 h, ~3 days in all at the default).
+    pub retry_base_milliseconds: u64,
+    /// Deliveries sent at the same time by one process.
+    pub concurrency: usize,
+}
+
+impl Default for WebhooksOutConfig {
+    fn default() -> Self {
+        WebhooksOutConfig { allow_private: false, retry_base_milliseconds: 30_000, concurrency: 16 }
+    }
 }
 
 /// The heartbeat every process keeps in the `instances` table: work (a claimed email) held

@@ -35,6 +35,8 @@ pub struct Inner {
     pub order_cache: crate::order_cache::OrderCache,
     /// The email outbox: wake it after queueing mail.
     pub mail: crate::mail::Outbox,
+    /// The events-out delivery worker: wake it after queueing events.
+    pub events_out: crate::webhooks_out::worker::EventsOut,
     /// Attempt counters for sign-in forms and the test checkout, shared through the database.
     pub rate_limits: crate::rate_limit::RateLimiter,
     /// This process: its role, and the id its claimed emails carry.

@@ -6,6 +6,8 @@
 //! 127.0.0.1 is refused, and DNS cannot change the answer between a check and the connection),
 //! and [`check_host`] refuses IP literals in the URL, which are connected to without resolving.
 
+pub mod worker;
+
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 

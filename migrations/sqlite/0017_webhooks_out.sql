@@ -37,6 +37,8 @@ CREATE TABLE event_deliveries (
     leased_until BIGINT,
     last_attempt_at BIGINT,
     last_response_status INTEGER,
+    -- The first 1 KB of the endpoint's last answer (as text), to show in the deliveries log.
+    last_response_body TEXT,
     last_error TEXT,
     delivered_at BIGINT,
     UNIQUE (event_id, endpoint_id)

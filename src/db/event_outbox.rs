@@ -2,7 +2,7 @@
 //! inside the transaction of the order operation the event tells of, so an event is queued if
 //! and only if its operation committed.
 
-use super::{DbError, WriteTx, on_tx};
+use super::{Db, DbError, WriteTx, on_tx, with_pool};
 use crate::domain::{Millis, order_event_payload};
 
 /// An order's facts as an event carries them (ids and amounts: no email, no token).
@@ -68,4 +68,99 @@ impl From<OrderFacts> for crate::domain::OrderEventData {
             revoked_at: f.revoked_at,
         }
     }
+}
+
+/// A delivery a worker claimed: what to send, where, and the lease that makes it this
+/// worker's (its outcome is recorded only while the lease is still the one it took).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    /// The delivery's id.
+    pub id: String,
+    /// `evt_…`, sent as `webhook-id`.
+    pub event_id: String,
+    /// The endpoint.
+    pub endpoint_id: String,
+    /// `order.created`, …
+    pub event_type: String,
+    /// The JSON body.
+    pub payload: String,
+    /// Attempts including this one.
+    pub attempts: i32,
+    /// The lease taken (unix milliseconds it ends at): the claim's token.
+    pub leased_until: Millis,
+}
+
+/// Where a claimed delivery goes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Target {
+    /// The endpoint's URL.
+    pub url: String,
+    /// Its `whsec_` signing secret.
+    pub secret: String,
+}
+
+/// Claims up to `limit` due deliveries (pending, due, not leased by a live claim) to enabled
+/// endpoints for `lease_ms`, counting the attempt. Deliveries to a paused endpoint wait.
+pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedDelivery>, DbError> {
+    // SQLite has one writer, so a plain update is enough there; PostgreSQL skips rows another
+    // process is claiming at the same moment.
+    let skip_locked = if matches!(db, Db::Postgres(_)) { "FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "UPDATE event_deliveries SET leased_until = $2, attempts = attempts + 1 WHERE id IN \
+         (SELECT d.id FROM event_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
+         AND (d.leased_until IS NULL OR d.leased_until <= $1) \
+         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled = TRUE) \
+         ORDER BY d.next_attempt_at LIMIT $3 {skip_locked}) \
+         RETURNING id, event_id, endpoint_id, event_type, payload, attempts, leased_until"
+    ));
+    Ok(with_pool!(db, write pool => {
+        sqlx::query_as(sql).bind(now).bind(now + lease_ms).bind(limit).fetch_all(pool).await?
+    }))
+}
+
+/// The endpoint a claimed delivery goes to (None: deleted since).
+pub async fn target(db: &Db, endpoint_id: &str) -> Result<Option<Target>, DbError> {
+    Ok(with_pool!(db, pool => {
+        sqlx::query_as("SELECT url, secret FROM webhook_endpoints WHERE id = $1")
+            .bind(endpoint_id).fetch_optional(pool).await?
+    }))
+}
+
+/// What one attempt came to, as the deliveries log keeps it.
+#[derive(Debug, Clone)]
+pub struct AttemptRecord {
+    /// When it was made.
+    pub at: Millis,
+    /// The HTTP status answered (None: no answer).
+    pub response_status: Option<i32>,
+    /// The first 1 KB of the answer.
+    pub response_body: Option<String>,
+    /// Why it failed (None: delivered).
+    pub error: Option<String>,
+    /// Delivered (`None`, with no error), to be tried again then, or given up (`None` with an
+    /// error).
+    pub next_attempt_at: Option<Millis>,
+}
+
+/// Records an attempt at delivery `id` made under the lease `leased_until`: delivered, pending
+/// again, or failed. Nothing changes when the lease is no longer the one taken (it ran out and
+/// another worker claimed the delivery, which then records its own attempt).
+pub async fn record_attempt(db: &Db, id: &str, leased_until: Millis, record: &AttemptRecord) -> Result<(), DbError> {
+    let status = match (&record.error, record.next_attempt_at) {
+        (None, _) => "delivered",
+        (Some(_), Some(_)) => "pending",
+        (Some(_), None) => "failed",
+    };
+    let delivered_at = record.error.is_none().then_some(record.at);
+    with_pool!(db, write pool => {
+        sqlx::query(
+            "UPDATE event_deliveries SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
+             leased_until = NULL, last_attempt_at = $5, last_response_status = $6, last_response_body = $7, \
+             last_error = $8, delivered_at = $9 WHERE id = $1 AND leased_until = $2 AND status = 'pending'",
+        )
+        .bind(id).bind(leased_until).bind(status).bind(record.next_attempt_at).bind(record.at)
+        .bind(record.response_status).bind(&record.response_body).bind(&record.error).bind(delivered_at)
+        .execute(pool).await?;
+    });
+    Ok(())
 }

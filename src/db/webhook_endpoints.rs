@@ -61,6 +61,8 @@ pub struct EventDelivery {
     pub last_attempt_at: Option<Millis>,
     /// The HTTP status the endpoint last answered.
     pub last_response_status: Option<i32>,
+    /// The first 1 KB of the endpoint's last answer.
+    pub last_response_body: Option<String>,
     /// Why the last attempt failed, when it did.
     pub last_error: Option<String>,
     /// When it was delivered.
@@ -164,7 +166,7 @@ pub async fn deliveries(db: &Db, merchant_id: &str, id: &str, limit: i64) -> Res
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
             "SELECT event_id, event_type, created_at, status, attempts, next_attempt_at, last_attempt_at, \
-             last_response_status, last_error, delivered_at FROM event_deliveries \
+             last_response_status, last_response_body, last_error, delivered_at FROM event_deliveries \
              WHERE endpoint_id = $1 AND merchant_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
         )
         .bind(id).bind(merchant_id).bind(limit).fetch_all(pool).await?

@@ -132,9 +132,79 @@ pub fn order_event_payload(event_type: &str, now: super::Millis, data: &OrderEve
     (id, body.to_string())
 }
 
+/// The delays between attempts at one delivery, in multiples of the base delay (30 s by
+/// default): 30 s, 2 min, 10 min, 1 h, 4 h, then every 8 h. With [`MAX_DELIVERY_ATTEMPTS`] the
+/// last attempt comes about 69 hours (~3 days) after the first.
+const RETRY_STEPS: [i64; 5] = [1, 4, 20, 120, 480];
+/// The step after [`RETRY_STEPS`]: 8 h at the default base.
+const RETRY_STEP_LAST: i64 = 960;
+
+/// Attempts made at one delivery before it is marked failed: 1 + 5 growing delays + 8 of 8 h.
+pub const MAX_DELIVERY_ATTEMPTS: i32 = 14;
+
+/// The most of an endpoint's answer kept in the deliveries log.
+pub const MAX_RESPONSE_EXCERPT: usize = 1024;
+
+/// When to try a delivery again after its attempt number `attempts` (1 for the first) failed
+/// at `now`, with delays in multiples of `base_ms`; `None`: that was the last attempt. `jitter`
+/// in `[0, 1)` adds up to a tenth of the delay, so deliveries that failed together (an endpoint
+/// down) do not all come back in the same instant.
+pub fn next_delivery_attempt(attempts: i32, now: super::Millis, base_ms: i64, jitter: f64) -> Option<super::Millis> {
+    if attempts >= MAX_DELIVERY_ATTEMPTS {
+        return None;
+    }
+    let index = usize::try_from(attempts.max(1) - 1).unwrap_or(0);
+    let step = RETRY_STEPS.get(index).copied().unwrap_or(RETRY_STEP_LAST);
+    let delay = base_ms.max(1).saturating_mul(step);
+    let spread = ((delay as f64 / 10.0) * jitter.clamp(0.0, 1.0)) as i64;
+    Some(now.saturating_add(delay).saturating_add(spread))
+}
+
+/// The first [`MAX_RESPONSE_EXCERPT`] bytes of an answer, as text (cut on a character
+/// boundary, invalid UTF-8 replaced).
+pub fn response_excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_RESPONSE_EXCERPT)]).into_owned();
+    let mut end = text.len().min(MAX_RESPONSE_EXCERPT);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn retries_grow_to_every_eight_hours_for_about_three_days() {
+        const BASE: i64 = 30_000;
+        assert_eq!(next_delivery_attempt(1, 0, BASE, 0.0), Some(30_000));
+        assert_eq!(next_delivery_attempt(2, 0, BASE, 0.0), Some(120_000));
+        assert_eq!(next_delivery_attempt(3, 0, BASE, 0.0), Some(600_000));
+        assert_eq!(next_delivery_attempt(4, 0, BASE, 0.0), Some(3_600_000));
+        assert_eq!(next_delivery_attempt(5, 0, BASE, 0.0), Some(4 * 3_600_000));
+        assert_eq!(next_delivery_attempt(6, 0, BASE, 0.0), Some(8 * 3_600_000));
+        assert_eq!(next_delivery_attempt(6, 0, BASE, 0.999), Some(8 * 3_600_000 + 2_877_120), "a tenth at most");
+        assert_eq!(next_delivery_attempt(MAX_DELIVERY_ATTEMPTS, 0, BASE, 0.0), None);
+        let (mut now, mut attempts) = (0, 1);
+        while let Some(next) = next_delivery_attempt(attempts, now, BASE, 0.0) {
+            (now, attempts) = (next, attempts + 1);
+        }
+        assert_eq!(attempts, MAX_DELIVERY_ATTEMPTS);
+        let hours = now / 3_600_000;
+        assert!((60..=72).contains(&hours), "last attempt after {hours} h");
+        assert_eq!(next_delivery_attempt(1, 0, 5, 0.0), Some(5), "tests use milliseconds");
+    }
+
+    #[test]
+    fn an_answer_is_kept_to_its_first_kilobyte() {
+        assert_eq!(response_excerpt(b"down"), "down");
+        assert_eq!(response_excerpt(&[b'a'; 3000]).len(), 1024);
+        let mut wide = vec![b'a'; 1023];
+        wide.extend_from_slice("é".as_bytes());
+        assert_eq!(response_excerpt(&wide), "a".repeat(1023), "a cut character is left out");
+        assert_eq!(response_excerpt(b"ok\xff"), "ok\u{fffd}", "invalid UTF-8 is replaced");
+    }
 
     #[test]
     fn only_http_urls_without_credentials_are_endpoints() {

@@ -24,6 +24,8 @@ pub async fn restore(state: &AppState, merchant_id: &str, order_id: &str) -> Res
 
 async fn set_revoked(state: &AppState, merchant_id: &str, order_id: &str, revoked: bool) -> Result<(), OrderError> {
     orders::set_revoked(&state.db, merchant_id, order_id, revoked).await.map_err(OrderError::missing("order"))?;
+    // Its event was queued with the change: the delivery worker sends it now.
+    state.events_out.wake();
     state.order_cache.forget_everywhere(&state.db).await;
     Ok(())
 }

@@ -168,6 +168,8 @@ async fn record(
             }
             // The purchase email was queued with the order: the outbox sends it now.
             state.mail.wake();
+            // And its events: the delivery worker sends them now.
+            state.events_out.wake();
             Outcome::Created { order_id, token }
         }
         Created::Duplicate(existing) => Outcome::Duplicate(existing),

@@ -53,6 +53,7 @@ async fn apply(
     state.order_cache.forget_everywhere(&state.db).await;
     if let Some(order_id) = refunded {
         emit(OrderEvent::Refunded { merchant_id: merchant.id.clone(), order_id });
+        state.events_out.wake();
     }
     Ok(())
 }

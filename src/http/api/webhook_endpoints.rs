@@ -60,6 +60,8 @@ pub struct WebhookDeliveryOut {
     last_attempt_at: Option<String>,
     /// The HTTP status the endpoint last answered.
     last_response_status: Option<i32>,
+    /// The first 1 KB of the endpoint's last answer, as text.
+    last_response_body: Option<String>,
     /// Why the last attempt failed.
     last_error: Option<String>,
     delivered_at: Option<String>,
@@ -150,6 +152,7 @@ impl From<EventDelivery> for WebhookDeliveryOut {
             next_attempt_at: pending.then(|| rfc3339(d.next_attempt_at)),
             last_attempt_at: d.last_attempt_at.map(rfc3339),
             last_response_status: d.last_response_status,
+            last_response_body: d.last_response_body,
             last_error: d.last_error,
             delivered_at: d.delivered_at.map(rfc3339),
         }

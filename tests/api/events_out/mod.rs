@@ -1,5 +1,6 @@
 //! Events out (issue 17): the shop's own webhook endpoints, the outbox written with each order
 //! operation, and signed delivery to the merchant's systems.
 
+mod delivery;
 mod endpoints;
 mod outbox;

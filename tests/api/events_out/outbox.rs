@@ -12,7 +12,7 @@ use crate::helpers::{Stack, TestApp, TestMerchant, on_both_stacks};
 on_both_stacks!(each_order_operation_queues_exactly_the_subscribed_events);
 
 async fn endpoint(app: &TestApp, m: &TestMerchant, events: &[&str]) -> String {
-    let (status, created) = create(app, m, json!({"url": "https://hooks.example.com/in", "events": events})).await;
+    let (status, created) = create(app, m, json!({"url": "https://hooks.satchel.invalid/in", "events": events})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     created["id"].as_str().unwrap().to_owned()
 }
@@ -26,8 +26,8 @@ async fn queued(app: &TestApp, m: &TestMerchant, id: &str) -> Vec<(String, Strin
         .unwrap()
         .iter()
         .map(|d| {
+            // `.invalid` never resolves: the worker's attempts fail, and the event stays pending.
             assert_eq!(d["status"], "pending", "{d}");
-            assert_eq!(d["attempts"], 0, "{d}");
             (d["event_type"].as_str().unwrap().to_owned(), d["event_id"].as_str().unwrap().to_owned())
         })
         .collect();

@@ -1,0 +1,227 @@
+//! The delivery worker: claims due events from the outbox (`event_deliveries`), signs each in
+//! the Standard Webhooks format with its endpoint's secret, POSTs it through the guarded client,
+//! and records the attempt: delivered on a 2xx, otherwise tried again with growing delays for
+//! about three days (see [`crate::domain::next_delivery_attempt`]), then failed.
+//!
+//! Like the email outbox it is woken when an operation that queues events commits in this
+//! process, and polls every second besides, which picks up retries, events queued by other
+//! processes and deliveries whose lease ran out (a crashed process). A claim takes a lease, so
+//! two workers never send the same attempt; a worker that outlives its lease records nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use tokio::sync::{Notify, watch};
+
+use crate::db::event_outbox::{self, AttemptRecord, ClaimedDelivery, Target};
+use crate::domain::{Millis, next_delivery_attempt, now_millis, response_excerpt};
+use crate::payments::standard;
+use crate::state::AppState;
+
+/// Deliveries claimed at once by one worker.
+const BATCH: i64 = 64;
+/// How long a claim is this worker's: well past the client's whole-request timeout, so a lease
+/// never runs out while its attempt is still being sent.
+const LEASE: Duration = Duration::from_secs(60);
+/// How often the worker looks for due deliveries when nothing wakes it.
+const POLL: Duration = Duration::from_secs(1);
+/// How long the worker, woken by a newly queued event, waits for more before claiming.
+const GATHER: Duration = Duration::from_millis(20);
+
+/// The worker's handle in the app state: how to wake it, and the client it sends with.
+#[derive(Clone)]
+pub struct EventsOut {
+    wake: Arc<Notify>,
+    client: reqwest::Client,
+}
+
+impl EventsOut {
+    /// A handle sending with the guarded client (`allow_private` from `[webhooks_out]`).
+    pub fn new(allow_private: bool) -> reqwest::Result<EventsOut> {
+        Ok(EventsOut { wake: Arc::new(Notify::new()), client: super::client(allow_private)? })
+    }
+
+    /// Tells the worker new events are queued. Cheap; a wake-up while it is busy is remembered.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Runs the worker until `stop` turns true; the deliveries being sent when it does are
+/// finished and recorded.
+pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(work(state, stop))
+}
+
+async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
+    tracing::info!("events-out worker started");
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let (claimed, soonest_retry) = match run_once(&state).await {
+            Ok(done) => done,
+            Err(e) => {
+                tracing::warn!(error = %e, "events-out worker could not read the outbox");
+                (0, None)
+            }
+        };
+        // A full batch means more may be due right now.
+        if claimed as i64 >= BATCH {
+            continue;
+        }
+        // A retry this worker scheduled sooner than the next poll is not left waiting for it.
+        let wait = soonest_retry
+            .map(|at| Duration::from_millis(u64::try_from(at - now_millis()).unwrap_or(0).max(1)).min(POLL))
+            .unwrap_or(POLL);
+        tokio::select! {
+            () = state.events_out.wake.notified() => tokio::time::sleep(GATHER).await,
+            () = tokio::time::sleep(wait) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Claims one batch of due deliveries and sends them; returns how many were claimed and the
+/// soonest retry it scheduled.
+pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate::db::DbError> {
+    let lease_ms = LEASE.as_millis() as i64;
+    let claimed = event_outbox::claim(&state.db, now_millis(), lease_ms, BATCH).await?;
+    let count = claimed.len();
+    let concurrency = state.config.webhooks_out.concurrency.max(1);
+    let soonest = futures_util::stream::iter(claimed)
+        .map(|delivery| deliver(state, delivery))
+        .buffer_unordered(concurrency)
+        .filter_map(std::future::ready)
+        .fold(None, |soonest: Option<Millis>, at| std::future::ready(Some(soonest.map_or(at, |s| s.min(at)))))
+        .await;
+    Ok((count, soonest))
+}
+
+/// Sends one claimed delivery and records the attempt; answers when it is due again, if it is.
+#[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, endpoint_id = %delivery.endpoint_id,
+    attempts = delivery.attempts))]
+async fn deliver(state: &AppState, delivery: ClaimedDelivery) -> Option<Millis> {
+    let target = match event_outbox::target(&state.db, &delivery.endpoint_id).await {
+        Ok(Some(target)) => target,
+        // Deleted since the claim: its deliveries went with it.
+        Ok(None) => return None,
+        Err(e) => {
+            // The lease runs out and it is tried again.
+            tracing::warn!(error = %e, "could not read the endpoint of a delivery");
+            return None;
+        }
+    };
+    let sent = send(state, &delivery, &target).await;
+    let at = now_millis();
+    let record = match sent {
+        Sent::Answered { status, body } if (200..300).contains(&status) => {
+            tracing::info!(event_type = %delivery.event_type, status, "event delivered");
+            AttemptRecord {
+                at,
+                response_status: Some(status),
+                response_body: Some(body),
+                error: None,
+                next_attempt_at: None,
+            }
+        }
+        failed => {
+            let base_ms = i64::try_from(state.config.webhooks_out.retry_base_milliseconds).unwrap_or(i64::MAX);
+            let next = next_delivery_attempt(delivery.attempts, at, base_ms, rand::random::<f64>());
+            let (response_status, response_body, error) = match failed {
+                Sent::Answered { status, body } => (Some(status), Some(body), answered_error(status)),
+                Sent::NotSent(error) => (None, None, error),
+            };
+            match next {
+                Some(next) => {
+                    tracing::warn!(error = %error, retry_in_ms = next - at, "event not delivered; will retry")
+                }
+                None => tracing::error!(error = %error, "event not delivered; giving up"),
+            }
+            AttemptRecord { at, response_status, response_body, error: Some(error), next_attempt_at: next }
+        }
+    };
+    if let Err(e) = event_outbox::record_attempt(&state.db, &delivery.id, delivery.leased_until, &record).await {
+        // The lease runs out and it is sent again: at least once, never lost.
+        tracing::error!(error = %e, "could not record a delivery attempt");
+        return None;
+    }
+    record.error.as_ref().and(record.next_attempt_at)
+}
+
+/// What became of sending one attempt.
+enum Sent {
+    /// The endpoint answered with this status and (the start of) this body.
+    Answered { status: i32, body: String },
+    /// No answer, and why (refused by the guard, no connection, a timeout…).
+    NotSent(String),
+}
+
+fn answered_error(status: i32) -> String {
+    let reason = u16::try_from(status)
+        .ok()
+        .and_then(|s| reqwest::StatusCode::from_u16(s).ok())
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("the endpoint answered {status} {reason}").trim_end().to_owned()
+}
+
+/// Signs and POSTs the event: `webhook-id` (the event's id, the same on every attempt),
+/// `webhook-timestamp` (now, unix seconds) and `webhook-signature: v1,…`.
+async fn send(state: &AppState, delivery: &ClaimedDelivery, target: &Target) -> Sent {
+    let url = match reqwest::Url::parse(&target.url) {
+        Ok(url) => url,
+        Err(e) => return Sent::NotSent(format!("the endpoint's URL cannot be used: {e}")),
+    };
+    if let Err(refused) = super::check_host(&url, state.config.webhooks_out.allow_private) {
+        return Sent::NotSent(refused);
+    }
+    let timestamp = now_millis().div_euclid(1000);
+    let signature = match standard::sign(&target.secret, &delivery.event_id, timestamp, delivery.payload.as_bytes()) {
+        Ok(signature) => signature,
+        Err(e) => return Sent::NotSent(format!("the endpoint's secret cannot sign: {e}")),
+    };
+    let request = state
+        .events_out
+        .client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(standard::ID_HEADER, &delivery.event_id)
+        .header(standard::TIMESTAMP_HEADER, timestamp.to_string())
+        .header(standard::SIGNATURE_HEADER, signature)
+        .body(delivery.payload.clone());
+    match request.send().await {
+        Ok(mut response) => {
+            let status = i32::from(response.status().as_u16());
+            // Only the start of the answer is kept: reading stops there (a 1 KB log entry, not
+            // whatever an endpoint chooses to send).
+            let mut body = Vec::new();
+            while body.len() < crate::domain::MAX_RESPONSE_EXCERPT {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            Sent::Answered { status, body: response_excerpt(&body) }
+        }
+        Err(e) => Sent::NotSent(error_chain(&e)),
+    }
+}
+
+/// The error and its causes, `: `-separated (reqwest's own message names only the URL; the
+/// guard's refusal or the connection error is in its sources).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text =
+        if error.to_string().starts_with("error sending request") { "no answer".to_owned() } else { error.to_string() };
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

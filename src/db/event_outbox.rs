@@ -99,18 +99,29 @@ pub struct Target {
     pub secret: String,
 }
 
-/// Claims up to `limit` due deliveries (pending, due, not leased by a live claim) to enabled
-/// endpoints for `lease_ms`, counting the attempt. Deliveries to a paused endpoint wait.
+/// The condition of a due delivery `d` at `$1`: pending, due, not leased by a live claim, to an
+/// enabled endpoint (deliveries to a paused endpoint wait until it is resumed).
+const DUE: &str = "d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.leased_until IS NULL OR d.leased_until <= $1) \
+     AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled = TRUE)";
+
+/// Whether any delivery is due at `now`: a read, so an idle worker's poll never takes
+/// SQLite's single writer turn (which orders wait for).
+pub async fn any_due(db: &Db, now: Millis) -> Result<bool, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT d.id FROM event_deliveries d WHERE {DUE} LIMIT 1"));
+    let found: Option<(String,)> = with_pool!(db, pool => {
+        sqlx::query_as(sql).bind(now).fetch_optional(pool).await?
+    });
+    Ok(found.is_some())
+}
+
+/// Claims up to `limit` due deliveries for `lease_ms`, counting the attempt.
 pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Vec<ClaimedDelivery>, DbError> {
     // SQLite has one writer, so a plain update is enough there; PostgreSQL skips rows another
     // process is claiming at the same moment.
     let skip_locked = if matches!(db, Db::Postgres(_)) { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = sqlx::AssertSqlSafe(format!(
         "UPDATE event_deliveries SET leased_until = $2, attempts = attempts + 1 WHERE id IN \
-         (SELECT d.id FROM event_deliveries d WHERE d.status = 'pending' AND d.next_attempt_at <= $1 \
-         AND (d.leased_until IS NULL OR d.leased_until <= $1) \
-         AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.id = d.endpoint_id AND e.enabled = TRUE) \
-         ORDER BY d.next_attempt_at LIMIT $3 {skip_locked}) \
+         (SELECT d.id FROM event_deliveries d WHERE {DUE} ORDER BY d.next_attempt_at LIMIT $3 {skip_locked}) \
          RETURNING id, event_id, endpoint_id, event_type, payload, attempts, leased_until"
     ));
     Ok(with_pool!(db, write pool => {

@@ -87,7 +87,11 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
 /// soonest retry it scheduled.
 pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate::db::DbError> {
     let lease_ms = LEASE.as_millis() as i64;
-    let claimed = event_outbox::claim(&state.db, now_millis(), lease_ms, BATCH).await?;
+    let now = now_millis();
+    if !event_outbox::any_due(&state.db, now).await? {
+        return Ok((0, None));
+    }
+    let claimed = event_outbox::claim(&state.db, now, lease_ms, BATCH).await?;
     let count = claimed.len();
     let concurrency = state.config.webhooks_out.concurrency.max(1);
     let soonest = futures_util::stream::iter(claimed)

@@ -287,3 +287,32 @@ async fn private_addresses_get_no_connection_unless_allowed(stack: Stack) {
     let waiting = tokio::time::timeout(std::time::Duration::ZERO, listener.accept()).await;
     assert!(waiting.is_err(), "a connection was made: {waiting:?}");
 }
+
+/// Two processes on one database (PostgreSQL) share the outbox: each claims with a lease, so
+/// every event is sent once, whichever process took the order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_send_each_event_once() {
+    use futures_util::StreamExt as _;
+    let receiver = Receiver::start(Answers::new()).await;
+    let first = spawn_allowing_private(Stack::ScaledOut).await;
+    let second = first.spawn_alongside(|_| {}).await;
+    let s = shop(&first, "Twin Hooks", "guide.pdf", b"%PDF-1.7 guide".to_vec()).await;
+    let m = &s.m;
+    let (hook, secret) = endpoint(&first, m, &receiver.url("/hook"), &["order.created"]).await;
+    let (apps, product_id) = ([&first, &second], s.product_id.as_str());
+    futures_util::stream::iter(0..60)
+        .for_each_concurrent(8, |i| async move {
+            buy(apps[i % 2], m, product_id, &format!("twin-{i}@example.com")).await;
+        })
+        .await;
+
+    let rows = all_delivered(&first, m, &hook, 60).await;
+    assert!(rows.iter().all(|d| d["attempts"] == 1), "one attempt each");
+    let logged: std::collections::BTreeSet<&str> = rows.iter().map(|d| d["event_id"].as_str().unwrap()).collect();
+    let arrived = receiver.received("/hook");
+    let ids: Vec<&str> = arrived.iter().map(|r| r.headers["webhook-id"].as_str()).collect();
+    assert_eq!(ids.len(), 60, "each event sent once: {} requests", ids.len());
+    assert_eq!(ids.iter().copied().collect::<std::collections::BTreeSet<_>>(), logged);
+    assert_eq!(verify(&secret, &arrived[0]).await["type"], "order.created");
+    drop(second);
+}

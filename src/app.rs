@@ -83,7 +83,7 @@ impl App {
         crate::telemetry::install();
         let downloads = crate::download_log::DownloadLog::start(db.clone());
         let mail = crate::mail::Outbox::new(crate::mail::Transport::from_config(&config).context("setting up mail")?);
-        let events_out = crate::webhooks_out::worker::EventsOut::new(config.webhooks_out.allow_private)
+        let events_out = crate::webhooks_out::worker::EventsOut::new(&config.webhooks_out)
             .context("setting up the webhook delivery client")?;
         let instance = crate::instances::Instance::new(config.server.role, &config.instances);
         let order_cache =

@@ -53,11 +53,19 @@ pub struct WebhooksOutConfig {
     pub retry_base_milliseconds: u64,
     /// Deliveries sent at the same time by one process.
     pub concurrency: usize,
+    /// Time allowed for one delivery, answer included, milliseconds (default 15 s); connecting
+    /// gets at most 5 s of it. An endpoint slower than that has failed the attempt.
+    pub timeout_milliseconds: u64,
 }
 
 impl Default for WebhooksOutConfig {
     fn default() -> Self {
-        WebhooksOutConfig { allow_private: false, retry_base_milliseconds: 30_000, concurrency: 16 }
+        WebhooksOutConfig {
+            allow_private: false,
+            retry_base_milliseconds: 30_000,
+            concurrency: 16,
+            timeout_milliseconds: 15_000,
+        }
     }
 }
 

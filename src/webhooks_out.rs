@@ -13,9 +13,10 @@ use std::time::Duration;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-/// Time allowed to connect to an endpoint.
+/// Time allowed to connect to an endpoint (at most: never more than the whole delivery's).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Time allowed for a whole delivery, answer included.
+/// Time allowed for a whole delivery, answer included, unless `[webhooks_out]
+/// timeout_milliseconds` says otherwise.
 pub const TOTAL_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Whether a delivery may connect to `ip` when private addresses are not allowed: not
@@ -91,13 +92,14 @@ impl Resolve for GuardedResolver {
     }
 }
 
-/// The client deliveries are sent with: the guard, 5 s to connect, 15 s in all, redirects
-/// not followed (a 3xx is the endpoint's answer, and following it would leave the guard's URL).
-pub fn client(allow_private: bool) -> reqwest::Result<reqwest::Client> {
+/// The client deliveries are sent with: the guard, 5 s to connect, `total` in all (15 s by
+/// default), redirects not followed (a 3xx is the endpoint's answer, and following it would
+/// leave the guard's URL).
+pub fn client(allow_private: bool, total: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .dns_resolver(GuardedResolver { allow_private })
-        .connect_timeout(CONNECT_TIMEOUT)
-        .timeout(TOTAL_TIMEOUT)
+        .connect_timeout(CONNECT_TIMEOUT.min(total))
+        .timeout(total)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("Satchel-Webhooks/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -150,13 +152,19 @@ mod tests {
     async fn a_name_resolving_to_loopback_is_refused_at_connect_time() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let error = client(false).unwrap().post(format!("http://localhost:{port}/hook")).send().await.unwrap_err();
+        let error = client(false, TOTAL_TIMEOUT)
+            .unwrap()
+            .post(format!("http://localhost:{port}/hook"))
+            .send()
+            .await
+            .unwrap_err();
         let chain = format!("{:?}", error);
         assert!(chain.contains("refused: localhost resolves only to private"), "{chain}");
         let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
         assert!(accepted.is_err(), "no connection was made");
         // Allowed by the operator, the same request reaches the listener.
-        let send = tokio::spawn(client(true).unwrap().post(format!("http://localhost:{port}/hook")).send());
+        let send =
+            tokio::spawn(client(true, TOTAL_TIMEOUT).unwrap().post(format!("http://localhost:{port}/hook")).send());
         let (stream, _) = tokio::time::timeout(Duration::from_secs(5), listener.accept()).await.unwrap().unwrap();
         drop(stream);
         let _ = send.await;

@@ -8,10 +8,11 @@
 //! processes and deliveries whose lease ran out (a crashed process). A claim takes a lease, so
 //! two workers never send the same attempt; a worker that outlives its lease records nothing.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
 use crate::db::event_outbox::{self, AttemptRecord, ClaimedDelivery, Target};
@@ -21,9 +22,9 @@ use crate::state::AppState;
 
 /// Deliveries claimed at once by one worker.
 const BATCH: i64 = 64;
-/// How long a claim is this worker's: well past the client's whole-request timeout, so a lease
+/// How long a claim is this worker's beyond the client's whole-request timeout, so a lease
 /// never runs out while its attempt is still being sent.
-const LEASE: Duration = Duration::from_secs(60);
+const LEASE_MARGIN: Duration = Duration::from_secs(45);
 /// How often the worker looks for due deliveries when nothing wakes it.
 const POLL: Duration = Duration::from_secs(1);
 /// How long the worker, woken by a newly queued event, waits for more before claiming.
@@ -37,9 +38,10 @@ pub struct EventsOut {
 }
 
 impl EventsOut {
-    /// A handle sending with the guarded client (`allow_private` from `[webhooks_out]`).
-    pub fn new(allow_private: bool) -> reqwest::Result<EventsOut> {
-        Ok(EventsOut { wake: Arc::new(Notify::new()), client: super::client(allow_private)? })
+    /// A handle sending with the guarded client, as `[webhooks_out]` configures it.
+    pub fn new(config: &crate::config::WebhooksOutConfig) -> reqwest::Result<EventsOut> {
+        let total = Duration::from_millis(config.timeout_milliseconds.max(1));
+        Ok(EventsOut { wake: Arc::new(Notify::new()), client: super::client(config.allow_private, total)? })
     }
 
     /// Tells the worker new events are queued. Cheap; a wake-up while it is busy is remembered.
@@ -86,7 +88,8 @@ async fn work(state: AppState, mut stop: watch::Receiver<bool>) {
 /// Claims one batch of due deliveries and sends them; returns how many were claimed and the
 /// soonest retry it scheduled.
 pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate::db::DbError> {
-    let lease_ms = LEASE.as_millis() as i64;
+    let timeout_ms = i64::try_from(state.config.webhooks_out.timeout_milliseconds).unwrap_or(i64::MAX / 4);
+    let lease_ms = timeout_ms.saturating_add(LEASE_MARGIN.as_millis() as i64);
     let now = now_millis();
     if !event_outbox::any_due(&state.db, now).await? {
         return Ok((0, None));
@@ -117,7 +120,11 @@ async fn deliver(state: &AppState, delivery: ClaimedDelivery) -> Option<Millis> 
             return None;
         }
     };
-    let sent = send(state, &delivery, &target).await;
+    // A panic while sending is this attempt's failure, not the worker's.
+    let sent = AssertUnwindSafe(send(state, &delivery, &target)).catch_unwind().await.unwrap_or_else(|_| {
+        tracing::error!("sending an event panicked");
+        Sent::NotSent("failed unexpectedly (see the server log)".into())
+    });
     let at = now_millis();
     let record = match sent {
         Sent::Answered { status, body } if (200..300).contains(&status) => {

@@ -17,6 +17,7 @@ on_both_stacks!(
     every_event_arrives_signed_to_exactly_the_subscribed_endpoints,
     a_failing_endpoint_gets_the_same_event_again_until_it_answers,
     private_addresses_get_no_connection_unless_allowed,
+    an_endpoint_that_does_not_answer_in_time_is_tried_again,
 );
 
 const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
@@ -28,7 +29,8 @@ struct Received {
     body: String,
 }
 
-/// What the receiver answers at a path: these (status, body) in turn, the last one from then on.
+/// What the receiver answers at a path: these (status, body) in turn, the last one from then on;
+/// status 0 never answers (the request hangs until the sender gives up).
 type Answers = HashMap<String, VecDeque<(u16, String)>>;
 
 /// A webhook receiver on 127.0.0.1, keeping every request's raw headers and body by path.
@@ -52,10 +54,15 @@ impl Receiver {
                     headers.iter().map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap_or("").to_owned())).collect();
                 let body = String::from_utf8(body.to_vec()).expect("a UTF-8 body");
                 log.lock().unwrap().push((uri.path().to_owned(), Received { headers, body }));
-                let mut answers = answers.lock().unwrap();
-                let queue = answers.entry(uri.path().to_owned()).or_default();
-                let (status, text) = if queue.len() > 1 { queue.pop_front() } else { queue.front().cloned() }
-                    .unwrap_or((200, "ok".into()));
+                let (status, text) = {
+                    let mut answers = answers.lock().unwrap();
+                    let queue = answers.entry(uri.path().to_owned()).or_default();
+                    if queue.len() > 1 { queue.pop_front() } else { queue.front().cloned() }
+                }
+                .unwrap_or((200, "ok".into()));
+                if status == 0 {
+                    std::future::pending::<()>().await;
+                }
                 (axum::http::StatusCode::from_u16(status).unwrap(), text)
             }
         };
@@ -315,4 +322,39 @@ async fn two_processes_send_each_event_once() {
     assert_eq!(ids.iter().copied().collect::<std::collections::BTreeSet<_>>(), logged);
     assert_eq!(verify(&secret, &arrived[0]).await["type"], "order.created");
     drop(second);
+}
+
+async fn an_endpoint_that_does_not_answer_in_time_is_tried_again(stack: Stack) {
+    let answers = Answers::from([
+        ("/slow".to_owned(), VecDeque::from([(0, String::new()), (204, String::new())])),
+        ("/silent".to_owned(), VecDeque::from([(0, String::new())])),
+    ]);
+    let receiver = Receiver::start(answers).await;
+    let app = TestApp::spawn_with(stack, |c| {
+        c.webhooks_out.allow_private = true;
+        c.webhooks_out.retry_base_milliseconds = 20;
+        c.webhooks_out.timeout_milliseconds = 300;
+    })
+    .await;
+    let s = shop(&app, "Slow Shop", "guide.pdf", b"%PDF-1.7 guide".to_vec()).await;
+    let m = &s.m;
+    let (slow, secret) = endpoint(&app, m, &receiver.url("/slow"), &["order.created"]).await;
+    let (silent, _) = endpoint(&app, m, &receiver.url("/silent"), &["order.created"]).await;
+    buy(&app, m, &s.product_id, "ada@example.com").await;
+
+    let rows = all_delivered(&app, m, &slow, 1).await;
+    assert_eq!((&rows[0]["attempts"], &rows[0]["last_response_status"]), (&json!(2), &json!(204)), "{}", rows[0]);
+    let arrived = receiver.received("/slow");
+    assert_eq!(arrived.len(), 2, "{arrived:?}");
+    assert_eq!(arrived[0].headers["webhook-id"], arrived[1].headers["webhook-id"]);
+    for request in &arrived {
+        verify(&secret, request).await;
+    }
+    let row = eventually(WITHIN, "the silent endpoint timed out", || async {
+        log(&app, m, &silent).await.first().filter(|d| d["last_error"].is_string()).cloned()
+    })
+    .await;
+    let error = row["last_error"].as_str().unwrap();
+    assert!(error.starts_with("no answer") && error.contains("timed out"), "{error}");
+    assert_eq!((&row["status"], &row["last_response_status"]), (&json!("pending"), &Value::Null));
 }

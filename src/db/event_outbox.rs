@@ -175,3 +175,45 @@ pub async fn record_attempt(db: &Db, id: &str, leased_until: Millis, record: &At
     });
     Ok(())
 }
+
+/// A 2xx answer to a claimed delivery, to be recorded with its batch.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    /// The delivery's id.
+    pub id: String,
+    /// The lease it was sent under.
+    pub leased_until: Millis,
+    /// When the answer came.
+    pub at: Millis,
+    /// The status answered.
+    pub response_status: i32,
+    /// The first 1 KB of the answer.
+    pub response_body: String,
+}
+
+/// Records a batch of delivered attempts in one statement (one SQLite write turn for the
+/// batch, not one per delivery), each only while its lease is still the one taken.
+pub async fn record_delivered(db: &Db, delivered: &[Delivered]) -> Result<(), DbError> {
+    if delivered.is_empty() {
+        return Ok(());
+    }
+    // Built inside each arm: the builder's placeholders are the engine's own.
+    with_pool!(db, write pool => {
+        let mut query = sqlx::QueryBuilder::new("WITH done (id, lease, at, code, body) AS (");
+        query.push_values(delivered, |mut row, d| {
+            row.push_bind(d.id.as_str())
+                .push_bind(d.leased_until)
+                .push_bind(d.at)
+                .push_bind(d.response_status)
+                .push_bind(d.response_body.as_str());
+        });
+        query.push(
+            ") UPDATE event_deliveries SET status = 'delivered', leased_until = NULL, last_attempt_at = done.at, \
+             last_response_status = done.code, last_response_body = done.body, last_error = NULL, \
+             delivered_at = done.at FROM done WHERE event_deliveries.id = done.id \
+             AND event_deliveries.leased_until = done.lease AND event_deliveries.status = 'pending'",
+        );
+        query.build().persistent(false).execute(pool).await?;
+    });
+    Ok(())
+}

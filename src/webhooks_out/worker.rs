@@ -8,6 +8,7 @@
 //! processes and deliveries whose lease ran out (a crashed process). A claim takes a lease, so
 //! two workers never send the same attempt; a worker that outlives its lease records nothing.
 
+use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use tokio::sync::{Notify, watch};
 
-use crate::db::event_outbox::{self, AttemptRecord, ClaimedDelivery, Target};
+use crate::db::event_outbox::{self, AttemptRecord, ClaimedDelivery, Delivered, Target};
 use crate::domain::{Millis, next_delivery_attempt, now_millis, response_excerpt};
 use crate::payments::standard;
 use crate::state::AppState;
@@ -96,69 +97,89 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
     }
     let claimed = event_outbox::claim(&state.db, now, lease_ms, BATCH).await?;
     let count = claimed.len();
+    // Each endpoint read once per batch (None: deleted since the claim, its deliveries with it).
+    let mut targets: HashMap<String, Option<Target>> = HashMap::new();
+    for delivery in &claimed {
+        if !targets.contains_key(&delivery.endpoint_id) {
+            let target = event_outbox::target(&state.db, &delivery.endpoint_id).await?;
+            targets.insert(delivery.endpoint_id.clone(), target);
+        }
+    }
     let concurrency = state.config.webhooks_out.concurrency.max(1);
-    let soonest = futures_util::stream::iter(claimed)
-        .map(|delivery| deliver(state, delivery))
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed)
+        .map(|delivery| {
+            let target = targets.get(&delivery.endpoint_id).and_then(Option::as_ref);
+            deliver(state, delivery, target)
+        })
         .buffer_unordered(concurrency)
-        .filter_map(std::future::ready)
-        .fold(None, |soonest: Option<Millis>, at| std::future::ready(Some(soonest.map_or(at, |s| s.min(at)))))
+        .collect()
         .await;
+    let mut delivered = Vec::new();
+    let mut soonest: Option<Millis> = None;
+    for outcome in outcomes {
+        match outcome {
+            Outcome::Delivered(d) => delivered.push(d),
+            Outcome::RetryAt(at) => soonest = Some(soonest.map_or(at, |s| s.min(at))),
+            Outcome::Done => {}
+        }
+    }
+    if let Err(e) = event_outbox::record_delivered(&state.db, &delivered).await {
+        // The leases run out and they are sent again: at least once, never lost.
+        tracing::error!(deliveries = delivered.len(), error = %e, "could not record delivered events");
+    }
     Ok((count, soonest))
 }
 
-/// Sends one claimed delivery and records the attempt; answers when it is due again, if it is.
+/// What became of one claimed delivery, for its batch.
+enum Outcome {
+    /// Answered 2xx: recorded with the batch.
+    Delivered(Delivered),
+    /// Failed and recorded; due again then.
+    RetryAt(Millis),
+    /// Nothing more to do (given up and recorded, the endpoint is gone, or the record failed and
+    /// the lease will run out).
+    Done,
+}
+
+/// Sends one claimed delivery; a failure is recorded at once, a success answered for its batch.
 #[tracing::instrument(skip_all, fields(event_id = %delivery.event_id, endpoint_id = %delivery.endpoint_id,
     attempts = delivery.attempts))]
-async fn deliver(state: &AppState, delivery: ClaimedDelivery) -> Option<Millis> {
-    let target = match event_outbox::target(&state.db, &delivery.endpoint_id).await {
-        Ok(Some(target)) => target,
-        // Deleted since the claim: its deliveries went with it.
-        Ok(None) => return None,
-        Err(e) => {
-            // The lease runs out and it is tried again.
-            tracing::warn!(error = %e, "could not read the endpoint of a delivery");
-            return None;
-        }
-    };
+async fn deliver(state: &AppState, delivery: ClaimedDelivery, target: Option<&Target>) -> Outcome {
+    let Some(target) = target else { return Outcome::Done };
     // A panic while sending is this attempt's failure, not the worker's.
-    let sent = AssertUnwindSafe(send(state, &delivery, &target)).catch_unwind().await.unwrap_or_else(|_| {
+    let sent = AssertUnwindSafe(send(state, &delivery, target)).catch_unwind().await.unwrap_or_else(|_| {
         tracing::error!("sending an event panicked");
         Sent::NotSent("failed unexpectedly (see the server log)".into())
     });
     let at = now_millis();
-    let record = match sent {
+    let (response_status, response_body, error) = match sent {
         Sent::Answered { status, body } if (200..300).contains(&status) => {
             tracing::info!(event_type = %delivery.event_type, status, "event delivered");
-            AttemptRecord {
+            let leased_until = delivery.leased_until;
+            return Outcome::Delivered(Delivered {
+                id: delivery.id,
+                leased_until,
                 at,
-                response_status: Some(status),
-                response_body: Some(body),
-                error: None,
-                next_attempt_at: None,
-            }
+                response_status: status,
+                response_body: body,
+            });
         }
-        failed => {
-            let base_ms = i64::try_from(state.config.webhooks_out.retry_base_milliseconds).unwrap_or(i64::MAX);
-            let next = next_delivery_attempt(delivery.attempts, at, base_ms, rand::random::<f64>());
-            let (response_status, response_body, error) = match failed {
-                Sent::Answered { status, body } => (Some(status), Some(body), answered_error(status)),
-                Sent::NotSent(error) => (None, None, error),
-            };
-            match next {
-                Some(next) => {
-                    tracing::warn!(error = %error, retry_in_ms = next - at, "event not delivered; will retry")
-                }
-                None => tracing::error!(error = %error, "event not delivered; giving up"),
-            }
-            AttemptRecord { at, response_status, response_body, error: Some(error), next_attempt_at: next }
-        }
+        Sent::Answered { status, body } => (Some(status), Some(body), answered_error(status)),
+        Sent::NotSent(error) => (None, None, error),
     };
-    if let Err(e) = event_outbox::record_attempt(&state.db, &delivery.id, delivery.leased_until, &record).await {
-        // The lease runs out and it is sent again: at least once, never lost.
-        tracing::error!(error = %e, "could not record a delivery attempt");
-        return None;
+    let base_ms = i64::try_from(state.config.webhooks_out.retry_base_milliseconds).unwrap_or(i64::MAX);
+    let next = next_delivery_attempt(delivery.attempts, at, base_ms, rand::random::<f64>());
+    match next {
+        Some(next) => tracing::warn!(error = %error, retry_in_ms = next - at, "event not delivered; will retry"),
+        None => tracing::error!(error = %error, "event not delivered; giving up"),
     }
-    record.error.as_ref().and(record.next_attempt_at)
+    let record = AttemptRecord { at, response_status, response_body, error: Some(error), next_attempt_at: next };
+    if let Err(e) = event_outbox::record_attempt(&state.db, &delivery.id, delivery.leased_until, &record).await {
+        // The lease runs out and it is tried again.
+        tracing::error!(error = %e, "could not record a delivery attempt");
+        return Outcome::Done;
+    }
+    next.map_or(Outcome::Done, Outcome::RetryAt)
 }
 
 /// What became of sending one attempt.

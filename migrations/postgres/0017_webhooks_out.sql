@@ -45,3 +45,17 @@ CREATE TABLE event_deliveries (
 );
 CREATE INDEX event_deliveries_due ON event_deliveries(status, next_attempt_at);
 CREATE INDEX event_deliveries_endpoint ON event_deliveries(endpoint_id, created_at);
+
+-- Every statement queueing deliveries tells the listening delivery workers of every process (a
+-- web-only process has none of its own to wake); sent when the transaction commits, and only
+-- when rows were queued (an order at a shop without endpoints tells nobody).
+CREATE FUNCTION satchel_events_queued() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM queued) THEN
+        PERFORM pg_notify('satchel_events_queued', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_queued AFTER INSERT ON event_deliveries REFERENCING NEW TABLE AS queued
+    FOR EACH STATEMENT EXECUTE FUNCTION satchel_events_queued();

@@ -99,6 +99,17 @@ pub struct Target {
     pub secret: String,
 }
 
+/// The channel a PostgreSQL trigger (migration 0017) notifies when deliveries are queued.
+const QUEUED_CHANNEL: &str = "satchel_events_queued";
+
+/// On PostgreSQL, a listener notified whenever any process queues deliveries (on a connection
+/// of its own, see [`super::broadcast::listen`]); None on SQLite, where the one process wakes
+/// its worker itself.
+pub async fn listen_for_queued(db: &Db) -> Result<Option<sqlx::postgres::PgListener>, DbError> {
+    let Db::Postgres(pool) = db else { return Ok(None) };
+    Ok(Some(super::broadcast::listen(pool, QUEUED_CHANNEL).await?))
+}
+
 /// The condition of a due delivery `d` at `$1`: pending, due, not leased by a live claim, to an
 /// enabled endpoint (deliveries to a paused endpoint wait until it is resumed).
 const DUE: &str = "d.status = 'pending' AND d.next_attempt_at <= $1 AND (d.leased_until IS NULL OR d.leased_until <= $1) \

@@ -3,8 +3,9 @@
 //! and records the attempt: delivered on a 2xx, otherwise tried again with growing delays for
 //! about three days (see [`crate::domain::next_delivery_attempt`]), then failed.
 //!
-//! Like the email outbox it is woken when an operation that queues events commits in this
-//! process, and polls every second besides, which picks up retries, events queued by other
+//! Like the email outbox it is woken when an operation that queues events commits (in this
+//! process directly; on PostgreSQL in any process, through `LISTEN`/`NOTIFY`), and polls every
+//! second besides, which picks up retries, events queued by other
 //! processes and deliveries whose lease ran out (a crashed process). A claim takes a lease, so
 //! two workers never send the same attempt; a worker that outlives its lease records nothing.
 
@@ -54,7 +55,38 @@ impl EventsOut {
 /// Runs the worker until `stop` turns true; the deliveries being sent when it does are
 /// finished and recorded.
 pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(work(state, stop))
+    let relay = tokio::spawn(relay_queued(state.clone(), stop.clone()));
+    tokio::spawn(async move {
+        work(state, stop).await;
+        let _ = relay.await;
+    })
+}
+
+/// On PostgreSQL, wakes the worker whenever any process queues deliveries (a web-only process
+/// has no worker of its own to wake), until `stop`; the poll stays for when this is down.
+async fn relay_queued(state: AppState, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            ended = listen(&state) => match ended {
+                Ok(()) => return,
+                Err(e) => tracing::warn!(error = %e, "not listening for queued events; polling only"),
+            },
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Wakes the worker on each notification; returns at once on SQLite, else only on an error.
+async fn listen(state: &AppState) -> Result<(), crate::db::DbError> {
+    let Some(mut listener) = event_outbox::listen_for_queued(&state.db).await? else { return Ok(()) };
+    loop {
+        listener.recv().await?;
+        state.events_out.wake();
+    }
 }
 
 async fn work(state: AppState, mut stop: watch::Receiver<bool>) {

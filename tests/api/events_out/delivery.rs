@@ -18,6 +18,7 @@ on_both_stacks!(
     a_failing_endpoint_gets_the_same_event_again_until_it_answers,
     private_addresses_get_no_connection_unless_allowed,
     an_endpoint_that_does_not_answer_in_time_is_tried_again,
+    a_delivery_is_given_up_after_its_last_attempt,
 );
 
 const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
@@ -357,4 +358,30 @@ async fn an_endpoint_that_does_not_answer_in_time_is_tried_again(stack: Stack) {
     let error = row["last_error"].as_str().unwrap();
     assert!(error.starts_with("no answer") && error.contains("timed out"), "{error}");
     assert_eq!((&row["status"], &row["last_response_status"]), (&json!("pending"), &Value::Null));
+}
+
+/// The whole schedule (14 attempts, ~3 days at the default base) run with a 1 ms base: then
+/// the delivery is failed, and nothing more is sent.
+async fn a_delivery_is_given_up_after_its_last_attempt(stack: Stack) {
+    let answers = Answers::from([("/broken".to_owned(), VecDeque::from([(500, "broken".to_owned())]))]);
+    let receiver = Receiver::start(answers).await;
+    let app = TestApp::spawn_with(stack, |c| {
+        c.webhooks_out.allow_private = true;
+        c.webhooks_out.retry_base_milliseconds = 1;
+    })
+    .await;
+    let s = shop(&app, "Broken Shop", "guide.pdf", b"%PDF-1.7 guide".to_vec()).await;
+    let m = &s.m;
+    let (broken, _) = endpoint(&app, m, &receiver.url("/broken"), &["order.created"]).await;
+    buy(&app, m, &s.product_id, "ada@example.com").await;
+    let row = eventually(WITHIN * 2, "the delivery is failed", || async {
+        log(&app, m, &broken).await.first().filter(|d| d["status"] == "failed").cloned()
+    })
+    .await;
+    assert_eq!(row["attempts"], 14, "{row}");
+    assert_eq!((&row["next_attempt_at"], &row["delivered_at"]), (&Value::Null, &Value::Null), "{row}");
+    assert_eq!(row["last_error"], "the endpoint answered 500 Internal Server Error");
+    let arrived = receiver.received("/broken");
+    assert_eq!(arrived.len(), 14);
+    assert!(arrived.iter().all(|r| r.headers["webhook-id"] == row["event_id"].as_str().unwrap()));
 }

@@ -39,7 +39,10 @@ pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
 pub use password::{PASSWORD_RESET_LIFETIME_MS, PasswordResetToken, hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description};
-pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token, signing_key_fingerprint, stripe_webhook_secret};
+pub use secrets::{
+    ApiKey, DownloadToken, LinkToken, SecretHash, link_token_shaped, random_token, signing_key_fingerprint,
+    stripe_webhook_secret,
+};
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,

@@ -218,7 +218,7 @@ async fn a_file_only_an_earlier_release_holds_is_not_deleted(stack: Stack) {
     assert!(refused["error"]["message"].as_str().unwrap().contains("1 earlier release(s)"), "{refused}");
     assert_eq!(app.get_json(&m, &format!("/files/{old_id}")).await.0, StatusCode::OK);
     let key = format!("m/{}/{}", m.id, old_file["sha256"].as_str().unwrap());
-    assert_eq!(app.stored_keys(&key).await.len(), 1, "its bytes are kept");
+    assert!(app.stored_keys(&format!("m/{}/", m.id)).await.contains(&key), "its bytes are kept");
 
     // The files library says why, and offers no Delete.
     let d = Dashboard::sign_in(&app, &m).await;

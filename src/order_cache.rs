@@ -102,9 +102,10 @@ pub(crate) fn follow_other_processes(state: AppState) -> tokio::task::JoinHandle
     tokio::spawn(async move {
         let Db::Postgres(pool) = &state.db else { return };
         loop {
+            // Entries cached while not listening are kept until they age out (TTL) rather than
+            // dropped at once: with the database down, the orders just opened still download.
+            // `listen` forgets everything once it is listening again.
             let Err(e) = listen(pool, &state.order_cache).await;
-            // Whatever was announced while not listening is lost: trust nothing cached.
-            state.order_cache.forget_all();
             if pool.is_closed() {
                 return;
             }
@@ -119,8 +120,15 @@ async fn listen(pool: &sqlx::PgPool, cache: &OrderCache) -> Result<std::convert:
     // Anything cached before this point may predate a change nobody heard about.
     cache.forget_all();
     loop {
-        // `None`: the connection dropped and was made again; announcements in between are lost.
-        let _ = listener.try_recv().await?;
-        cache.forget_all();
+        // `None`: the connection dropped. Listen again on a new one (which forgets everything
+        // once it is made) instead of letting this listener reconnect unseen.
+        match listener.try_recv().await? {
+            Some(_) => cache.forget_all(),
+            None => {
+                let lost =
+                    std::io::Error::new(std::io::ErrorKind::ConnectionAborted, "the listener lost its connection");
+                return Err(DbError::Sqlx(sqlx::Error::Io(lost)));
+            }
+        }
     }
 }

@@ -60,8 +60,10 @@ pub async fn look_up_files(
     Ok(LookedUp { blobs: found, checked })
 }
 
-/// Saves `delivery` as the product's delivery. A file deleted since it was looked up is
-/// refused by the data layer ([`CatalogError::Db`] with a conflict).
+/// Saves `delivery` as the product's delivery and, when it changes anything, as the product's
+/// next release, in one transaction (a save that changes nothing makes no release). A file
+/// deleted since it was looked up is refused by the data layer ([`CatalogError::Db`] with a
+/// conflict).
 #[tracing::instrument(skip(state, delivery))]
 pub async fn set_delivery(
     state: &AppState,
@@ -69,8 +71,9 @@ pub async fn set_delivery(
     product_id: &str,
     delivery: &Delivery,
 ) -> Result<Product, CatalogError> {
-    let product = products::set_delivery(&state.db, merchant_id, product_id, delivery).await.map_err(not_found)?;
-    tracing::info!(merchant_id, product_id, mode = delivery.mode().as_str(), "product delivery set");
+    let (product, release) =
+        products::set_delivery(&state.db, merchant_id, product_id, delivery).await.map_err(not_found)?;
+    tracing::info!(merchant_id, product_id, mode = delivery.mode().as_str(), release, "product delivery set");
     Ok(product)
 }
 

@@ -7,7 +7,8 @@ use crate::db::blobs::{self, Blob};
 use crate::state::AppState;
 
 /// Deletes `merchant_id`'s uploaded file `file_id`: its row and its bytes, only while no
-/// product's file list and no order holds it (the blob reference rules, decisions.md "Files").
+/// product's file list, no order and no release holds it (the blob reference rules, decisions.md
+/// "Files" and "Releases").
 /// The check and the delete are [`blobs::delete_unused`]'s: the row goes in a transaction that
 /// commits only once the bytes are gone, and the foreign keys refuse it should a product save
 /// or a purchase add the file in between; such a save waits for this one and then fails, so no

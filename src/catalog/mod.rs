@@ -22,7 +22,7 @@ pub enum CatalogError {
     /// An input is invalid.
     #[error(transparent)]
     Invalid(#[from] Invalid),
-    /// An uploaded file is still in a product's file list or an order (rule 2): not deleted.
+    /// An uploaded file is still in a product's file list, an order or a release (rule 2): not deleted.
     #[error("{0}")]
     FileInUse(String),
     /// The blob store failed while removing a file's bytes; nothing was deleted.

@@ -86,12 +86,25 @@ pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Blob>, DbError> {
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(merchant_id).fetch_all(pool).await?))
 }
 
-/// How many products and orders still deliver this blob.
-pub async fn usage(db: &Db, blob_id: &str) -> Result<(i64, i64), DbError> {
+/// What still holds a blob: products whose file list has it, orders that bought it, and
+/// releases that froze it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct Usage {
+    /// Products whose file list holds it.
+    pub products: i64,
+    /// Orders whose frozen delivery holds it.
+    pub orders: i64,
+    /// Releases (of any product) whose file list holds it.
+    pub releases: i64,
+}
+
+/// How many products, orders and releases still hold this blob.
+pub async fn usage(db: &Db, blob_id: &str) -> Result<Usage, DbError> {
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM product_files WHERE blob_id = $1), \
-                    (SELECT COUNT(DISTINCT order_id) FROM order_files WHERE blob_id = $1)",
+            "SELECT (SELECT COUNT(*) FROM product_files WHERE blob_id = $1) AS products, \
+                    (SELECT COUNT(DISTINCT order_id) FROM order_files WHERE blob_id = $1) AS orders, \
+                    (SELECT COUNT(*) FROM release_files WHERE blob_id = $1) AS releases",
         )
         .bind(blob_id).fetch_one(pool).await?
     }))
@@ -100,8 +113,9 @@ pub async fn usage(db: &Db, blob_id: &str) -> Result<(i64, i64), DbError> {
 /// Deletes an unused blob: its row, then its object through `remove_object`, in one
 /// transaction that commits only once the object is gone (an upload of the same content waits
 /// for it, see [`insert`]). A failed removal rolls the row back and is returned as `Ok(Err)`.
-/// Refused with [`DbError::Conflict`] while a product or an order refers to it (rule 2); the
-/// foreign keys make the database refuse it too, should a purchase land in between.
+/// Refused with [`DbError::Conflict`] while a product, an order or a release refers to it
+/// (rule 2); the foreign keys make the database refuse it too, should a purchase or a save land
+/// in between.
 pub async fn delete_unused<F, Fut, E>(
     db: &Db,
     merchant_id: &str,
@@ -113,10 +127,15 @@ where
     Fut: std::future::Future<Output = Result<(), E>>,
 {
     let blob = get(db, merchant_id, id).await?;
-    let (products, orders) = usage(db, id).await?;
+    let Usage { products, orders, releases } = usage(db, id).await?;
     if products > 0 || orders > 0 {
         return Err(DbError::Conflict(format!(
             "the file is still delivered by {products} product(s) and {orders} order(s)"
+        )));
+    }
+    if releases > 0 {
+        return Err(DbError::Conflict(format!(
+            "the file is kept by {releases} earlier release(s) of a product: a release keeps its files"
         )));
     }
     let in_use = || DbError::Conflict("the file was just attached to a product or an order".into());

@@ -3,13 +3,13 @@
 //! (rule 2 of the blob reference rules), never here: this only lists.
 
 use super::page::{Cursor, Page, PageAt};
-use super::{Db, DbError, with_pool};
+use super::{Db, DbError, found, with_pool};
 use crate::domain::Millis;
 
 /// Files shown per page.
 pub const PAGE_SIZE: usize = 50;
 
-/// An uploaded file with how many orders froze it.
+/// An uploaded file with how many orders and earlier releases froze it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LibraryFile {
     /// Id (the API's file id).
@@ -26,7 +26,16 @@ pub struct LibraryFile {
     pub created_at: Millis,
     /// Orders whose snapshot delivers it (bought bytes: never deletable).
     pub orders: i64,
+    /// Releases that froze it, of products whose file list no longer holds it (a release
+    /// keeps its files: not deletable either).
+    pub releases: i64,
 }
+
+// The library's columns of blob `b`, with its order and earlier-release counts.
+const COLUMNS: &str = "b.id, b.filename, b.content_type, b.size, b.sha256, b.created_at, \
+     (SELECT COUNT(DISTINCT f.order_id) FROM order_files f WHERE f.blob_id = b.id) AS orders, \
+     (SELECT COUNT(*) FROM release_files r WHERE r.blob_id = b.id AND NOT EXISTS \
+      (SELECT 1 FROM product_files pf WHERE pf.product_id = r.product_id AND pf.blob_id = b.id)) AS releases";
 
 /// A product whose file list holds a file.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -47,9 +56,7 @@ pub struct FileUse {
 pub async fn page(db: &Db, merchant_id: &str, at: &PageAt) -> Result<Page<LibraryFile>, DbError> {
     let (keyset, order_by) = at.sql("b.created_at", "b.id", 2);
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT b.id, b.filename, b.content_type, b.size, b.sha256, b.created_at, \
-         (SELECT COUNT(DISTINCT f.order_id) FROM order_files f WHERE f.blob_id = b.id) AS orders \
-         FROM blobs b WHERE b.merchant_id = $1 AND {keyset} ORDER BY {order_by} LIMIT $4"
+        "SELECT {COLUMNS} FROM blobs b WHERE b.merchant_id = $1 AND {keyset} ORDER BY {order_by} LIMIT $4"
     ));
     let rows: Vec<LibraryFile> = with_pool!(db, pool => {
         sqlx::query_as(sql)
@@ -57,6 +64,12 @@ pub async fn page(db: &Db, merchant_id: &str, at: &PageAt) -> Result<Page<Librar
             .fetch_all(pool).await?
     });
     Ok(Page::new(rows, PAGE_SIZE, at, |f| Cursor { at: f.created_at, id: f.id.clone() }))
+}
+
+/// One of the merchant's files, with its counts.
+pub async fn one(db: &Db, merchant_id: &str, id: &str) -> Result<LibraryFile, DbError> {
+    let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM blobs b WHERE b.merchant_id = $1 AND b.id = $2"));
+    with_pool!(db, pool => found(sqlx::query_as(sql).bind(merchant_id).bind(id).fetch_optional(pool).await?))
 }
 
 /// The products whose file lists hold any of `blob_ids` (all of `merchant_id`'s), by product name.

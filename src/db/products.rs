@@ -1,7 +1,9 @@
 //! Products and their delivery settings.
 
-use super::{Db, DbError, found, new_id, with_pool};
-use crate::domain::{Delivery, DeliveryMode, Millis, Price, ProductName, has_something_to_deliver, now_millis};
+use super::{Db, DbError, WriteTx, found, new_id, on_tx, with_pool};
+use crate::domain::{
+    Delivery, DeliveryMode, Millis, Price, ProductName, ReleaseContent, has_something_to_deliver, now_millis,
+};
 
 /// A product as stored, with its external ids and delivered files.
 #[derive(Debug, Clone)]
@@ -215,48 +217,66 @@ pub async fn update(db: &Db, merchant_id: &str, id: &str, change: &ProductChange
 }
 
 /// Replaces a product's delivery in one transaction: its mode, its file list and its link
-/// (both kept whatever the mode), its instructions. Every file must be one of the merchant's
-/// own uploads ([`DbError::Conflict`] names the first that is not), and either all of it is
-/// saved or nothing is.
-pub async fn set_delivery(db: &Db, merchant_id: &str, id: &str, delivery: &Delivery) -> Result<Product, DbError> {
-    get(db, merchant_id, id).await?;
-    let files = delivery.files();
-    let url = delivery.external_url().map(|u| u.as_str());
-    let result: Result<(), DbError> = with_pool!(db, pool, begin => async {
-        let mut tx = pool.begin_with(begin).await?;
-        for file in files {
+/// (both kept whatever the mode), its instructions, and records it as the product's next
+/// release when it changed anything ([`super::releases::record_on`]), so a saved delivery never
+/// lacks its release. Every file must be one of the merchant's own uploads
+/// ([`DbError::Conflict`] names the first that is not), and either all of it is saved or
+/// nothing is. Returns the product and the number of the release it made, if any.
+pub async fn set_delivery(
+    db: &Db,
+    merchant_id: &str,
+    id: &str,
+    delivery: &Delivery,
+) -> Result<(Product, Option<i64>), DbError> {
+    let now = now_millis();
+    let mut tx = db.begin_write().await?;
+    // The product's row first: on PostgreSQL this locks it until the commit, so two saves of
+    // one product run one after the other and number their releases 1, 2 (SQLite's writer
+    // lock already does).
+    let updated = on_tx!(&mut tx, conn => {
+        sqlx::query(
+            "UPDATE products SET delivery_mode = $3, external_url = $4, instructions = $5, updated_at = $6 \
+             WHERE merchant_id = $1 AND id = $2",
+        )
+        .bind(merchant_id).bind(id).bind(delivery.mode()).bind(delivery.external_url().map(|u| u.as_str()))
+        .bind(delivery.instructions().as_str()).bind(now)
+        .execute(conn).await?.rows_affected()
+    });
+    if updated == 0 {
+        return Err(DbError::NotFound);
+    }
+    replace_files(&mut tx, merchant_id, id, delivery).await?;
+    let release = super::releases::record_on(&mut tx, merchant_id, id, &ReleaseContent::of(delivery), now).await?;
+    tx.commit().await?;
+    Ok((get(db, merchant_id, id).await?, release))
+}
+
+/// Replaces the product's file list with `delivery`'s, in `tx`.
+async fn replace_files(tx: &mut WriteTx, merchant_id: &str, id: &str, delivery: &Delivery) -> Result<(), DbError> {
+    on_tx!(tx, conn => {
+        for file in delivery.files() {
             let owned: Option<(String,)> = sqlx::query_as("SELECT id FROM blobs WHERE id = $1 AND merchant_id = $2")
-                .bind(&file.file_id).bind(merchant_id).fetch_optional(&mut *tx).await?;
+                .bind(&file.file_id).bind(merchant_id).fetch_optional(&mut *conn).await?;
             if owned.is_none() {
                 return Err(DbError::Conflict(format!("file {} does not exist", file.file_id)));
             }
         }
-        sqlx::query("DELETE FROM product_files WHERE product_id = $1").bind(id).execute(&mut *tx).await?;
-        for (i, file) in files.iter().enumerate() {
+        sqlx::query("DELETE FROM product_files WHERE product_id = $1").bind(id).execute(&mut *conn).await?;
+        for (i, file) in delivery.files().iter().enumerate() {
             // A delete of the file that began after the check above (PostgreSQL's SELECT does
             // not wait for it) makes this INSERT wait, then fail on the foreign key once the
             // delete commits: the file is gone, which is a refusal, not a fault.
             sqlx::query("INSERT INTO product_files (product_id, position, blob_id, display_name) VALUES ($1, $2, $3, $4)")
                 .bind(id).bind(i as i64 + 1).bind(&file.file_id).bind(file.display_name.as_str())
-                .execute(&mut *tx).await.map_err(|e| match e {
+                .execute(&mut *conn).await.map_err(|e| match e {
                     sqlx::Error::Database(d) if d.is_foreign_key_violation() => {
                         DbError::Conflict(format!("file {} does not exist", file.file_id))
                     }
                     e => DbError::from(e),
                 })?;
         }
-        sqlx::query(
-            "UPDATE products SET delivery_mode = $3, external_url = $4, instructions = $5, updated_at = $6 \
-             WHERE merchant_id = $1 AND id = $2",
-        )
-        .bind(merchant_id).bind(id).bind(delivery.mode()).bind(url)
-        .bind(delivery.instructions().as_str()).bind(now_millis())
-        .execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(())
-    }.await);
-    result?;
-    get(db, merchant_id, id).await
+    });
+    Ok(())
 }
 
 /// The product a payment names, as matching a payment needs it.

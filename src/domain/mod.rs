@@ -14,6 +14,7 @@ mod order;
 mod password;
 mod price;
 mod product;
+mod release;
 mod secrets;
 mod sign_in;
 mod signed_url;
@@ -40,7 +41,11 @@ pub use order::{DownloadPolicy, OrderStatus, PaymentEventStatus, PaymentSource};
 pub use password::{PASSWORD_RESET_LIFETIME_MS, PasswordResetToken, hash_password, verify_password};
 pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description};
-pub use secrets::{ApiKey, DownloadToken, SecretHash, random_token, signing_key_fingerprint, stripe_webhook_secret};
+pub use release::{ReleaseContent, is_new_release};
+pub use secrets::{
+    ApiKey, DownloadToken, LinkToken, SecretHash, link_token_shaped, random_token, signing_key_fingerprint,
+    stripe_webhook_secret,
+};
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,

@@ -52,8 +52,13 @@ macro_rules! bounded_text {
         pub struct $name(String);
 
         impl $name {
-            /// Trims, then checks length and that there are no control or bidi characters.
+            /// Checks that there are no control characters (a line break at the end too: the
+            /// API refuses what it would otherwise silently change), trims spaces, then checks
+            /// the length and that there are no bidi characters.
             pub fn parse(field: &'static str, raw: &str) -> Result<Self, Invalid> {
+                if has_control(raw) {
+                    return Err(Invalid::new(field, concat!($what, " must not contain control characters")));
+                }
                 let text = raw.trim();
                 let chars = text.chars().count();
                 if chars < $min {
@@ -61,9 +66,6 @@ macro_rules! bounded_text {
                 }
                 if chars > $max {
                     return Err(Invalid::new(field, format!("{} is longer than {} characters", $what, $max)));
-                }
-                if has_control(text) {
-                    return Err(Invalid::new(field, concat!($what, " must not contain control characters")));
                 }
                 if has_bidi(text) {
                     return Err(Invalid::new(field, concat!($what, " must not contain bidirectional control characters")));
@@ -105,7 +107,8 @@ impl CustomerName {
         if text.chars().count() > Self::MAX {
             return Err(Invalid::new(field, format!("the name is longer than {} characters", Self::MAX)));
         }
-        if has_control(text) || has_bidi(text) {
+        // Checked before trimming: a trailing line break is refused, not silently dropped.
+        if has_control(raw) || has_bidi(text) {
             return Err(Invalid::new(
                 field,
                 "the name must not contain control characters (such as line breaks) or bidirectional controls",
@@ -251,6 +254,13 @@ mod tests {
         assert!(ProductName::parse("name", "   ").is_err());
         assert!(ProductName::parse("name", &"x".repeat(201)).is_err());
         assert!(DisplayName::parse("display_name", "a\u{0}b").is_err());
+        // A line break or tab at either end is refused too (schemathesis sent `n8\n`).
+        for raw in ["guide.pdf\n", "\tguide.pdf", "\r\nguide.pdf"] {
+            assert_eq!(DisplayName::parse("filename", raw).unwrap_err().field, "filename", "{raw:?}");
+            assert!(ProductName::parse("name", raw).is_err(), "{raw:?}");
+            assert!(CustomerName::parse("name", raw).is_err(), "{raw:?}");
+        }
+        assert_eq!(DisplayName::parse("filename", "  guide.pdf ").unwrap().as_str(), "guide.pdf");
         assert!(Instructions::parse("instructions", "line 1\nline 2").is_ok());
     }
 

@@ -3,11 +3,8 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use super::secrets::keyed_digest;
-use super::{Invalid, SecretHash, random_token};
+use super::Invalid;
+use super::secrets::{LinkPurpose, LinkToken};
 
 /// How long a "Forgot password?" link works: 30 minutes.
 pub const PASSWORD_RESET_LIFETIME_MS: i64 = 30 * 60 * 1000;
@@ -29,45 +26,19 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|hash| Argon2::default().verify_password(password.as_bytes(), &hash).is_ok())
 }
 
+/// What a password reset link is for.
+pub enum PasswordResetLink {}
+
+impl LinkPurpose for PasswordResetLink {
+    const DOMAIN: &'static [u8] = b"satchel password reset\0";
+    const NAME: &'static str = "PasswordResetToken";
+}
+
 /// The secret in a password reset link (`/dashboard/reset-password/{token}`): HMAC-SHA256 of
 /// a random salt under the server's key, like the portal's magic links. The database keeps
 /// the salt and the token's SHA-256, so neither a copy of it nor the key alone gives a link,
 /// and the outbox can derive the token again when it writes the email.
-pub struct PasswordResetToken(String);
-
-impl std::fmt::Debug for PasswordResetToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("PasswordResetToken(********)")
-    }
-}
-
-impl PasswordResetToken {
-    /// A fresh salt (256 random bits) for a new reset.
-    pub fn new_salt() -> String {
-        random_token(32)
-    }
-
-    /// The token of the reset with `salt`.
-    pub fn derive(server_key: &[u8], salt: &str) -> PasswordResetToken {
-        PasswordResetToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel password reset\0", salt)))
-    }
-
-    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
-    pub fn parse(raw: &str) -> Option<PasswordResetToken> {
-        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| PasswordResetToken(raw.to_owned()))
-    }
-
-    /// The token, for the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// What is stored to find the reset again.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
+pub type PasswordResetToken = LinkToken<PasswordResetLink>;
 
 #[cfg(test)]
 mod tests {

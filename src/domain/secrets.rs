@@ -80,38 +80,69 @@ impl ApiKey {
     }
 }
 
-/// An order's download token in `/d/{token}`: HMAC-SHA256 of a per-order random salt under
-/// the server's key. Neither the database (salt only) nor the key alone gives the token, and
-/// the server can derive it again to resend the email.
-pub struct DownloadToken(String);
+/// What one kind of emailed link token is for: the HMAC domain that keeps it apart from every
+/// other kind (a reset link is never an invite), and its name in debug output.
+pub trait LinkPurpose {
+    /// The HMAC domain, NUL-terminated.
+    const DOMAIN: &'static [u8];
+    /// The type's name in `Debug` (the value itself is never printed).
+    const NAME: &'static str;
+}
 
-impl std::fmt::Debug for DownloadToken {
+/// The secret in a link Satchel emails: HMAC-SHA256 of a random salt under the server's key,
+/// in `P`'s own domain. The database keeps the salt and the token's SHA-256, so neither a copy
+/// of it nor the key alone gives a link, and the server derives the token again to (re)send it.
+pub struct LinkToken<P>(String, std::marker::PhantomData<P>);
+
+impl<P: LinkPurpose> std::fmt::Debug for LinkToken<P> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DownloadToken(********)")
+        write!(f, "{}(********)", P::NAME)
     }
 }
 
-impl DownloadToken {
-    /// A fresh salt (256 random bits) for a new order.
+impl<P: LinkPurpose> LinkToken<P> {
+    /// A fresh salt (256 random bits) for a new link.
     pub fn new_salt() -> String {
         random_token(32)
     }
 
-    /// The token of the order with `salt`.
-    pub fn derive(server_key: &[u8], salt: &str) -> DownloadToken {
-        DownloadToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel download token\0", salt)))
+    /// The token of the link with `salt`.
+    pub fn derive(server_key: &[u8], salt: &str) -> Self {
+        LinkToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, P::DOMAIN, salt)), std::marker::PhantomData)
     }
 
-    /// The token, for links.
+    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
+    pub fn parse(raw: &str) -> Option<Self> {
+        link_token_shaped(raw).then(|| LinkToken(raw.to_owned(), std::marker::PhantomData))
+    }
+
+    /// The token, for the link.
     pub fn expose(&self) -> &str {
         &self.0
     }
 
-    /// What is stored.
+    /// What is stored to find the link's row again.
     pub fn hash(&self) -> SecretHash {
         SecretHash::of(&self.0)
     }
 }
+
+/// Whether `raw` has the shape of a link token: 43 base64url characters (256 bits). Anything
+/// else cannot match, so the lookup is skipped.
+pub fn link_token_shaped(raw: &str) -> bool {
+    raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The link of a purchase email.
+pub enum OrderLink {}
+
+impl LinkPurpose for OrderLink {
+    const DOMAIN: &'static [u8] = b"satchel download token\0";
+    const NAME: &'static str = "DownloadToken";
+}
+
+/// An order's download token in `/d/{token}`, one per order (its salt is the order's).
+pub type DownloadToken = LinkToken<OrderLink>;
 
 /// Checks a pasted Stripe webhook signing secret, refused under `field`: it starts with
 /// `whsec_`. Stripe's API keys (`sk_live_…`, `sk_test_…`, `rk_…`) are the usual mix-up, and

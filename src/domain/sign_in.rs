@@ -9,8 +9,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::secrets::keyed_digest;
-use super::{Invalid, Millis, SecretHash, random_token};
+use super::secrets::{LinkPurpose, LinkToken, keyed_digest};
+use super::{Invalid, Millis, random_token};
 
 /// How long a code and its magic link work: 15 minutes.
 pub const SIGN_IN_LIFETIME_MS: i64 = 15 * 60 * 1000;
@@ -63,37 +63,16 @@ impl SignInCode {
     }
 }
 
+/// What a portal sign-in link is for.
+pub enum MagicSignInLink {}
+
+impl LinkPurpose for MagicSignInLink {
+    const DOMAIN: &'static [u8] = b"satchel sign-in link\0";
+    const NAME: &'static str = "MagicLinkToken";
+}
+
 /// The secret in a magic sign-in link (`/portal/{merchant}/sign-in/{token}`): 256 bits.
-pub struct MagicLinkToken(String);
-
-impl std::fmt::Debug for MagicLinkToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MagicLinkToken(********)")
-    }
-}
-
-impl MagicLinkToken {
-    /// The link token of the sign-in with `salt`.
-    pub fn derive(server_key: &[u8], salt: &str) -> MagicLinkToken {
-        MagicLinkToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel sign-in link\0", salt)))
-    }
-
-    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
-    pub fn parse(raw: &str) -> Option<MagicLinkToken> {
-        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| MagicLinkToken(raw.to_owned()))
-    }
-
-    /// The token, for the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// What is stored to find the sign-in again.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
+pub type MagicLinkToken = LinkToken<MagicSignInLink>;
 
 /// How long a sign-in form works after its page was shown: 2 hours. Older pages are answered
 /// with the form again, with a fresh token, so the cost of expiry is one more click.

@@ -1,11 +1,7 @@
 //! Several people per shop: their roles, and the links that invite someone by email.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
-use super::secrets::keyed_digest;
+use super::secrets::{LinkPurpose, LinkToken};
 use super::stored::stored_enum;
-use super::{SecretHash, random_token};
 
 /// How long an invite link works: 7 days (people read their mail later than a reset's).
 pub const INVITE_LIFETIME_MS: i64 = 7 * 24 * 3600 * 1000;
@@ -31,44 +27,18 @@ impl TeamRole {
     }
 }
 
+/// What a team invite link is for.
+pub enum InviteLink {}
+
+impl LinkPurpose for InviteLink {
+    const DOMAIN: &'static [u8] = b"satchel team invite\0";
+    const NAME: &'static str = "InviteToken";
+}
+
 /// The secret in an invite link (`/dashboard/join/{token}`): HMAC-SHA256 of a random salt
 /// under the server's key, in its own domain so a reset or portal link is never an invite.
 /// The database keeps the salt and the token's SHA-256; the outbox derives the token again.
-pub struct InviteToken(String);
-
-impl std::fmt::Debug for InviteToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("InviteToken(********)")
-    }
-}
-
-impl InviteToken {
-    /// A fresh salt (256 random bits) for a new invite.
-    pub fn new_salt() -> String {
-        random_token(32)
-    }
-
-    /// The token of the invite with `salt`.
-    pub fn derive(server_key: &[u8], salt: &str) -> InviteToken {
-        InviteToken(URL_SAFE_NO_PAD.encode(keyed_digest(server_key, b"satchel team invite\0", salt)))
-    }
-
-    /// Reads a token from a URL: 43 base64url characters, else None (no lookup needed).
-    pub fn parse(raw: &str) -> Option<InviteToken> {
-        let ok = raw.len() == 43 && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        ok.then(|| InviteToken(raw.to_owned()))
-    }
-
-    /// The token, for the link.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// What is stored to find the invite again.
-    pub fn hash(&self) -> SecretHash {
-        SecretHash::of(&self.0)
-    }
-}
+pub type InviteToken = LinkToken<InviteLink>;
 
 #[cfg(test)]
 mod tests {

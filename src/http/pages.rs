@@ -15,11 +15,12 @@ pub fn render(status: StatusCode, page: &impl Template) -> Response {
     }
 }
 
-/// `GET /static/{name}`: the stylesheet, the dashboard's script and the icon, built into the binary.
+/// `GET /static/{name}`: the stylesheet, the dashboard's scripts and the icon, built into the binary.
 pub async fn asset(axum::extract::Path(name): axum::extract::Path<String>) -> Response {
     let (content_type, body) = match name.as_str() {
         "satchel.css" => ("text/css; charset=utf-8", include_str!("../../static/satchel.css")),
         "dashboard.js" => ("text/javascript; charset=utf-8", include_str!("../../static/dashboard.js")),
+        "file_list.js" => ("text/javascript; charset=utf-8", include_str!("../../static/file_list.js")),
         "favicon.svg" => ("image/svg+xml", include_str!("../../static/favicon.svg")),
         _ => return StatusCode::NOT_FOUND.into_response(),
     };

@@ -27,6 +27,15 @@ async function shoot(page, name) {
   await page.setViewportSize({ width: 1280, height: 900 });
 }
 
+// A copy button answers once the (asynchronous) copy is done: "Copied" or "Select and copy",
+// for two seconds. Waits for that answer rather than reading the label at once.
+async function answerOf(button) {
+  const handle = await button.elementHandle();
+  await button.page().waitForFunction((b) => b.textContent.trim() !== 'Copy', handle, { timeout: 10_000 })
+    .catch(() => {});
+  return (await button.textContent()).trim();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
@@ -47,12 +56,14 @@ try {
   await page.goto(`${base}/dashboard/orders/${orderId}`);
   const copyPayment = page.getByRole('button', { name: 'Copy the payment id' });
   await copyPayment.click();
-  seen.copied_button = (await copyPayment.textContent()).trim();
+  seen.copied_button = await answerOf(copyPayment);
   seen.copied_payment_id = await page.evaluate(() => navigator.clipboard.readText());
   steps.push(step);
 
   step = 'copy the delivery link';
-  await page.locator('.copy-row button[data-copy]').click();
+  const copyLink = page.locator('.copy-row button[data-copy]');
+  await copyLink.click();
+  seen.copied_link_button = await answerOf(copyLink);
   seen.copied_link = await page.evaluate(() => navigator.clipboard.readText());
   await shoot(page, 'order-support-order');
   steps.push(step);

@@ -126,7 +126,10 @@ async fn claim_assigned_event(
 }
 
 /// Rule 2: copies what each product delivers now, inside the order's transaction: the files
-/// in files mode, the link in link mode (a product keeps both; the order only what it sold).
+/// in files mode, the link in link mode (a product keeps both; the order only what it sold),
+/// and the number of the product's current release. The files are copied from that release
+/// (frozen when the delivery was saved, and equal to the product's file list then), so the
+/// order's files are always its release's, even should a save commit between two statements.
 async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -> Result<(), DbError> {
     let mut files_before = 0i64;
     for (i, item) in new.items.iter().enumerate() {
@@ -134,23 +137,25 @@ async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -
         let copied = on_tx!(tx, conn => {
             sqlx::query(
                 "INSERT INTO order_items (order_id, position, product_id, product_name, quantity, delivery_mode, \
-                 external_url, instructions) SELECT $1, $2, id, name, $4, delivery_mode, \
-                 CASE WHEN delivery_mode = $6 THEN external_url END, instructions \
+                 external_url, instructions, release_number) SELECT $1, $2, id, name, $4, delivery_mode, \
+                 CASE WHEN delivery_mode = $6 THEN external_url END, instructions, \
+                 (SELECT MAX(r.number) FROM product_releases r WHERE r.product_id = products.id) \
                  FROM products WHERE id = $3 AND merchant_id = $5",
             )
             .bind(order_id).bind(item_position).bind(&item.product_id).bind(item.quantity).bind(new.merchant_id)
             .bind(DeliveryMode::ExternalLink)
             .execute(&mut *conn).await?;
-            // Product files are numbered 1..n, so the order's numbering continues from the
+            // Release files are numbered 1..n, so the order's numbering continues from the
             // files of the items before this one.
             sqlx::query(
                 "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
                  content_type, sha256, storage_key) \
-                 SELECT $1, $2 + pf.position, $3, pf.blob_id, pf.display_name, b.size, b.content_type, b.sha256, \
-                 b.storage_key FROM product_files pf JOIN products p ON p.id = pf.product_id \
-                 JOIN blobs b ON b.id = pf.blob_id WHERE pf.product_id = $4 AND p.delivery_mode = $5",
+                 SELECT $1, $2 + rf.position, $3, rf.blob_id, rf.display_name, rf.size, rf.content_type, rf.sha256, \
+                 rf.storage_key FROM order_items oi JOIN release_files rf ON rf.product_id = oi.product_id \
+                 AND rf.release_number = oi.release_number \
+                 WHERE oi.order_id = $1 AND oi.position = $3 AND oi.delivery_mode = $4",
             )
-            .bind(order_id).bind(files_before).bind(item_position).bind(&item.product_id).bind(DeliveryMode::Files)
+            .bind(order_id).bind(files_before).bind(item_position).bind(DeliveryMode::Files)
             .execute(conn).await?.rows_affected()
         });
         files_before += copied as i64;

@@ -11,17 +11,17 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
-use super::{files, orders, products, settings, webhook_endpoints};
+use super::{files, orders, products, releases, settings, webhook_endpoints};
 use crate::domain::{DeliveryMode, Email, Invalid, OrderStatus};
 use crate::http::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, files, orders, webhook endpoints. \
+    info(title = "Satchel API", version = "1", description = "Digital product delivery: products, their releases, files, orders, webhook endpoints. \
         Every error answers `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
         products::list, products::create, products::get, products::update, products::archive,
-        products::set_delivery, products::get_delivery,
+        products::set_delivery, products::get_delivery, releases::list, releases::get,
         files::upload, files::list, files::get, files::delete,
         orders::list, orders::get, orders::create::create, orders::revoke, orders::restore, orders::resend,
         orders::events,

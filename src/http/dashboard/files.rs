@@ -13,7 +13,6 @@ use super::orders::{Pager, when};
 use super::sign_in::Empty;
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::catalog::{self, CatalogError};
-use crate::db::blobs as db_blobs;
 use crate::db::file_library::{self, FileUse, LibraryFile};
 use crate::db::page::PageAt;
 use crate::domain::human_size;
@@ -53,6 +52,8 @@ struct FileView {
     uploaded: String,
     products: Vec<UsedBy>,
     orders: i64,
+    /// Earlier releases that keep it (of products that no longer list it).
+    releases: i64,
 }
 
 impl FileView {
@@ -77,12 +78,13 @@ impl FileView {
             sha256: file.sha256,
             products,
             orders: file.orders,
+            releases: file.releases,
         }
     }
 
-    /// Whether "Delete" is offered: in no product's list and bought in no order.
+    /// Whether "Delete" is offered: in no product's list, bought in no order, kept by no release.
     fn deletable(&self) -> bool {
-        self.products.is_empty() && self.orders == 0
+        self.products.is_empty() && self.orders == 0 && self.releases == 0
     }
 
     /// Why it cannot be deleted, in the merchant's words.
@@ -97,6 +99,14 @@ impl FileView {
             reasons.push(format!(
                 "{n} order{} bought it, and bytes a customer bought are never deleted",
                 if n == 1 { "" } else { "s" }
+            ));
+        }
+        if self.releases > 0 {
+            let n = self.releases;
+            reasons.push(format!(
+                "{n} earlier release{} of a product keep{} it, and a release keeps its files",
+                if n == 1 { "" } else { "s" },
+                if n == 1 { "s" } else { "" }
             ));
         }
         reasons.join("; ")
@@ -145,18 +155,8 @@ struct ConfirmPage {
 
 /// The file `id` with its uses, for the confirm page.
 async fn file_view(state: &AppState, merchant: &str, id: &str) -> Result<FileView, Error> {
-    let blob = db_blobs::get(&state.db, merchant, id).await.map_err(Error::missing("file"))?;
-    let (_, orders) = db_blobs::usage(&state.db, id).await?;
+    let file = file_library::one(&state.db, merchant, id).await.map_err(Error::missing("file"))?;
     let uses = file_library::uses(&state.db, merchant, &[id]).await?;
-    let file = LibraryFile {
-        id: blob.id,
-        filename: blob.filename,
-        content_type: blob.content_type,
-        size: blob.size,
-        sha256: blob.sha256,
-        created_at: blob.created_at,
-        orders,
-    };
     Ok(FileView::new(file, &uses))
 }
 

@@ -10,12 +10,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
+use super::orders::when;
 use super::product_form::{DeliveryFields, FieldErrors, FileRow, Op, Posted, ProductFields, facts};
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
+use crate::db::releases::{self as db_releases, ReleaseDetail};
 use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_limit, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
@@ -166,6 +168,32 @@ struct EditPage {
     blank_row: FileRow,
     /// The product's test checkout, for its copy button.
     checkout_url: String,
+    /// Its newest releases (each saved change of its delivery), newest first.
+    releases: Vec<ReleaseRow>,
+}
+
+/// Releases shown on the product page, at most.
+const RELEASES_SHOWN: i64 = 10;
+
+/// One release in the product page's list.
+struct ReleaseRow {
+    number: i64,
+    /// When it was saved.
+    saved: String,
+    /// "3 files", "Link", "Nothing (draft)".
+    what: String,
+}
+
+impl ReleaseRow {
+    fn of(detail: ReleaseDetail) -> ReleaseRow {
+        let n = detail.files.len();
+        let what = match detail.release.delivery_mode {
+            DeliveryMode::Files => format!("{n} file{}", if n == 1 { "" } else { "s" }),
+            DeliveryMode::ExternalLink => "External link".to_owned(),
+            DeliveryMode::None => "Nothing (draft)".to_owned(),
+        };
+        ReleaseRow { number: detail.release.number, saved: when(detail.release.created_at), what }
+    }
 }
 
 /// The edit page as `fields` and `delivery` say (what is saved, or what was just posted).
@@ -188,6 +216,7 @@ pub(super) async fn edit_page(
             UploadedFile { label: format!("{} · {facts}", b.filename), facts, id: b.id, filename: b.filename }
         })
         .collect();
+    let releases = db_releases::list(&state.db, &user.merchant.id, &product.row.id, RELEASES_SHOWN).await?;
     let unsaved = status == StatusCode::OK && notice == Some("unsaved");
     let limit = state.blobs.max_upload_bytes();
     let page = EditPage {
@@ -206,6 +235,7 @@ pub(super) async fn edit_page(
         max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
         checkout_url: format!("{}/buy/{}", state.public_url, product.row.id),
+        releases: releases.into_iter().map(ReleaseRow::of).collect(),
     };
     Ok(render(status, &page))
 }

@@ -18,6 +18,7 @@ use super::guard::{CSRF_FIELD, forbidden, same_origin, token_matches};
 use super::product_form::{DeliveryFields, FieldErrors, ProductFields, facts};
 use super::products::edit_page;
 use super::{PageError, SignedIn, VerifiedFetch};
+use crate::catalog;
 use crate::db::products::{self as db_products, Product};
 use crate::domain::{Delivery, DeliveryError, DeliveryFile, DeliveryMode, DisplayName, Instructions, Invalid};
 use crate::http::upload::{declared_length, discard_all, keep, receive_parts, receive_raw};
@@ -151,7 +152,7 @@ async fn attach_files(
     let delivery = Delivery::new(DeliveryMode::Files, files, link, instructions).map_err(|e| match e {
         DeliveryError::Invalid(invalid) => page_error(invalid.into()),
     })?;
-    db_products::set_delivery(&state.db, merchant, id, &delivery).await.map_err(|e| page_error(e.into()))?;
+    catalog::set_delivery(state, merchant, id, &delivery).await.map_err(|e| page_error(e.into()))?;
     Ok(Redirect::to(&format!("/dashboard/products/{id}?notice=files-added")).into_response())
 }
 

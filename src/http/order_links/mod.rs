@@ -95,7 +95,7 @@ pub(crate) async fn refused(
 /// Whether `token` has the shape of a download token: 43 base64url characters (256 bits).
 /// Anything else cannot match, so the lookup is skipped.
 pub(crate) fn token_shaped(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    crate::domain::link_token_shaped(token)
 }
 
 /// `GET /d/{token}/link`: the first external link of the order.

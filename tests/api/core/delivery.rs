@@ -207,14 +207,24 @@ async fn a_delivered_file_cannot_be_deleted(stack: Stack) {
     assert_eq!(app.get_json(&m, &format!("/files/{file}")).await.0, StatusCode::OK);
     assert_eq!(app.stored_keys(&key).await.len(), 1);
 
-    // None does.
+    // None does, but the products' earlier releases keep it (issue 16): still refused.
     let (status, _) =
         put_delivery(&app, &m, first["id"].as_str().unwrap(), json!({ "mode": "none", "files": [] })).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(delete().await.unwrap().status(), StatusCode::NO_CONTENT);
-    assert_eq!(app.get_json(&m, &format!("/files/{file}")).await.0, StatusCode::NOT_FOUND);
-    assert_eq!(app.stored_keys(&key).await, Vec::<String>::new(), "its object is gone");
-    assert_eq!(app.leftovers().await, Vec::<String>::new());
+    let refused = delete().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let refused: Value = refused.json().await.unwrap();
+    assert_eq!(error_code(&refused), "file_in_use");
+    assert!(refused["error"]["message"].as_str().unwrap().contains("earlier release"), "{refused}");
+    assert_eq!(app.stored_keys(&key).await.len(), 1, "its object is kept");
+
+    // A file no product ever saved is deleted, object and all.
+    let spare = app.upload(&m, "spare.pdf", file_bytes(500, 7)).await;
+    let spare = spare["id"].as_str().unwrap();
+    let deleted = app.api(&m, Method::DELETE, &format!("/files/{spare}")).send().await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.get_json(&m, &format!("/files/{spare}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(app.stored_keys(&key).await.len(), 1, "only the kept file's object is left");
 }
 
 /// A product keeps both its file list and its link: a mode alone switches between them, a

@@ -67,6 +67,7 @@ async fn order_page_copy_buttons_and_delivery_pages_in_a_browser(stack: Stack) {
     assert_eq!(seen["copied_payment_id"], normal["payment_id"], "{seen}");
     assert_eq!(seen["copied_button"], "Copied");
     assert!(seen["extend_label"].as_str().unwrap().starts_with("Extend link until "), "{seen}");
+    assert_eq!(seen["copied_link_button"], "Copied");
     assert_eq!(seen["copied_link"], delivery_url(&normal).as_str());
     assert_eq!(
         seen["confirm_heading"],

@@ -3,6 +3,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::super::releases::OrderReleaseOut;
 use super::super::time::rfc3339;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{Order, OrderDetail};
@@ -44,6 +45,9 @@ pub struct OrderDetailOut {
     delivery_url: String,
     items: Vec<ItemOut>,
     files: Vec<FileOut>,
+    /// The releases of its products the order owns: the one each item bought (an item whose
+    /// product had no release is not listed). Its files are `files`, frozen at purchase.
+    releases: Vec<OrderReleaseOut>,
     payment_events: Vec<EventOut>,
     downloads: Vec<DownloadOut>,
     /// The order's emails (the purchase email, then any resends), oldest first.
@@ -192,7 +196,9 @@ pub(super) async fn detail_out(state: &AppState, merchant: &str, detail: OrderDe
     let events = payment_events::events_of_order(&state.db, merchant, &detail.order.id).await?;
     let downloads = crate::db::downloads::of_order(&state.db, &detail.order.id, 100).await?;
     let emails = db_emails::of_order(&state.db, &detail.order.id).await?;
+    let releases = crate::db::releases::of_order(&state.db, &detail.order.id).await?;
     Ok(OrderDetailOut {
+        releases: releases.into_iter().map(OrderReleaseOut::from).collect(),
         emails: emails.into_iter().map(EmailOut::from).collect(),
         delivery_url: format!("{}/d/{}", state.public_url, token.expose()),
         items: detail

@@ -115,9 +115,18 @@ async fn publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revok
     let revoke = app.api(&m, Method::POST, &format!("/orders/{}/revoke", revoked["id"].as_str().unwrap()));
     assert_eq!(revoke.send().await.unwrap().status(), StatusCode::OK);
     deliver(&app, &m, &id, &[&f2a, &f2b]).await;
+    let hook = json!({"url": "https://hooks.satchel.invalid/in", "events": ["release.published"]});
+    let hook = app.api(&m, Method::POST, "/webhook-endpoints").json(&hook).send().await.unwrap();
+    assert_eq!(hook.status(), StatusCode::CREATED);
 
     let release = published(&app, &m, &id, json!({"label": "2.0", "audience": "all"})).await;
     assert_eq!((&release["audience"], &release["granted_orders"]), (&json!("all"), &json!(1)));
+    // The event was queued with the publish, saying what was published and to how many.
+    let payloads = event_payloads(&app, &m.id).await;
+    assert_eq!(payloads.len(), 1, "{payloads:?}");
+    assert_eq!(payloads[0]["type"], "release.published");
+    let data = json!({"product_id": id, "release_number": 2, "label": "2.0", "granted_orders": 1});
+    assert_eq!(payloads[0]["data"], data);
 
     // The old order owns both releases: its file 1 (the URL it always had) is still v1, and
     // release 2's files come after it.
@@ -147,6 +156,18 @@ async fn publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revok
     assert_eq!(files(&kept).iter().map(|(p, _)| *p).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
     downloads(&app, &kept, 1, &v1).await;
     downloads(&app, &kept, 5, &v2b).await;
+}
+
+/// The JSON bodies of the shop's queued `release.published` deliveries.
+async fn event_payloads(app: &TestApp, merchant_id: &str) -> Vec<Value> {
+    let sql = "SELECT payload FROM event_deliveries WHERE merchant_id = $1 AND event_type = 'release.published' \
+               ORDER BY created_at";
+    let rows: Vec<(String,)> = match &app.state.db {
+        satchel::db::Db::Sqlite(db) => sqlx::query_as(sql).bind(merchant_id).fetch_all(db.pool()).await,
+        satchel::db::Db::Postgres(pool) => sqlx::query_as(sql).bind(merchant_id).fetch_all(pool).await,
+    }
+    .unwrap();
+    rows.iter().map(|(p,)| serde_json::from_str(p).unwrap()).collect()
 }
 
 /// Sets an order's purchase time (unix milliseconds) in the database, to test a date boundary.

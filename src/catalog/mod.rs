@@ -1,8 +1,9 @@
 //! The business operations on the merchant's catalog: setting a product's Digital Product
 //! Delivery (one operation shared by `PUT /api/v1/products/{id}/delivery` and the dashboard's
 //! product form), and deleting an unused uploaded file (`DELETE /api/v1/files/{id}` and the
-//! dashboard's files library), and publishing a product's latest release. Services know nothing of HTTP: they answer [`CatalogError`],
-//! which `crate::http` maps to its statuses.
+//! dashboard's files library), and publishing a product's latest release
+//! (`POST /api/v1/products/{id}/releases`). Services know nothing of HTTP: they answer
+//! [`CatalogError`], which `crate::http` maps to its statuses.
 
 mod delivery;
 mod files;

@@ -52,6 +52,30 @@ pub(crate) async fn queue_order_event(
     Ok(queued)
 }
 
+/// Queues `event_type` with `data` (an event not about one order, e.g. `release.published`)
+/// for each of the shop's enabled endpoints subscribed to it, inside `tx`. Returns how many
+/// deliveries were queued.
+pub(crate) async fn queue_event(
+    tx: &mut WriteTx,
+    merchant_id: &str,
+    event_type: &str,
+    data: &serde_json::Value,
+    now: Millis,
+) -> Result<u64, DbError> {
+    let (event_id, payload) = crate::domain::event_payload(event_type, now, data);
+    let pattern = format!("% {} %", event_type.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
+    let queued = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO event_deliveries (id, event_id, endpoint_id, merchant_id, event_type, payload, created_at, \
+             next_attempt_at) SELECT $1 || '.' || id, $1, id, merchant_id, $2, $3, $4, $4 FROM webhook_endpoints \
+             WHERE merchant_id = $5 AND enabled = TRUE AND (' ' || events || ' ') LIKE $6 ESCAPE '\\'",
+        )
+        .bind(&event_id).bind(event_type).bind(&payload).bind(now).bind(merchant_id).bind(&pattern)
+        .execute(conn).await?.rows_affected()
+    });
+    Ok(queued)
+}
+
 impl From<OrderFacts> for crate::domain::OrderEventData {
     fn from(f: OrderFacts) -> Self {
         crate::domain::OrderEventData {

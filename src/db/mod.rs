@@ -25,6 +25,7 @@ pub mod passwords;
 pub mod portal;
 pub mod products;
 pub mod rate_limits;
+pub mod release_grants;
 pub mod releases;
 pub mod sessions;
 pub mod shop_profile;

@@ -25,6 +25,12 @@ pub struct Release {
     pub instructions: String,
     /// When the delivery was saved.
     pub created_at: Millis,
+    /// When the merchant published it (None: not yet).
+    pub published_at: Option<Millis>,
+    /// Who among past buyers it was published to: the audience's JSON (None: not published).
+    pub audience: Option<String>,
+    /// How many past orders publishing granted it to.
+    pub granted_orders: i64,
 }
 
 /// A file of a release, its facts as they were.
@@ -70,9 +76,12 @@ pub struct OrderRelease {
     pub label: Option<String>,
     /// When it was saved.
     pub created_at: Millis,
+    /// False: the item bought it; true: a publish granted it later.
+    pub granted: bool,
 }
 
-const COLUMNS: &str = "product_id, number, label, changelog, delivery_mode, external_url, instructions, created_at";
+const COLUMNS: &str = "product_id, number, label, changelog, delivery_mode, external_url, instructions, created_at, \
+     published_at, audience, granted_orders";
 const FILE_COLUMNS: &str = "release_number, position, blob_id, display_name, size, content_type, sha256, storage_key";
 
 /// Records the product's delivery as just written in `tx` (its row and its `product_files`) as
@@ -178,14 +187,14 @@ async fn files_of(db: &Db, product_id: &str, from: i64, to: Option<i64>) -> Resu
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(product_id).bind(from).bind(to).fetch_all(pool).await?))
 }
 
-/// The releases an order owns: today the one each item bought (items whose product had no
-/// release are left out).
+/// The releases an order owns: the one each item bought and those granted to it later by a
+/// publish, by item then release.
 pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<OrderRelease>, DbError> {
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT oi.position AS item_position, r.product_id, r.number, r.label, r.created_at FROM order_items oi \
-             JOIN product_releases r ON r.product_id = oi.product_id AND r.number = oi.release_number \
-             WHERE oi.order_id = $1 ORDER BY oi.position",
+            "SELECT x.item_position, r.product_id, r.number, r.label, r.created_at, x.granted FROM order_releases x \
+             JOIN product_releases r ON r.product_id = x.product_id AND r.number = x.release_number \
+             WHERE x.order_id = $1 ORDER BY x.item_position, x.release_number",
         )
         .bind(order_id).fetch_all(pool).await?
     }))

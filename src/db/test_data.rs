@@ -35,7 +35,7 @@ pub async fn delete(db: &Db, merchant_id: &str) -> Result<Deleted, DbError> {
     let customers = test_only_customers(&mut tx, merchant_id).await?;
     let mut email_ids =
         ids(&mut tx, &format!("SELECT id FROM emails WHERE order_id IN ({TEST_ORDERS})"), merchant_id).await?;
-    for table in ["order_items", "order_files", "download_events", "emails"] {
+    for table in ["order_items", "order_files", "order_releases", "download_events", "emails"] {
         run(&mut tx, &format!("DELETE FROM {table} WHERE order_id IN ({TEST_ORDERS})"), merchant_id, &[]).await?;
     }
     for table in ["payment_events", "idempotency_keys"] {

@@ -2,6 +2,7 @@
 //! so the rest of the program never sees a bad one.
 
 mod archive;
+mod audience;
 mod brand;
 mod changelog;
 mod delivery;
@@ -25,6 +26,7 @@ mod webhook;
 mod webhook_out;
 
 pub use archive::{archive_names, safe_entry_name};
+pub use audience::{Audience, MAX_CHANGELOG_CHARS, MAX_LABEL_CHARS, changelog, release_label};
 pub use brand::{
     AccentColour, LogoType, MAX_LOGO_BYTES, ShopBrand, StoredBrand, check_logo, is_sha256, logo_path,
     undeliverable_sender,
@@ -57,7 +59,7 @@ pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 pub use webhook_out::{
     EVENT_TYPES, EndpointUrl, MAX_DELIVERY_ATTEMPTS, MAX_ENDPOINTS, MAX_RESPONSE_EXCERPT, MAX_URL_CHARS,
-    OrderEventData, next_delivery_attempt, order_event_payload, response_excerpt, subscribed_events,
+    OrderEventData, event_payload, next_delivery_attempt, order_event_payload, response_excerpt, subscribed_events,
 };
 
 /// Why a value was refused: which field, and a message a person can act on.

@@ -4,7 +4,8 @@
 use super::Invalid;
 
 /// The event types a shop can subscribe to, in the order they are listed and stored.
-pub const EVENT_TYPES: [&str; 4] = ["order.created", "order.refunded", "order.revoked", "order.restored"];
+pub const EVENT_TYPES: [&str; 5] =
+    ["order.created", "order.refunded", "order.revoked", "order.restored", "release.published"];
 
 /// At most this many endpoints per shop: enough for a shop's systems (a CRM, a licence server,
 /// a chat channel…), few enough that one order never fans out into a flood of deliveries.
@@ -127,6 +128,14 @@ fn rfc3339_opt<S: serde::Serializer>(millis: &Option<super::Millis>, s: S) -> Re
 /// A new event's id (`evt_` + a UUID, sent as `webhook-id` on every attempt) and its JSON body:
 /// `{"type", "timestamp", "data"}`, the shape Standard Webhooks suggests.
 pub fn order_event_payload(event_type: &str, now: super::Millis, data: &OrderEventData) -> (String, String) {
+    let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
+    let body = serde_json::json!({ "type": event_type, "timestamp": rfc3339_text(now), "data": data });
+    (id, body.to_string())
+}
+
+/// A new event's id and JSON body for an event that is not about an order (`release.published`):
+/// `{"type", "timestamp", "data"}`, like [`order_event_payload`].
+pub fn event_payload(event_type: &str, now: super::Millis, data: &serde_json::Value) -> (String, String) {
     let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
     let body = serde_json::json!({ "type": event_type, "timestamp": rfc3339_text(now), "data": data });
     (id, body.to_string())

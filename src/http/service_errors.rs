@@ -33,6 +33,7 @@ impl From<CatalogError> for Error {
             CatalogError::NotFound(what) => Error::NotFound(what),
             CatalogError::Invalid(invalid) => Error::Invalid(invalid),
             CatalogError::FileInUse(message) => Error::conflict("file_in_use", message),
+            CatalogError::Conflict(code, message) => Error::conflict(code, message),
             CatalogError::Store(e) => Error::internal(e),
             CatalogError::Db(e) => e.into(),
         }

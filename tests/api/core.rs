@@ -10,6 +10,7 @@ mod openapi;
 mod pages;
 mod private_files;
 mod products;
+mod publish;
 mod releases;
 mod scale_out;
 mod server;

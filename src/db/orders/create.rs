@@ -145,13 +145,22 @@ async fn freeze_delivery(tx: &mut WriteTx, new: &NewOrder<'_>, order_id: &str) -
             .bind(order_id).bind(item_position).bind(&item.product_id).bind(item.quantity).bind(new.merchant_id)
             .bind(DeliveryMode::ExternalLink)
             .execute(&mut *conn).await?;
+            // The item owns the release it bought (not granted: bought), from the order's time.
+            sqlx::query(
+                "INSERT INTO order_releases (order_id, item_position, product_id, release_number, granted_at, granted) \
+                 SELECT oi.order_id, oi.position, oi.product_id, oi.release_number, o.created_at, FALSE \
+                 FROM order_items oi JOIN orders o ON o.id = oi.order_id \
+                 WHERE oi.order_id = $1 AND oi.position = $2 AND oi.release_number IS NOT NULL",
+            )
+            .bind(order_id).bind(item_position)
+            .execute(&mut *conn).await?;
             // Release files are numbered 1..n, so the order's numbering continues from the
             // files of the items before this one.
             sqlx::query(
                 "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
-                 content_type, sha256, storage_key) \
+                 content_type, sha256, storage_key, release_number) \
                  SELECT $1, $2 + rf.position, $3, rf.blob_id, rf.display_name, rf.size, rf.content_type, rf.sha256, \
-                 rf.storage_key FROM order_items oi JOIN release_files rf ON rf.product_id = oi.product_id \
+                 rf.storage_key, rf.release_number FROM order_items oi JOIN release_files rf ON rf.product_id = oi.product_id \
                  AND rf.release_number = oi.release_number \
                  WHERE oi.order_id = $1 AND oi.position = $3 AND oi.delivery_mode = $4",
             )

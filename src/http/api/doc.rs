@@ -21,7 +21,7 @@ use crate::http::error::ErrorBody;
         Every error answers `{\"error\": {\"code\", \"message\", \"field\"?}}`."),
     paths(
         products::list, products::create, products::get, products::update, products::archive,
-        products::set_delivery, products::get_delivery, releases::list, releases::get,
+        products::set_delivery, products::get_delivery, releases::list, releases::get, releases::publish,
         files::upload, files::list, files::get, files::delete,
         orders::list, orders::get, orders::create::create, orders::revoke, orders::restore, orders::resend,
         orders::events,

@@ -24,7 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/products/{id}", get(products::get).patch(products::update))
         .route("/products/{id}/archive", post(products::archive))
         .route("/products/{id}/delivery", put(products::set_delivery).get(products::get_delivery))
-        .route("/products/{id}/releases", get(releases::list))
+        .route("/products/{id}/releases", get(releases::list).post(releases::publish))
         .route("/products/{id}/releases/{number}", get(releases::get))
         // Uploads stream to the blob store with their own size limit.
         .route(

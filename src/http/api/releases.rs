@@ -1,14 +1,18 @@
 //! `/api/v1/products/{id}/releases`: a product's releases, each saved change of its delivery,
-//! newest first, with what each delivered (read only for now).
+//! newest first, with what each delivered; and publishing the latest one (its label,
+//! changelog, and which past orders also get it).
 
 use axum::Json;
 use axum::extract::{Path, State};
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::time::rfc3339;
+use crate::catalog::{self, PublishRequest};
 use crate::db::releases::{self as db_releases, OrderRelease, ReleaseDetail};
-use crate::http::{ApiMerchant, Error, Result};
+use crate::domain::{Invalid, changelog, release_label};
+use crate::http::{ApiJson, ApiMerchant, Error, Result};
 use crate::state::AppState;
 
 /// Releases listed at most (a release is a saved change made by hand: far fewer in practice).
@@ -32,6 +36,67 @@ pub struct ReleaseOut {
     /// The link (kept whatever the mode, delivered in `external_link` mode).
     external_url: Option<String>,
     instructions: String,
+    /// When the merchant published it (null: not published).
+    published_at: Option<String>,
+    /// Who among past buyers it was published to (null: not published).
+    #[schema(value_type = Option<AudienceSchema>)]
+    audience: Option<serde_json::Value>,
+    /// How many past orders publishing granted it to (0 for `future`).
+    granted_orders: i64,
+}
+
+/// Who among past buyers also gets a published release (future buyers always do): `future`
+/// (nobody else, the default), `all` past orders, those created on or after a day (00:00 UTC),
+/// or those whose newest release of the product is a given number or earlier. Revoked orders
+/// never get it; an order that bought it already owns it.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // describes the JSON only: the server reads it as sent, to name bad values
+pub enum AudienceSchema {
+    /// `future` or `all`.
+    Named(AudienceName),
+    /// Orders created on or after this day.
+    BoughtAfter {
+        /// A day, `YYYY-MM-DD`.
+        #[schema(format = Date, example = "2026-01-31")]
+        bought_after: String,
+    },
+    /// Orders whose newest owned release of the product is this one or earlier.
+    ReleasesUpTo {
+        /// 1 to the published release's number − 1.
+        #[schema(minimum = 1)]
+        releases_up_to: i64,
+    },
+}
+
+/// `future` or `all`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum AudienceName {
+    /// Future buyers only.
+    Future,
+    /// Every past order as well.
+    All,
+}
+
+/// Publishing a product's latest release.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// The version label ("2.0"): one line, at most 40 characters. Blank or absent: none.
+    #[schema(max_length = 40)]
+    label: Option<String>,
+    /// What changed, plain text or Markdown source, at most 20,000 characters.
+    #[schema(max_length = 20000)]
+    changelog: Option<String>,
+    /// Who among past buyers also gets it; absent or null: `"future"`.
+    #[schema(value_type = Option<AudienceSchema>)]
+    audience: Option<serde_json::Value>,
+    /// An update email to the orders granted the release: not available yet, so null or absent
+    /// (anything else is refused, 422).
+    #[schema(value_type = Option<Object>)]
+    email: Option<serde_json::Value>,
 }
 
 /// A file of a release, as it was.
@@ -46,18 +111,21 @@ pub struct ReleaseFileOut {
     sha256: String,
 }
 
-/// A release an order owns: the one an item bought.
+/// A release an order owns: the one an item bought, or one granted to it later.
 #[derive(Serialize, ToSchema)]
 pub struct OrderReleaseOut {
     /// The release's number.
     number: i64,
     /// Its product.
     product_id: String,
-    /// The order item (1-based) that bought it.
+    /// The order item (1-based) that owns it.
     item_position: i64,
     /// Its label, once published.
     label: Option<String>,
     created_at: String,
+    /// False: the item bought it; true: granted later, when the merchant published it to
+    /// past buyers.
+    granted: bool,
 }
 
 impl From<ReleaseDetail> for ReleaseOut {
@@ -83,6 +151,10 @@ impl From<ReleaseDetail> for ReleaseOut {
                 .collect(),
             external_url: r.external_url,
             instructions: r.instructions,
+            published_at: r.published_at.map(rfc3339),
+            // Stored as the API wrote it; unreadable text (by hand) shows as null.
+            audience: r.audience.and_then(|a| serde_json::from_str(&a).ok()),
+            granted_orders: r.granted_orders,
         }
     }
 }
@@ -95,6 +167,7 @@ impl From<OrderRelease> for OrderReleaseOut {
             item_position: r.item_position,
             label: r.label,
             created_at: rfc3339(r.created_at),
+            granted: r.granted,
         }
     }
 }
@@ -129,4 +202,35 @@ pub async fn get(
     let number: i64 = number.parse().map_err(|_| Error::NotFound("release"))?;
     let release = db_releases::get(&state.db, &merchant, &id, number).await.map_err(Error::missing("release"))?;
     Ok(Json(release.into()))
+}
+
+/// Publish the product's latest release (the one its last delivery change saved): its label
+/// and changelog, and which past orders also get it (`audience`; future buyers always do). Past
+/// orders granted it keep their earlier files at their old positions and get the release's
+/// files after them. A release is published once: a repeat answers 409 `already_published`
+/// and changes nothing.
+#[utoipa::path(post, path = "/api/v1/products/{id}/releases", operation_id = "publish_product_release",
+    request_body = PublishBody, params(("id" = String, Path, description = "the product's id")),
+    responses((status = 201, body = ReleaseOut, description = "published, and granted to `granted_orders` past orders"),
+              (status = 404, description = "no such product"),
+              (status = 409, description = "`already_published`: the latest release is published already; \
+                `no_release`: the product has no release (its delivery was never set); `release_changed`: a \
+                delivery change was saved meanwhile"),
+              (status = 422, description = "a field is invalid: `label`, `changelog`, `audience` or `email`")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
+pub async fn publish(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<PublishBody>,
+) -> Result<(StatusCode, Json<ReleaseOut>)> {
+    if body.email.is_some() {
+        return Err(Invalid::new("email", "update emails are not available yet: send null or leave it out").into());
+    }
+    let label = release_label(body.label.as_deref())?;
+    let changelog = changelog(body.changelog.as_deref())?;
+    let request =
+        PublishRequest { label: label.as_deref(), changelog: changelog.as_deref(), audience: body.audience.as_ref() };
+    let release = catalog::publish(&state, &merchant, &id, &request).await?;
+    Ok((StatusCode::CREATED, Json(release.into())))
 }

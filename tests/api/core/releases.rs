@@ -154,7 +154,7 @@ async fn an_order_keeps_the_release_it_bought_and_its_bytes(stack: Stack) {
     assert_eq!(
         early["releases"],
         json!([{"number": 1, "product_id": id, "item_position": 1, "label": null,
-        "created_at": releases(&app, &m, &id).await[0]["created_at"]}])
+        "created_at": releases(&app, &m, &id).await[0]["created_at"], "granted": false}])
     );
 
     let new_file = upload(&app, &m, "guide-2.pdf", "application/pdf", &v2).await;
@@ -246,8 +246,8 @@ async fn run_sql(app: &TestApp, statements: &[&'static str]) {
 }
 
 /// The data of a shop made before releases existed: the database is taken back to migration
-/// 15 by removing exactly what migration 16 adds (its tables, its column, its row in sqlx's
-/// ledger), then migrated again, so migration 16 runs on rows the app made the usual way.
+/// 15 by removing exactly what migrations 16 and 18 add (their tables, their columns, their
+/// rows in sqlx's ledger), then migrated again, so both run on rows the app made the usual way.
 async fn existing_products_and_orders_migrate_to_release_1(stack: Stack) {
     let app = TestApp::spawn(stack).await;
     let m = app.merchant("Old Shop").await;
@@ -266,6 +266,10 @@ async fn existing_products_and_orders_migrate_to_release_1(stack: Stack) {
     run_sql(
         &app,
         &[
+            // Migration 18 first (it builds on 16), run again after it.
+            "DROP TABLE order_releases",
+            "ALTER TABLE order_files DROP COLUMN release_number",
+            "DELETE FROM _sqlx_migrations WHERE version = 18",
             "DROP TABLE release_files",
             "DROP TABLE product_releases",
             "ALTER TABLE order_items DROP COLUMN release_number",
@@ -291,6 +295,7 @@ async fn existing_products_and_orders_migrate_to_release_1(stack: Stack) {
     // The old order points at release 1 and still downloads the bytes it bought.
     let early = order(&app, &m, early["id"].as_str().unwrap()).await;
     assert_eq!((early["releases"].as_array().unwrap().len(), &early["releases"][0]["number"]), (1, &json!(1)));
+    assert_eq!(early["releases"][0]["granted"], false, "bought, not granted");
     assert_eq!(sha256_hex(&first_file(&app, &early).await), sha256_hex(&v1));
     // Both files are kept: one by the order, one by the product and its release.
     for file in [&first, &second] {

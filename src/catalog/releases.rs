@@ -1,0 +1,83 @@
+//! Publishing a product's latest release (the one "Update product" saved): its label,
+//! changelog and audience, granted to the past orders the audience names in the same
+//! transaction as the `release.published` event.
+
+use super::CatalogError;
+use crate::db::DbError;
+use crate::db::release_grants::{self, NotPublished, Publication};
+use crate::db::releases::{self as db_releases, ReleaseDetail};
+use crate::domain::{Audience, now_millis};
+use crate::state::AppState;
+
+/// A publish request, its label and changelog already checked
+/// ([`crate::domain::release_label`], [`crate::domain::changelog`]); the audience is checked
+/// here, against the number of the release it publishes.
+#[derive(Debug, Default)]
+pub struct PublishRequest<'a> {
+    /// Version label.
+    pub label: Option<&'a str>,
+    /// What changed.
+    pub changelog: Option<&'a str>,
+    /// The audience as sent (absent or null: future buyers only).
+    pub audience: Option<&'a serde_json::Value>,
+}
+
+/// Publishes the merchant's product's latest release and grants it to the past orders its
+/// audience names (never revoked ones, never one that owns it already); answers the release
+/// as published. Refused: no such product ([`CatalogError::NotFound`]), no release or one
+/// published already ([`CatalogError::Conflict`]), a bad audience ([`CatalogError::Invalid`]).
+#[tracing::instrument(skip(state, request))]
+pub async fn publish(
+    state: &AppState,
+    merchant_id: &str,
+    product_id: &str,
+    request: &PublishRequest<'_>,
+) -> Result<ReleaseDetail, CatalogError> {
+    let latest = release_grants::latest(&state.db, merchant_id, product_id).await.map_err(not_found)?;
+    let Some(latest) = latest else {
+        return Err(CatalogError::Conflict(
+            "no_release",
+            "the product has no release to publish: save its delivery (files, a link or instructions) first".into(),
+        ));
+    };
+    if latest.published_at.is_some() {
+        return Err(already_published(latest.number));
+    }
+    let audience = Audience::parse(request.audience, latest.number)?;
+    let publication =
+        Publication { number: latest.number, label: request.label, changelog: request.changelog, audience };
+    let outcome = release_grants::publish(&state.db, merchant_id, product_id, &publication, now_millis())
+        .await
+        .map_err(not_found)?;
+    let granted = match outcome {
+        Ok(granted) => granted,
+        Err(NotPublished::AlreadyPublished) => return Err(already_published(latest.number)),
+        Err(NotPublished::NoLongerLatest) => {
+            return Err(CatalogError::Conflict(
+                "release_changed",
+                "the product's delivery was saved again meanwhile: publish its new latest release".into(),
+            ));
+        }
+    };
+    if granted > 0 {
+        // Cached orders would not show their new files until they age out.
+        state.order_cache.forget_everywhere(&state.db).await;
+    }
+    let audience = audience.to_json().to_string();
+    tracing::info!(merchant_id, product_id, release = latest.number, %audience, granted, "release published");
+    Ok(db_releases::get(&state.db, merchant_id, product_id, latest.number).await?)
+}
+
+fn already_published(number: i64) -> CatalogError {
+    CatalogError::Conflict(
+        "already_published",
+        format!("release {number} is published already: save a change of the delivery to make a new release"),
+    )
+}
+
+fn not_found(e: DbError) -> CatalogError {
+    match e {
+        DbError::NotFound => CatalogError::NotFound("product"),
+        e => e.into(),
+    }
+}

@@ -1,0 +1,167 @@
+//! Publishing a product's latest release: its label, changelog and audience, and granting it
+//! to the past orders its audience names, as set operations (one `INSERT … SELECT` for the
+//! orders' releases and one for their files, whatever the number of orders), with the
+//! `release.published` event queued in the same transaction.
+
+use super::{Db, DbError, WriteTx, found, on_tx, with_pool};
+use crate::domain::{Audience, DeliveryMode, Millis, OrderStatus};
+
+/// The product's latest release as publishing needs it: its number and whether it is
+/// published already.
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Latest {
+    /// Its number.
+    pub number: i64,
+    /// When it was published (None: not yet).
+    pub published_at: Option<Millis>,
+}
+
+/// The merchant's product's latest release (None: the product has none).
+/// [`DbError::NotFound`] when the product is not the merchant's.
+pub async fn latest(db: &Db, merchant_id: &str, product_id: &str) -> Result<Option<Latest>, DbError> {
+    let (known, latest): (Option<(String,)>, Option<Latest>) = with_pool!(db, pool => (
+        sqlx::query_as("SELECT id FROM products WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id).bind(product_id).fetch_optional(pool).await?,
+        sqlx::query_as(
+            "SELECT number, published_at FROM product_releases WHERE merchant_id = $1 AND product_id = $2 \
+             ORDER BY number DESC LIMIT 1",
+        )
+        .bind(merchant_id).bind(product_id).fetch_optional(pool).await?,
+    ));
+    found(known)?;
+    Ok(latest)
+}
+
+/// What publishing sets on the release.
+#[derive(Debug, Clone)]
+pub struct Publication<'a> {
+    /// The release publishing was checked against: it must still be the latest, unpublished.
+    pub number: i64,
+    /// Version label.
+    pub label: Option<&'a str>,
+    /// What changed.
+    pub changelog: Option<&'a str>,
+    /// Which past orders get it.
+    pub audience: Audience,
+}
+
+/// Why a publication was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotPublished {
+    /// The release is published already (by an earlier request, perhaps this one repeated).
+    AlreadyPublished,
+    /// A newer release was saved since the release was checked.
+    NoLongerLatest,
+}
+
+/// Publishes release `p.number` of the merchant's product and grants it to the past orders
+/// `p.audience` names, in one transaction; returns how many orders were granted it.
+/// [`DbError::NotFound`]: not the merchant's product.
+pub async fn publish(
+    db: &Db,
+    merchant_id: &str,
+    product_id: &str,
+    p: &Publication<'_>,
+    now: Millis,
+) -> Result<Result<i64, NotPublished>, DbError> {
+    let mut tx = db.begin_write().await?;
+    // The product's row first, as saving a delivery does: a save and a publish of one product
+    // run one after the other, so "the latest release" cannot change under the publish.
+    let (locked, latest): (u64, Option<(i64, DeliveryMode)>) = on_tx!(&mut tx, conn => (
+        sqlx::query("UPDATE products SET updated_at = updated_at WHERE merchant_id = $1 AND id = $2")
+            .bind(merchant_id).bind(product_id).execute(&mut *conn).await?.rows_affected(),
+        sqlx::query_as(
+            "SELECT number, delivery_mode FROM product_releases WHERE product_id = $1 ORDER BY number DESC LIMIT 1",
+        )
+        .bind(product_id).fetch_optional(&mut *conn).await?,
+    ));
+    if locked == 0 {
+        return Err(DbError::NotFound);
+    }
+    let Some((number, mode)) = latest.filter(|(n, _)| *n == p.number) else {
+        return Ok(Err(NotPublished::NoLongerLatest));
+    };
+    let audience = p.audience.to_json().to_string();
+    let marked = on_tx!(&mut tx, conn => {
+        sqlx::query(
+            "UPDATE product_releases SET label = $3, changelog = $4, published_at = $5, audience = $6 \
+             WHERE product_id = $1 AND number = $2 AND published_at IS NULL",
+        )
+        .bind(product_id).bind(number).bind(p.label).bind(p.changelog).bind(now).bind(&audience)
+        .execute(conn).await?.rows_affected()
+    });
+    if marked == 0 {
+        return Ok(Err(NotPublished::AlreadyPublished));
+    }
+    let granted = if p.audience.reaches_past_orders() {
+        grant(&mut tx, merchant_id, product_id, number, mode, p.audience, now).await?
+    } else {
+        0
+    };
+    let data = serde_json::json!({
+        "product_id": product_id, "release_number": number, "label": p.label, "granted_orders": granted,
+    });
+    super::event_outbox::queue_event(&mut tx, merchant_id, "release.published", &data, now).await?;
+    tx.commit().await?;
+    Ok(Ok(granted))
+}
+
+/// Grants release `number` to every past order item of the product that `audience` names,
+/// is not revoked and does not own it yet, with the release's files (in files mode) appended
+/// after the order's own, so the positions, and so the download URLs, the order had keep
+/// their files. Records and returns the number of orders granted it.
+async fn grant(
+    tx: &mut WriteTx,
+    merchant_id: &str,
+    product_id: &str,
+    number: i64,
+    mode: DeliveryMode,
+    audience: Audience,
+    now: Millis,
+) -> Result<i64, DbError> {
+    // One statement per table: SQLite materializes a SELECT that reads the table it inserts
+    // into before inserting, PostgreSQL reads the statement's snapshot, so the owned releases
+    // and the file positions read are those from before the grant.
+    let granted: (i64,) = on_tx!(tx, conn => {
+        sqlx::query(
+            "INSERT INTO order_releases (order_id, item_position, product_id, release_number, granted_at, granted) \
+             SELECT oi.order_id, oi.position, oi.product_id, $2, $3, TRUE \
+             FROM order_items oi JOIN orders o ON o.id = oi.order_id \
+             WHERE oi.product_id = $1 AND o.merchant_id = $4 AND o.status <> $5 \
+             AND NOT EXISTS (SELECT 1 FROM order_releases x WHERE x.order_id = oi.order_id \
+                 AND x.item_position = oi.position AND x.release_number = $2) \
+             AND ($6 IS NULL OR o.created_at >= $6) \
+             AND ($7 IS NULL OR (SELECT MAX(x.release_number) FROM order_releases x \
+                 WHERE x.order_id = oi.order_id AND x.item_position = oi.position) <= $7)",
+        )
+        .bind(product_id).bind(number).bind(now).bind(merchant_id).bind(OrderStatus::Revoked)
+        .bind(audience.bought_from()).bind(audience.up_to())
+        .execute(&mut *conn).await?;
+        if mode == DeliveryMode::Files {
+            sqlx::query(
+                "INSERT INTO order_files (order_id, position, item_position, blob_id, display_name, size, \
+                 content_type, sha256, storage_key, release_number) \
+                 SELECT x.order_id, COALESCE((SELECT MAX(f.position) FROM order_files f WHERE f.order_id = x.order_id), 0) \
+                 + ROW_NUMBER() OVER (PARTITION BY x.order_id ORDER BY x.item_position, rf.position), \
+                 x.item_position, rf.blob_id, rf.display_name, rf.size, rf.content_type, rf.sha256, rf.storage_key, \
+                 rf.release_number \
+                 FROM order_releases x JOIN release_files rf ON rf.product_id = x.product_id \
+                 AND rf.release_number = x.release_number \
+                 WHERE x.product_id = $1 AND x.release_number = $2 AND x.granted = TRUE",
+            )
+            .bind(product_id).bind(number)
+            .execute(&mut *conn).await?;
+        }
+        // A release is published once, so every granted row of it is this publish's.
+        let granted: (i64,) = sqlx::query_as(
+            "SELECT COUNT(DISTINCT order_id) FROM order_releases \
+             WHERE product_id = $1 AND release_number = $2 AND granted = TRUE",
+        )
+        .bind(product_id).bind(number).fetch_one(&mut *conn).await?;
+        sqlx::query("UPDATE product_releases SET granted_orders = $3 WHERE product_id = $1 AND number = $2")
+            .bind(product_id).bind(number).bind(granted.0)
+            .execute(conn).await?;
+        granted
+    });
+    Ok(granted.0)
+}

@@ -27,6 +27,7 @@ pub mod products;
 pub mod rate_limits;
 pub mod releases;
 pub mod sessions;
+pub mod sharing;
 pub mod shop_profile;
 pub mod signing_key;
 

@@ -4,7 +4,8 @@
 use super::Invalid;
 
 /// The event types a shop can subscribe to, in the order they are listed and stored.
-pub const EVENT_TYPES: [&str; 4] = ["order.created", "order.refunded", "order.revoked", "order.restored"];
+pub const EVENT_TYPES: [&str; 6] =
+    ["order.created", "order.refunded", "order.revoked", "order.restored", "sharing.suspected", "sharing.locked"];
 
 /// At most this many endpoints per shop: enough for a shop's systems (a CRM, a licence server,
 /// a chat channel…), few enough that one order never fans out into a flood of deliveries.

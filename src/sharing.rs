@@ -7,9 +7,9 @@
 //! The download path pays nothing while the policy is off (the policy rides with the cached
 //! order) and one upsert per counted download while it is on.
 
+use crate::db::DbError;
 use crate::db::orders::{self as db_orders, OrderDetail};
 use crate::db::sharing::{self as db_sharing, Flagged};
-use crate::db::DbError;
 use crate::domain::{
     DownloadToken, OrderStatus, SharingMode, SharingPolicy, agent_family, network_of, now_millis, verdict,
 };

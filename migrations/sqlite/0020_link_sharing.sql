@@ -5,8 +5,8 @@
 -- or 'lock' (the email link is locked too) once an order's link is downloaded from more than
 -- sharing_max_networks distinct networks within sharing_window_hours.
 ALTER TABLE merchants ADD COLUMN sharing_mode TEXT NOT NULL DEFAULT 'off';
-ALTER TABLE merchants ADD COLUMN sharing_max_networks INTEGER NOT NULL DEFAULT 5;
-ALTER TABLE merchants ADD COLUMN sharing_window_hours INTEGER NOT NULL DEFAULT 24;
+ALTER TABLE merchants ADD COLUMN sharing_max_networks BIGINT NOT NULL DEFAULT 5;
+ALTER TABLE merchants ADD COLUMN sharing_window_hours BIGINT NOT NULL DEFAULT 24;
 
 -- link_locked_at is set while the email link is locked (the portal keeps working).
 -- sharing_suspected_at is when sharing.suspected last went out (it goes out once per window).

@@ -73,7 +73,13 @@ pub async fn record(
 }
 
 /// At the bound: drops the order's least recently seen rows down to `kept - 1`, then records.
-async fn make_room(db: &Db, order_id: &str, (network, agent): (&str, &str), now: Millis, kept: i64) -> Result<(), DbError> {
+async fn make_room(
+    db: &Db,
+    order_id: &str,
+    (network, agent): (&str, &str),
+    now: Millis,
+    kept: i64,
+) -> Result<(), DbError> {
     let mut tx = db.begin_write().await?;
     on_tx!(&mut tx, conn => {
         sqlx::query(

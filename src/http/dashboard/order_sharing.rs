@@ -57,7 +57,12 @@ fn policy_words(policy: &SharingPolicy) -> String {
 }
 
 /// The card of `order` at `merchant_id`'s shop.
-pub(super) async fn card(state: &AppState, merchant_id: &str, order: &Order, revoked: bool) -> Result<SharingCard, Error> {
+pub(super) async fn card(
+    state: &AppState,
+    merchant_id: &str,
+    order: &Order,
+    revoked: bool,
+) -> Result<SharingCard, Error> {
     let policy = db_sharing::policy(&state.db, merchant_id).await?;
     let seen = db_sharing::of_order(&state.db, merchant_id, &order.id, NETWORKS_SHOWN).await?;
     let view = |n: NetworkRow| NetworkView {

@@ -51,7 +51,8 @@ impl SharingForm {
         let hours = self.sharing_window_hours.trim().parse::<i64>().ok();
         let hours = hours.filter(|h| (MIN_WINDOW_HOURS..=MAX_WINDOW_HOURS).contains(h));
         if hours.is_none() {
-            let message = format!("Enter a whole number of hours from {MIN_WINDOW_HOURS} to {MAX_WINDOW_HOURS} (30 days).");
+            let message =
+                format!("Enter a whole number of hours from {MIN_WINDOW_HOURS} to {MAX_WINDOW_HOURS} (30 days).");
             errors.push(("sharing_window_hours", message));
         }
         match (mode, networks, hours) {

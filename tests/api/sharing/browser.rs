@@ -1,0 +1,1 @@
+//! Screenshots of the brake's pages (filled in below).

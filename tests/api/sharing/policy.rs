@@ -1,0 +1,1 @@
+//! The policy's bad input (filled in below).

@@ -88,9 +88,11 @@ pub struct UpdateSettings {
     #[schema(value_type = Option<String>, pattern = "^(off|notify|lock)$")]
     sharing_mode: Option<String>,
     /// Distinct networks allowed per email link within the window (2 to 1000).
+    #[serde(default, deserialize_with = "whole::optional")]
     #[schema(minimum = 2, maximum = 1000)]
     sharing_max_networks: Option<i64>,
     /// The window, in hours (1 to 720).
+    #[serde(default, deserialize_with = "whole::optional")]
     #[schema(minimum = 1, maximum = 720)]
     sharing_window_hours: Option<i64>,
 }

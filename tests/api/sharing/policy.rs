@@ -40,15 +40,25 @@ async fn bad_policy_input_is_refused_naming_the_field_and_nothing_is_saved(stack
         assert_eq!(error_code(&error), "invalid_field", "{error}");
         assert_eq!(error["error"]["field"], field, "{body}: {error}");
     }
+    // Not a whole number: the body is refused (the API's one answer for a mistyped field),
+    // naming the field in its message.
+    for (body, field) in [
+        (json!({"sharing_window_hours": 1.5, "test_mode": true}), "sharing_window_hours"),
+        (json!({"sharing_max_networks": "5", "test_mode": true}), "sharing_max_networks"),
+    ] {
+        let (status, error) = patch(&app, &m, body.clone()).await;
+        assert_eq!((status, error_code(&error)), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"), "{body}: {error}");
+        assert!(error["error"]["message"].as_str().unwrap().contains(field), "{error}");
+    }
     let (status, settings) = app.get_json(&m, "/settings").await;
     assert_eq!(status, StatusCode::OK);
     let kept = json!([settings["sharing_mode"], settings["sharing_max_networks"], settings["sharing_window_hours"]]);
     assert_eq!((kept, &settings["test_mode"]), (json!(["off", 5, 24]), &json!(false)), "{settings}");
 
-    // The bounds themselves are accepted; absent fields keep their value.
+    // The bounds themselves are accepted; absent fields keep their value; 2.0 is a whole number.
     let saved = set_policy(&app, &m, "lock", 1000, 720).await;
     assert_eq!((&saved["sharing_max_networks"], &saved["sharing_window_hours"]), (&json!(1000), &json!(720)));
-    let (status, saved) = patch(&app, &m, json!({"sharing_max_networks": 2})).await;
+    let (status, saved) = patch(&app, &m, json!({"sharing_max_networks": 2.0})).await;
     assert_eq!(status, StatusCode::OK, "{saved}");
     let kept = json!([saved["sharing_mode"], saved["sharing_max_networks"], saved["sharing_window_hours"]]);
     assert_eq!(kept, json!(["lock", 2, 720]));

@@ -13,6 +13,7 @@ on_both_stacks!(
     bad_policy_input_is_refused_naming_the_field_and_nothing_is_saved,
     the_settings_page_saves_the_policy_and_refuses_bad_values,
     the_networks_kept_per_order_are_bounded,
+    download_all_and_external_links_count_like_files,
 );
 
 async fn patch(app: &TestApp, m: &crate::helpers::TestMerchant, body: Value) -> (StatusCode, Value) {
@@ -137,4 +138,34 @@ async fn the_networks_kept_per_order_are_bounded(stack: Stack) {
     assert_eq!(kept.len(), 100, "at most 100 networks per order under a small allowance");
     assert!(kept.iter().any(|(n, _, _)| n == "10.0.109.0/24"), "the latest is kept");
     assert_eq!(queued(&app, &s.m, &endpoint).await, ["sharing.suspected"], "once in the window");
+}
+
+async fn download_all_and_external_links_count_like_files(stack: Stack) {
+    let app = TestApp::spawn_with(stack, |c| c.server.trusted_proxies = 1).await;
+    let s = shop(&app, "Mixed Shop", "guide.pdf", b"%PDF-1.7 mixed".to_vec()).await;
+    let atlas = crate::fulfilment::product(&app, &s.m, "Atlas", json!({})).await;
+    let link = "https://downloads.example.org/atlas.zip";
+    crate::fulfilment::set_delivery(&app, &s.m, &atlas, json!({"mode": "external_link", "external_url": link})).await;
+    let (endpoint, _) = subscribe(&app, &s.m, "http://127.0.0.1:9/events", &["sharing.suspected"]).await;
+    set_policy(&app, &s.m, "notify", 2, 24).await;
+    let body = json!({"customer": {"email": "mixed@buyer.example"},
+                      "items": [{"product_id": s.product_id}, {"product_id": atlas}]});
+    let response = app.api(&s.m, Method::POST, "/orders").json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    let url = delivery_url(&order);
+    let zip = super::get_from(&app, &format!("{url}/zip"), "203.0.113.1").await;
+    assert_eq!(zip.status(), StatusCode::OK);
+    zip.bytes().await.unwrap();
+    let followed = super::get_from(&app, &format!("{url}/link"), "198.51.100.1").await;
+    assert_eq!((followed.status(), followed.headers()["location"].to_str().unwrap()), (StatusCode::FOUND, link));
+    // Neither the delivery page nor a HEAD is a download.
+    assert_eq!(super::get_from(&app, &url, "192.0.2.1").await.status(), StatusCode::OK);
+    let head = app.client.head(format!("{url}/files/1")).header("x-forwarded-for", "192.0.2.2").send().await;
+    assert_eq!(head.unwrap().status(), StatusCode::OK);
+    let kept: Vec<String> = networks(&app, order["id"].as_str().unwrap()).await.into_iter().map(|r| r.0).collect();
+    assert_eq!(kept, ["198.51.100.0/24", "203.0.113.0/24"]);
+    assert_eq!(queued(&app, &s.m, &endpoint).await, Vec::<String>::new());
+    download_from(&app, &format!("{url}/files/1"), "100.64.0.9", &s.bytes).await;
+    assert_eq!(queued(&app, &s.m, &endpoint).await, ["sharing.suspected"], "the third network");
 }

@@ -25,6 +25,7 @@ pub mod portal_access;
 pub mod private_files;
 pub mod rate_limit;
 pub mod server;
+pub mod sharing;
 pub mod signing_key;
 pub mod state;
 pub mod team;

@@ -28,6 +28,7 @@ pub mod rate_limits;
 pub mod release_grants;
 pub mod releases;
 pub mod sessions;
+pub mod sharing;
 pub mod shop_profile;
 pub mod signing_key;
 

@@ -120,6 +120,8 @@ pub struct Order {
     pub token_salt: String,
     /// A test order (test checkout or a provider's test mode): left out of counts and revenue.
     pub test: bool,
+    /// When the link-sharing brake locked the email link (None: not locked).
+    pub link_locked_at: Option<Millis>,
 }
 
 /// A product as frozen into an order.
@@ -175,6 +177,8 @@ pub struct OrderDetail {
     pub items: Vec<OrderItem>,
     /// Its files.
     pub files: Vec<OrderFile>,
+    /// The shop's link-sharing policy (read with orders opened by token; off otherwise).
+    pub sharing: crate::domain::SharingPolicy,
 }
 
 impl OrderDetail {
@@ -186,7 +190,7 @@ impl OrderDetail {
 
 pub(crate) const ORDER_COLUMNS: &str = "o.id, o.merchant_id, o.customer_id, c.email AS customer_email, c.name AS customer_name, \
      o.provider, o.payment_id, o.amount_minor, o.currency, o.status, o.link_expires_at, o.max_downloads_per_file, \
-     o.created_at, o.refunded_at, o.revoked_at, o.token_salt, o.test";
+     o.created_at, o.refunded_at, o.revoked_at, o.token_salt, o.test, o.link_locked_at";
 
 /// A recorded `Idempotency-Key`: the request hash and the order it made.
 pub async fn idempotency(db: &Db, merchant_id: &str, key: &str) -> Result<Option<(String, String)>, DbError> {
@@ -207,7 +211,7 @@ async fn load_detail(db: &Db, order: Order) -> Result<OrderDetail, DbError> {
              FROM order_files WHERE order_id = $1 ORDER BY position",
         ).bind(&order.id).fetch_all(pool).await?,
     ));
-    Ok(OrderDetail { order, items, files })
+    Ok(OrderDetail { order, items, files, sharing: Default::default() })
 }
 
 /// The order a download token opens (any status: the caller decides what is allowed).
@@ -216,10 +220,10 @@ pub async fn by_token(db: &Db, token_hash: &str) -> Result<Option<OrderDetail>, 
         "SELECT {ORDER_COLUMNS} FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.token_hash = $1"
     ));
     let order: Option<Order> = with_pool!(db, pool => sqlx::query_as(sql).bind(token_hash).fetch_optional(pool).await?);
-    match order {
-        Some(order) => Ok(Some(load_detail(db, order).await?)),
-        None => Ok(None),
-    }
+    let Some(order) = order else { return Ok(None) };
+    // The brake's policy rides with the cached order, so a download reads nothing more for it.
+    let sharing = super::sharing::policy(db, &order.merchant_id).await?;
+    Ok(Some(OrderDetail { sharing, ..load_detail(db, order).await? }))
 }
 
 /// One of the merchant's orders with its delivery.

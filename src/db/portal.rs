@@ -252,8 +252,10 @@ pub async fn purchases(
         }
         (items.fetch_all(pool).await?, files.fetch_all(pool).await?)
     });
-    let mut details: Vec<OrderDetail> =
-        orders.into_iter().map(|order| OrderDetail { order, items: Vec::new(), files: Vec::new() }).collect();
+    let mut details: Vec<OrderDetail> = orders
+        .into_iter()
+        .map(|order| OrderDetail { order, items: Vec::new(), files: Vec::new(), sharing: Default::default() })
+        .collect();
     let index: std::collections::HashMap<String, usize> =
         details.iter().enumerate().map(|(i, d)| (d.order.id.clone(), i)).collect();
     for row in items {

@@ -18,6 +18,7 @@ mod price;
 mod product;
 mod release;
 mod secrets;
+mod sharing;
 mod sign_in;
 mod signed_url;
 pub(crate) mod stored;
@@ -49,6 +50,10 @@ pub use release::{ReleaseContent, is_new_release};
 pub use secrets::{
     ApiKey, DownloadToken, LinkToken, SecretHash, link_token_shaped, random_token, signing_key_fingerprint,
     stripe_webhook_secret,
+};
+pub use sharing::{
+    MAX_NETWORKS, MAX_WINDOW_HOURS, MIN_NETWORKS, MIN_WINDOW_HOURS, Seen, SharingMode, SharingPolicy, Verdict,
+    agent_family, network_of, verdict,
 };
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,

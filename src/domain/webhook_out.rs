@@ -4,8 +4,15 @@
 use super::Invalid;
 
 /// The event types a shop can subscribe to, in the order they are listed and stored.
-pub const EVENT_TYPES: [&str; 5] =
-    ["order.created", "order.refunded", "order.revoked", "order.restored", "release.published"];
+pub const EVENT_TYPES: [&str; 7] = [
+    "order.created",
+    "order.refunded",
+    "order.revoked",
+    "order.restored",
+    "release.published",
+    "sharing.suspected",
+    "sharing.locked",
+];
 
 /// At most this many endpoints per shop: enough for a shop's systems (a CRM, a licence server,
 /// a chat channel…), few enough that one order never fans out into a flood of deliveries.

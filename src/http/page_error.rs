@@ -50,9 +50,12 @@ struct ProblemPage<'a> {
     dashboard: bool,
 }
 
-/// Why an order's email link no longer opens (410), with the way to the shop's portal.
+/// Why an order's email link no longer opens (410, or 403 for a locked link), with the way to
+/// the shop's portal.
 #[derive(Debug)]
 pub struct LinkGone {
+    /// 410, or 403 for a link the sharing brake locked.
+    pub status: StatusCode,
     /// The shop's display name ("" when it could not be loaded).
     pub merchant: String,
     /// `/portal/{slug}`.
@@ -90,7 +93,8 @@ pub enum PageError {
     /// 404 "This link doesn't work": an unknown or tampered order link, signed URL or shop, or
     /// a revoked order's portal link; all look the same, so nothing tells which exist.
     LinkNotFound,
-    /// 410: an order link that expired, or whose download count is used up.
+    /// 410: an order link that expired, or whose download count is used up; 403: an order link
+    /// the sharing brake locked.
     LinkGone(Box<LinkGone>),
     /// A portal refusal: a limit, a lock, an expired sign-in or download link.
     Refused(Box<Refusal>),
@@ -126,6 +130,18 @@ impl PageError {
         PageError::link_gone(merchant, merchant_id, headline, explanation)
     }
 
+    /// 403 for an order link the sharing brake locked: the portal still opens the order.
+    pub fn link_locked(merchant: Option<&Merchant>, merchant_id: &str) -> PageError {
+        let headline = "This download link is locked";
+        let explanation = "It was used from more places than this shop allows for one purchase, so the shop \
+                           locked it. Downloads through your purchases page are not affected.";
+        let mut error = PageError::link_gone(merchant, merchant_id, headline, explanation);
+        if let PageError::LinkGone(gone) = &mut error {
+            gone.status = StatusCode::FORBIDDEN;
+        }
+        error
+    }
+
     fn link_gone(
         merchant: Option<&Merchant>,
         merchant_id: &str,
@@ -134,6 +150,7 @@ impl PageError {
     ) -> PageError {
         let (name, slug) = merchant.map_or(("", merchant_id), |m| (m.name.as_str(), m.slug.as_str()));
         PageError::LinkGone(Box::new(LinkGone {
+            status: StatusCode::GONE,
             merchant: name.to_owned(),
             portal_href: format!("/portal/{slug}"),
             brand: merchant.map(|m| m.brand("")).unwrap_or_default(),
@@ -176,7 +193,7 @@ impl PageError {
     pub fn status(&self) -> StatusCode {
         match self {
             PageError::LinkNotFound => StatusCode::NOT_FOUND,
-            PageError::LinkGone(_) => StatusCode::GONE,
+            PageError::LinkGone(gone) => gone.status,
             PageError::Refused(refusal) => refusal.status,
             PageError::Dashboard(e) => e.status(),
             PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -207,7 +224,7 @@ impl IntoResponse for PageError {
         match self {
             PageError::LinkNotFound => render(status, &NotFoundPage),
             PageError::LinkGone(gone) => {
-                let LinkGone { merchant, portal_href, brand, headline, explanation } = &*gone;
+                let LinkGone { merchant, portal_href, brand, headline, explanation, .. } = &*gone;
                 render(status, &GonePage { merchant, brand, headline, explanation, portal_href })
             }
             PageError::Refused(refusal) => refused_page(&refusal),

@@ -11,3 +11,4 @@ mod faults;
 mod fulfilment;
 mod mail;
 mod portal;
+mod sharing;

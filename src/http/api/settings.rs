@@ -8,7 +8,8 @@ use utoipa::ToSchema;
 use super::doc::{DisplayNameText, EmailAddress, StripeSecretText, email};
 use super::whole;
 use crate::db::merchants::{self, Merchant, SettingsChange};
-use crate::domain::{DisplayName, DownloadPolicy, stripe_webhook_secret};
+use crate::db::sharing as db_sharing;
+use crate::domain::{DisplayName, DownloadPolicy, SharingMode, SharingPolicy, stripe_webhook_secret};
 use crate::http::{ApiJson, ApiMerchant};
 use crate::state::AppState;
 
@@ -32,6 +33,16 @@ pub struct SettingsOut {
     sender_name: Option<String>,
     /// Address purchase emails come from (null: the server's default).
     sender_email: Option<String>,
+    /// What the link-sharing brake does when an order's email link is downloaded from more than
+    /// `sharing_max_networks` networks within `sharing_window_hours`: `off` (the default),
+    /// `notify` (the `sharing.suspected` event) or `lock` (the email link is locked too, and
+    /// `sharing.locked` goes out; the customer portal keeps working).
+    #[schema(value_type = String, pattern = "^(off|notify|lock)$")]
+    sharing_mode: SharingMode,
+    /// Distinct networks (IPv4 /24, IPv6 /48) allowed per email link within the window.
+    sharing_max_networks: i64,
+    /// The window, in hours.
+    sharing_window_hours: i64,
     /// Where to point each provider's webhooks.
     webhooks: WebhooksOut,
 }
@@ -73,6 +84,17 @@ pub struct UpdateSettings {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<EmailAddress>)]
     sender_email: Option<Option<String>>,
+    /// The link-sharing brake: `off`, `notify` or `lock`.
+    #[schema(value_type = Option<String>, pattern = "^(off|notify|lock)$")]
+    sharing_mode: Option<String>,
+    /// Distinct networks allowed per email link within the window (2 to 1000).
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 2, maximum = 1000)]
+    sharing_max_networks: Option<i64>,
+    /// The window, in hours (1 to 720).
+    #[serde(default, deserialize_with = "whole::optional")]
+    #[schema(minimum = 1, maximum = 720)]
+    sharing_window_hours: Option<i64>,
 }
 
 /// Tells a field sent as `null` (Some(None)) from an absent one (None).
@@ -82,8 +104,11 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn out(state: &AppState, m: Merchant) -> SettingsOut {
+fn out(state: &AppState, m: Merchant, sharing: SharingPolicy) -> SettingsOut {
     SettingsOut {
+        sharing_mode: sharing.mode,
+        sharing_max_networks: sharing.max_networks,
+        sharing_window_hours: sharing.window_hours,
         webhooks: WebhooksOut {
             standard_url: format!("{}/webhooks/{}/standard", state.public_url, m.slug),
             standard_secret: m.standard_webhook_secret,
@@ -107,7 +132,8 @@ fn out(state: &AppState, m: Merchant) -> SettingsOut {
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant))]
 pub async fn get(State(state): State<AppState>, ApiMerchant(merchant): ApiMerchant) -> Result<Json<SettingsOut>> {
     let m = merchants::get(&state.db, &merchant).await?;
-    Ok(Json(out(&state, m)))
+    let sharing = db_sharing::policy(&state.db, &merchant).await?;
+    Ok(Json(out(&state, m, sharing)))
 }
 
 /// Change settings. The download policy applies to orders placed from now on.
@@ -120,6 +146,8 @@ pub async fn update(
     ApiJson(body): ApiJson<UpdateSettings>,
 ) -> Result<Json<SettingsOut>> {
     let current = merchants::get(&state.db, &merchant).await?;
+    let current_sharing = db_sharing::policy(&state.db, &merchant).await?;
+    let sharing = sharing_change(&body, &current_sharing)?;
     let policy = match (body.link_expiry_seconds, body.max_downloads_per_file) {
         (None, None) => None,
         (expiry, max) => Some(DownloadPolicy::new(
@@ -148,5 +176,22 @@ pub async fn update(
         stripe_webhook_secret: stripe,
     };
     let m = merchants::update_settings(&state.db, &merchant, &change).await?;
-    Ok(Json(out(&state, m)))
+    if let Some(policy) = &sharing {
+        crate::sharing::set_policy(&state, &merchant, policy).await?;
+    }
+    Ok(Json(out(&state, m, sharing.unwrap_or(current_sharing))))
+}
+
+/// The link-sharing policy a change asks for (None: no sharing field sent), checked whole.
+fn sharing_change(body: &UpdateSettings, current: &SharingPolicy) -> Result<Option<SharingPolicy>> {
+    if body.sharing_mode.is_none() && body.sharing_max_networks.is_none() && body.sharing_window_hours.is_none() {
+        return Ok(None);
+    }
+    let mode = match &body.sharing_mode {
+        Some(raw) => SharingMode::parse("sharing_mode", raw)?,
+        None => current.mode,
+    };
+    let networks = body.sharing_max_networks.unwrap_or(current.max_networks);
+    let hours = body.sharing_window_hours.unwrap_or(current.window_hours);
+    Ok(Some(SharingPolicy::new(mode, networks, hours)?))
 }

@@ -36,10 +36,12 @@ mod files;
 mod forgot;
 mod mailbox;
 mod order;
+mod order_sharing;
 mod order_support;
 mod orders;
 mod password;
 mod settings;
+mod settings_sharing;
 mod settings_shop;
 mod test_data;
 mod unmatched;
@@ -114,6 +116,8 @@ fn orders_routes() -> Router<AppState> {
         .route("/orders/{id}/revoke", get(order_support::revoke_confirm).post(order_support::revoke))
         .route("/orders/{id}/files/{n}/reset", post(order_support::reset_downloads))
         .route("/orders/{id}/extend", post(order_support::extend_link))
+        .route("/orders/{id}/unlock-link", post(order_sharing::unlock))
+        .route("/orders/{id}/new-link", post(order_sharing::new_link))
         .route("/orders/{id}/restore", post(order::restore))
         .route("/unmatched/{id}/assign", post(unmatched::assign))
         .route("/test-data", get(test_data::confirm).post(test_data::delete))
@@ -121,6 +125,7 @@ fn orders_routes() -> Router<AppState> {
         .route("/customers/{id}", get(customers::show))
         .route("/settings", get(settings::show))
         .route("/settings/policy", post(settings::save_policy))
+        .route("/settings/sharing", post(settings_sharing::save))
         .route("/settings/sender", post(settings::save_sender))
         .route("/settings/test-mode", post(settings::set_test_mode))
         .route(
@@ -235,6 +240,9 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "restored" => "Access restored: the customer's links work again.",
         "downloads-reset" => "Downloads reset: the customer can download that file again.",
         "link-extended" => "Link extended: the customer's link works again.",
+        "link-unlocked" => "Link unlocked: the customer's email link works again.",
+        "link-rotated" => "New link sent: the old link no longer works, and the customer was emailed the new one.",
+        "sharing-saved" => "Link sharing policy saved: it applies to every order's email link from now on.",
         "assigned" => "Payment assigned: the order was created and the email queued.",
         "settings" => "Settings saved.",
         "key-revoked" => "API key revoked.",

@@ -107,6 +107,7 @@ struct OrderPage {
     downloads: Vec<DownloadView>,
     refused_kept: i64,
     events: Vec<EventView>,
+    sharing: super::order_sharing::SharingCard,
 }
 
 fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
@@ -230,6 +231,7 @@ async fn page(
         }
         (None, None) => "The customer's links work.".to_owned(),
     };
+    let sharing = super::order_sharing::card(state, merchant, o, revoked).await?;
     let (policy, now) = (user.merchant.link_expiry_seconds, now_millis());
     let (status, error) = refused.map_or((StatusCode::OK, None), |(status, why)| (status, Some(why)));
     let view = OrderPage {
@@ -263,6 +265,7 @@ async fn page(
         downloads: downloads.into_iter().map(|d| download_view(d, &detail)).collect(),
         refused_kept: crate::db::downloads::REFUSED_KEPT,
         events: events.into_iter().map(event_view).collect(),
+        sharing,
         id: o.id.clone(),
     };
     Ok(render(status, &view))
@@ -277,6 +280,11 @@ pub async fn show(
     Query(q): Query<NoticeQuery>,
 ) -> PageResult {
     page(&state, &user, &id, q.notice.as_deref(), None).await
+}
+
+/// The order page again with a refusal (`status`, why) on top.
+pub(super) async fn refused(state: &AppState, user: &SignedIn, id: &str, refusal: (StatusCode, String)) -> PageResult {
+    page(state, user, id, None, Some(refusal)).await
 }
 
 /// Back to the order page with the notice named `notice`.

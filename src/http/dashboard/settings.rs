@@ -133,6 +133,7 @@ struct SettingsPage {
     test_mode: bool,
     errors: Vec<(&'static str, String)>,
     shop: super::settings_shop::ShopSettings,
+    sharing: super::settings_sharing::SharingForm,
     /// The shop's owner: only they see and change signing secrets and API keys.
     owner: bool,
 }
@@ -156,6 +157,8 @@ pub(super) struct Shown {
     pub profile: Option<super::settings_shop::ProfileForm>,
     /// A new key's page was opened again: the key is not shown twice.
     pub new_key_gone: bool,
+    /// The link-sharing form as typed, on a refused form.
+    pub sharing: Option<super::settings_sharing::SharingForm>,
     pub errors: Vec<(&'static str, String)>,
 }
 
@@ -167,6 +170,10 @@ pub(super) async fn page(state: &AppState, user: &SignedIn, status: StatusCode, 
     let mail = &state.config.mail;
     let default_name = mail.from_name.clone().unwrap_or_else(|| m.name.clone());
     let shop = super::settings_shop::ShopSettings::of(state, &m, shown.profile, shown.new_key_gone).await?;
+    let sharing = match shown.sharing {
+        Some(typed) => typed,
+        None => super::settings_sharing::SharingForm::of(&crate::db::sharing::policy(&state.db, &m.id).await?),
+    };
     let mut chrome = Chrome::new(user, Section::Settings, shown.notice.as_deref());
     chrome.test_mode = m.test_mode;
     let view = SettingsPage {
@@ -197,6 +204,7 @@ pub(super) async fn page(state: &AppState, user: &SignedIn, status: StatusCode, 
         test_mode: m.test_mode,
         errors: shown.errors,
         shop,
+        sharing,
         owner: user.is_owner(),
     };
     Ok(render(status, &view))

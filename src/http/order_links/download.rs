@@ -48,6 +48,9 @@ pub async fn download(
         Err(error) => return Err(error),
     };
     let (counted, increment) = (admitted.counted, admitted.increment);
+    if counted {
+        crate::sharing::counted(&state, &detail, &client_of(&request)).await;
+    }
     // Offloaded, the bytes never pass here: a range charged to the allowance keeps its charge.
     if let Some(redirect) = offload::redirect(&state.blobs, request.method(), &answer, file).await {
         let event = file_event(&request, &detail.order.id, file, &answer, &redirect, counted, increment);

@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 mod cap;
 mod download;
+mod locked;
 mod offload;
 mod page;
 mod zip;
@@ -49,6 +50,7 @@ pub async fn admit(state: &AppState, detail: &OrderDetail) -> PageResult<()> {
     if detail.order.status == OrderStatus::Revoked {
         return Err(PageError::LinkNotFound);
     }
+    locked::check(state, detail).await?;
     if detail.order.link_expires_at.is_none_or(|at| at > now_millis()) {
         return Ok(());
     }
@@ -130,7 +132,9 @@ async fn redirect(state: &AppState, token: &str, n: Option<i64>, (ip, user_agent
         let client = (ip, user_agent);
         return Err(refused(state, &detail.order.id, (None, Some(position)), client, error).await);
     }
-    state.downloads.record(link_event(&detail.order.id, position, (ip, user_agent), true)).await;
+    let client = (ip, user_agent);
+    crate::sharing::counted(state, &detail, &client).await;
+    state.downloads.record(link_event(&detail.order.id, position, client, true)).await;
     Ok(redirect_to(&url))
 }
 

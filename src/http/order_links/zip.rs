@@ -35,6 +35,7 @@ pub async fn download_all(State(state): State<AppState>, Path(token): Path<Strin
     }
     let merchant = merchants::get(&state.db, &detail.order.merchant_id).await.map_err(PageError::internal)?;
     if !head {
+        crate::sharing::counted(&state, &detail, &client_of(&request)).await;
         for event in archive_events(&detail, client_of(&request), true) {
             state.downloads.record(event).await;
         }

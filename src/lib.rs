@@ -27,6 +27,7 @@ pub mod rate_limit;
 pub mod server;
 pub mod signing_key;
 pub mod state;
+pub(crate) mod supervisor;
 pub mod team;
 pub mod telemetry;
 pub mod webhook_deliveries;

@@ -6,6 +6,7 @@
 //! payment and never loses an email.
 
 mod error;
+pub mod endpoint_disabled;
 pub mod mailbox;
 pub mod message;
 pub mod outbox;

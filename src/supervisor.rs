@@ -86,7 +86,8 @@ mod tests {
     #[tokio::test]
     async fn a_worker_that_dies_is_started_again_until_stopped() {
         let running = Arc::new(AtomicBool::new(false));
-        let watched = Watched { name: "test", running: running.clone(), up_gauge: "test_up", restarts_counter: "test_restarts" };
+        let watched =
+            Watched { name: "test", running: running.clone(), up_gauge: "test_up", restarts_counter: "test_restarts" };
         let (stop, stopped) = watch::channel(false);
         let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
         let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
@@ -119,9 +120,7 @@ mod tests {
         let counter = tries.clone();
         let relaying = tokio::spawn(relay("tests", stopped, Duration::from_millis(5), move || {
             let n = counter.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n < 2 { Err(crate::db::DbError::NotFound) } else { std::future::pending().await }
-            }
+            async move { if n < 2 { Err(crate::db::DbError::NotFound) } else { std::future::pending().await } }
         }));
         while tries.load(Ordering::SeqCst) < 3 {
             tokio::time::sleep(Duration::from_millis(5)).await;

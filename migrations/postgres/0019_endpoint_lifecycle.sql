@@ -11,6 +11,9 @@ ALTER TABLE webhook_endpoints ADD COLUMN failing_since BIGINT;
 -- Set when Satchel disabled the endpoint (enabled is then false); cleared when it is enabled.
 ALTER TABLE webhook_endpoints ADD COLUMN disabled_at BIGINT;
 ALTER TABLE webhook_endpoints ADD COLUMN disabled_reason TEXT;
+-- The dashboard user who may see the secret once more (after creating or rotating it there,
+-- on the page the form redirects to); cleared when shown.
+ALTER TABLE webhook_endpoints ADD COLUMN secret_reveal_to TEXT;
 
 -- The last time an event of a kind was queued about one order, for events sent at most once a
 -- period (link.expired_hit: once a day per order, so a reload loop cannot flood endpoints).

@@ -86,8 +86,16 @@ pub async fn charge_range(
                 .bind(order_id).bind(position).bind(bytes).bind(max).fetch_optional(conn).await?
             });
             if let Some(count) = counted {
-                event_outbox::queue_download_events(&mut tx, order_id, position, count - 1, count, Some(max), now_millis())
-                    .await?;
+                event_outbox::queue_download_events(
+                    &mut tx,
+                    order_id,
+                    position,
+                    count - 1,
+                    count,
+                    Some(max),
+                    now_millis(),
+                )
+                .await?;
             }
             tx.commit().await?;
             counted

@@ -404,7 +404,12 @@ pub(crate) async fn queue_download_events(
 /// `link.expired_hit` when the shop has an endpoint subscribed to it and none was queued about
 /// the order in the last day. A read first, so a reload loop at a shop without such an endpoint
 /// (or within the day) takes no write turn.
-pub async fn record_expired_hit(db: &Db, merchant_id: &str, order_id: &str, expired_at: Millis) -> Result<u64, DbError> {
+pub async fn record_expired_hit(
+    db: &Db,
+    merchant_id: &str,
+    order_id: &str,
+    expired_at: Millis,
+) -> Result<u64, DbError> {
     let now = crate::domain::now_millis();
     let since = now - crate::domain::EXPIRED_HIT_EVERY_MS;
     let pattern = crate::domain::subscribed_pattern("link.expired_hit");

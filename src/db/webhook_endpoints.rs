@@ -239,3 +239,24 @@ pub async fn deliveries(db: &Db, merchant_id: &str, id: &str, limit: i64) -> Res
         .bind(id).bind(merchant_id).bind(limit).fetch_all(pool).await?
     }))
 }
+
+/// Lets dashboard user `user_id` see endpoint `id`'s current secret once (after creating or
+/// rotating it from the dashboard, on the page the form redirects to).
+pub async fn reveal_once_to(db: &Db, merchant_id: &str, id: &str, user_id: &str) -> Result<(), DbError> {
+    with_pool!(db, write pool => {
+        sqlx::query("UPDATE webhook_endpoints SET secret_reveal_to = $3 WHERE id = $1 AND merchant_id = $2")
+            .bind(id).bind(merchant_id).bind(user_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Endpoint `id`'s secret, if `user_id` may still see it once; that once is then used up.
+pub async fn reveal(db: &Db, merchant_id: &str, id: &str, user_id: &str) -> Result<Option<String>, DbError> {
+    Ok(with_pool!(db, write pool => {
+        sqlx::query_scalar(
+            "UPDATE webhook_endpoints SET secret_reveal_to = NULL WHERE id = $1 AND merchant_id = $2 \
+             AND secret_reveal_to = $3 RETURNING secret",
+        )
+        .bind(id).bind(merchant_id).bind(user_id).fetch_optional(pool).await?
+    }))
+}

@@ -72,7 +72,11 @@ pub async fn compose(
     }
     let merchant = merchants::get(&state.db, &email.merchant_id).await.map_err(MailError::load("the merchant"))?;
     let view = EndpointDisabledView {
-        subject: format!("Satchel stopped sending events to {} webhook endpoint(s) of {}", disabled.len(), merchant.name),
+        subject: format!(
+            "Satchel stopped sending events to {} webhook endpoint(s) of {}",
+            disabled.len(),
+            merchant.name
+        ),
         shop: merchant.name.clone(),
         endpoints: disabled,
         page_url: format!("{}/dashboard/settings/webhooks", state.public_url),

@@ -77,7 +77,10 @@ async fn emails_downloads_and_expired_links_are_told_to_subscribed_endpoints(sta
     assert!(rows.iter().all(|r| r["attempts"] == 1), "{rows:?}");
 
     let got = payloads(&receiver, "/all", &secret).await;
-    assert_eq!(got.keys().map(String::as_str).collect::<Vec<_>>(), ["download.started", "email.sent", "link.expired_hit"]);
+    assert_eq!(
+        got.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["download.started", "email.sent", "link.expired_hit"]
+    );
     assert!(got.values().all(|v| v.len() == 1), "one of each: {got:#?}");
     let sent = &got["email.sent"][0]["data"];
     assert_eq!((&sent["order_id"], &sent["kind"]), (&json!(order_id), &json!("purchase")), "{sent}");
@@ -111,7 +114,8 @@ async fn the_download_that_uses_the_last_one_is_told_once(stack: Stack) {
     let s = shop(&app, "Capped Told", "guide.pdf", b"%PDF-1.7 capped".to_vec()).await;
     let m = &s.m;
     settings(&app, m, json!({"max_downloads_per_file": 2})).await;
-    let (hook, secret) = endpoint(&app, m, &receiver.url("/hook"), &["download.started", "download.limit_reached"]).await;
+    let (hook, secret) =
+        endpoint(&app, m, &receiver.url("/hook"), &["download.started", "download.limit_reached"]).await;
     let order = buy(&app, m, &s.product_id, "bo@example.com").await;
     let file = format!("{}/files/1", delivery_url(&order));
     for expected in [StatusCode::OK, StatusCode::OK, StatusCode::GONE, StatusCode::GONE] {

@@ -182,10 +182,9 @@ pub async fn add(State(state): State<AppState>, Verified { user, form }: Verifie
     // accepts it, as documented: the operator may allow private addresses later).
     let allow_private = state.config.webhooks_out.allow_private;
     let parsed = parsed.and_then(|(url, events)| match reqwest::Url::parse(url.as_str()) {
-        Ok(u) if crate::webhooks_out::check_host(&u, allow_private).is_err() => Err(Invalid::new(
-            "url",
-            "is a private, loopback or reserved address, which this server does not send to",
-        )),
+        Ok(u) if crate::webhooks_out::check_host(&u, allow_private).is_err() => {
+            Err(Invalid::new("url", "is a private, loopback or reserved address, which this server does not send to"))
+        }
         _ => Ok((url, events)),
     });
     let (url, events) = match parsed {

@@ -41,7 +41,8 @@ async fn the_owner_manages_endpoints_and_a_member_only_looks(stack: Stack) {
     assert!(webhook_endpoints::list(&app.state.db, &m.id).await.unwrap().is_empty(), "nothing saved");
 
     // Added: the 303 leads to the page that shows the secret, once.
-    let fields = [("url", "https://hooks.example.com/satchel"), ("event.order.created", "on"), ("event.email.sent", "on")];
+    let fields =
+        [("url", "https://hooks.example.com/satchel"), ("event.order.created", "on"), ("event.email.sent", "on")];
     let added = owner.post(PAGE, &fields).await;
     assert_eq!(added.status(), StatusCode::SEE_OTHER);
     let endpoint = webhook_endpoints::list(&app.state.db, &m.id).await.unwrap().remove(0);
@@ -89,6 +90,8 @@ async fn the_owner_manages_endpoints_and_a_member_only_looks(stack: Stack) {
     let enabled = owner.post(&format!("{PAGE}/{id}/enable"), &[]).await;
     assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
     assert!(webhook_endpoints::get(&app.state.db, &m.id, id).await.unwrap().enabled);
+    crate::fulfilment::buy(&app, m, &shop.product_id, "hooked@example.com").await;
+    screenshots(&app, m, &[format!("webhooks={PAGE}"), format!("webhook={PAGE}/{id}")]).await;
     let (status, confirm) = owner.get(&format!("{PAGE}/{id}/delete")).await;
     assert_eq!(status, StatusCode::OK);
     assert!(confirm.contains("Delete this endpoint?"), "{confirm}");
@@ -110,4 +113,19 @@ async fn browser_post_without_csrf(app: &TestApp, owner: &Dashboard) -> StatusCo
         .await
         .unwrap();
     response.status()
+}
+
+/// With `SATCHEL_SCREENSHOTS=/some/dir` (embedded stack only), saves screenshots of `pages`
+/// (`name=/path`) at desktop and phone widths there.
+async fn screenshots(app: &TestApp, m: &crate::helpers::TestMerchant, pages: &[String]) {
+    let Ok(out) = std::env::var("SATCHEL_SCREENSHOTS") else { return };
+    if app.stack != Stack::Embedded {
+        return;
+    }
+    let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test");
+    let script = std::path::Path::new(&support).join("screenshot-dashboard.mjs");
+    let mut args = vec![app.address.clone(), super::owner_email(m), super::PASSWORD.to_owned(), out];
+    args.extend(pages.iter().cloned());
+    let status = tokio::process::Command::new("node").arg(script).args(&args).status().await.expect("node");
+    assert!(status.success(), "screenshots");
 }

@@ -91,6 +91,15 @@ async fn the_owner_manages_endpoints_and_a_member_only_looks(stack: Stack) {
     assert_eq!(enabled.status(), StatusCode::SEE_OTHER);
     assert!(webhook_endpoints::get(&app.state.db, &m.id, id).await.unwrap().enabled);
     crate::fulfilment::buy(&app, m, &shop.product_id, "hooked@example.com").await;
+    // Resend from the log: the same event queued again, due now.
+    let queued = webhook_endpoints::deliveries(&app.state.db, &m.id, id, 10).await.unwrap();
+    let event_id = queued.iter().find(|d| d.event_type == "order.created").unwrap().event_id.clone();
+    let (_, log) = owner.get(&format!("{PAGE}/{id}")).await;
+    assert!(log.contains(&format!("{PAGE}/{id}/deliveries/{event_id}/resend")), "a Resend button: {log}");
+    let resent = owner.post(&format!("{PAGE}/{id}/deliveries/{event_id}/resend"), &[]).await;
+    assert_eq!(location(&resent), format!("{PAGE}/{id}?notice=event-resent"));
+    let unknown = owner.post(&format!("{PAGE}/{id}/deliveries/evt_unknown/resend"), &[]).await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     screenshots(&app, m, &[format!("webhooks={PAGE}"), format!("webhook={PAGE}/{id}")]).await;
     let (status, confirm) = owner.get(&format!("{PAGE}/{id}/delete")).await;
     assert_eq!(status, StatusCode::OK);

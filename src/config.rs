@@ -56,6 +56,9 @@ pub struct WebhooksOutConfig {
     /// Time allowed for one delivery, answer included, milliseconds (default 15 s); connecting
     /// gets at most 5 s of it. An endpoint slower than that has failed the attempt.
     pub timeout_milliseconds: u64,
+    /// An endpoint whose attempts have all failed for this long (no 2xx since the first of
+    /// them), milliseconds, is disabled and its shop's owner emailed (default 3 days).
+    pub disable_after_milliseconds: u64,
 }
 
 impl Default for WebhooksOutConfig {
@@ -65,6 +68,7 @@ impl Default for WebhooksOutConfig {
             retry_base_milliseconds: 30_000,
             concurrency: 16,
             timeout_milliseconds: 15_000,
+            disable_after_milliseconds: 3 * 24 * 3600 * 1000,
         }
     }
 }

@@ -28,6 +28,7 @@ pub mod server;
 pub mod sharing;
 pub mod signing_key;
 pub mod state;
+pub(crate) mod supervisor;
 pub mod team;
 pub mod telemetry;
 pub mod webhook_deliveries;

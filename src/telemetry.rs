@@ -28,6 +28,10 @@ pub const EMAILS_WAITING: &str = "satchel_emails_waiting";
 pub const MAIL_WORKER_UP: &str = "satchel_mail_worker_up";
 /// Times the outbox worker died and was started again.
 pub const MAIL_WORKER_RESTARTS: &str = "satchel_mail_worker_restarts_total";
+/// 1 while the events-out delivery worker runs, 0 while it is stopped or being restarted.
+pub const EVENTS_WORKER_UP: &str = "satchel_events_worker_up";
+/// Times the events-out delivery worker died and was started again.
+pub const EVENTS_WORKER_RESTARTS: &str = "satchel_events_worker_restarts_total";
 /// File downloads recorded, by whether they counted against the link's cap.
 pub const DOWNLOADS: &str = "satchel_downloads_total";
 

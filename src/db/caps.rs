@@ -6,19 +6,25 @@
 //! that allowance only: a response held open across a later counted download cannot refund
 //! its bytes into the new allowance and buy copies past the cap.
 
-use super::{Db, DbError, with_pool};
+use super::{Db, DbError, event_outbox, on_tx, with_pool};
+use crate::domain::now_millis;
 
 /// Counts one download of a file, unless the order's limit is reached (then false). A new
 /// download starts a new allowance of uncounted range bytes (see [`charge_range`]).
 pub async fn count_download(db: &Db, order_id: &str, position: i64, max: Option<i64>) -> Result<bool, DbError> {
-    let done = with_pool!(db, write pool => {
-        sqlx::query(
+    let mut tx = db.begin_write().await?;
+    let count: Option<i64> = on_tx!(&mut tx, conn => {
+        sqlx::query_scalar(
             "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = 0 \
-             WHERE order_id = $1 AND position = $2 AND ($3 IS NULL OR download_count < $3)",
+             WHERE order_id = $1 AND position = $2 AND ($3 IS NULL OR download_count < $3) RETURNING download_count",
         )
-        .bind(order_id).bind(position).bind(max).execute(pool).await?.rows_affected()
+        .bind(order_id).bind(position).bind(max).fetch_optional(conn).await?
     });
-    Ok(done == 1)
+    let Some(count) = count else { return Ok(false) };
+    // The events of the first download and of the last allowed one, with the count (issue 17).
+    event_outbox::queue_download_events(&mut tx, order_id, position, count - 1, count, max, now_millis()).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Gives back a download counted by [`count_download`] whose file could not be read (the store
@@ -59,25 +65,42 @@ pub async fn charge_range(
     bytes: i64,
     max: i64,
 ) -> Result<RangeCharge, DbError> {
-    let (free, counted): (Option<i64>, Option<i64>) = with_pool!(db, write pool => {
-        let free = sqlx::query_scalar(
+    let free: Option<i64> = with_pool!(db, write pool => {
+        sqlx::query_scalar(
             "UPDATE order_files SET uncounted_bytes = uncounted_bytes + $3 \
              WHERE order_id = $1 AND position = $2 AND uncounted_bytes + $3 <= size \
              RETURNING download_count",
         )
-        .bind(order_id).bind(position).bind(bytes).fetch_optional(pool).await?;
-        if free.is_some() {
-            (free, None)
-        } else {
-            let counted = sqlx::query_scalar(
-                "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = $3 \
-                 WHERE order_id = $1 AND position = $2 AND download_count < $4 \
-                 RETURNING download_count",
-            )
-            .bind(order_id).bind(position).bind(bytes).bind(max).fetch_optional(pool).await?;
-            (None, counted)
-        }
+        .bind(order_id).bind(position).bind(bytes).fetch_optional(pool).await?
     });
+    // Past the allowance: a new download, counted in a transaction with its events.
+    let counted = match free {
+        Some(_) => None,
+        None => {
+            let mut tx = db.begin_write().await?;
+            let counted: Option<i64> = on_tx!(&mut tx, conn => {
+                sqlx::query_scalar(
+                    "UPDATE order_files SET download_count = download_count + 1, uncounted_bytes = $3 \
+                     WHERE order_id = $1 AND position = $2 AND download_count < $4 RETURNING download_count",
+                )
+                .bind(order_id).bind(position).bind(bytes).bind(max).fetch_optional(conn).await?
+            });
+            if let Some(count) = counted {
+                event_outbox::queue_download_events(
+                    &mut tx,
+                    order_id,
+                    position,
+                    count - 1,
+                    count,
+                    Some(max),
+                    now_millis(),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            counted
+        }
+    };
     Ok(match (free, counted) {
         (Some(count), _) => RangeCharge::Uncounted(Allowance(count)),
         (None, Some(count)) => RangeCharge::Counted(Allowance(count)),

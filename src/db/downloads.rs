@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{Db, DbError, new_id, with_pool};
+use super::{Db, DbError, new_id, on_tx, with_pool};
 use crate::domain::Millis;
 
 /// One download attempt.
@@ -52,8 +52,10 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
     // SQLite binds `$N` by looking its name up among all parameters (quadratic in a long
     // multi-row statement: it showed as the top symbol in a profile); `?` binds by position.
     let sqlite = matches!(db, Db::Sqlite(_));
-    with_pool!(db, pool, begin => {
-        let mut tx = pool.begin_with(begin).await?;
+    // Files whose count moved: (order, position, count before, count after), for their events.
+    let mut moved: Vec<(&str, i64, i64, i64)> = Vec::new();
+    let mut tx = db.begin_write().await?;
+    on_tx!(&mut tx, conn => {
         for rows in batch.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO download_events (id, order_id, file_position, item_position, at, ip, user_agent, status, \
@@ -79,17 +81,23 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
                     .bind(e.ip.clone()).bind(e.user_agent.clone()).bind(i64::from(e.status)).bind(e.range_start)
                     .bind(e.bytes_requested).bind(e.counted);
             }
-            query.execute(&mut *tx).await?;
+            query.execute(&mut *conn).await?;
         }
         for ((order_id, file, item), by) in &increments {
             match (file, item) {
                 (Some(position), _) => {
-                    sqlx::query("UPDATE order_files SET download_count = download_count + $3 WHERE order_id = $1 AND position = $2")
-                        .bind(*order_id).bind(*position).bind(*by).execute(&mut *tx).await?;
+                    let after: Option<i64> = sqlx::query_scalar(
+                        "UPDATE order_files SET download_count = download_count + $3 WHERE order_id = $1 \
+                         AND position = $2 RETURNING download_count",
+                    )
+                    .bind(*order_id).bind(*position).bind(*by).fetch_optional(&mut *conn).await?;
+                    if let Some(after) = after {
+                        moved.push((order_id, *position, after - by, after));
+                    }
                 }
                 (None, Some(position)) => {
                     sqlx::query("UPDATE order_items SET link_clicks = link_clicks + $3 WHERE order_id = $1 AND position = $2")
-                        .bind(*order_id).bind(*position).bind(*by).execute(&mut *tx).await?;
+                        .bind(*order_id).bind(*position).bind(*by).execute(&mut *conn).await?;
                 }
                 (None, None) => {}
             }
@@ -102,10 +110,15 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
                 "DELETE FROM download_events WHERE order_id = $1 AND status >= 400 AND id NOT IN \
                  (SELECT id FROM download_events WHERE order_id = $1 AND status >= 400 ORDER BY at DESC, id DESC LIMIT $2)",
             )
-            .bind(order_id).bind(REFUSED_KEPT).execute(&mut *tx).await?;
+            .bind(order_id).bind(REFUSED_KEPT).execute(&mut *conn).await?;
         }
-        tx.commit().await?;
     });
+    // download.started for a file's first download (issue 17), in the same transaction.
+    let now = crate::domain::now_millis();
+    for (order_id, position, before, after) in moved {
+        super::event_outbox::queue_download_events(&mut tx, order_id, position, before, after, None, now).await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 

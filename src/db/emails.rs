@@ -3,7 +3,7 @@
 //! The purchase email's row is inserted by [`super::orders::create`] in the order's own
 //! transaction, so an order never exists without its email, and never has two.
 
-use super::{Db, DbError, new_id, with_pool};
+use super::{Db, DbError, new_id, on_tx, with_pool};
 use crate::domain::{EmailKind, EmailStatus, Millis, now_millis};
 
 /// An email as stored.
@@ -165,14 +165,16 @@ pub struct SentEmail {
 
 /// Records that the server accepted these emails, in one statement: the worker marks a whole
 /// batch at once, so on SQLite a batch takes one turn of the single writer, not one per email
-/// (the turns the webhooks that create orders wait for).
-pub async fn mark_sent(db: &Db, sent: &[SentEmail]) -> Result<(), DbError> {
+/// (the turns the webhooks that create orders wait for). Returns how many event deliveries
+/// (`email.sent`) were queued with it.
+pub async fn mark_sent(db: &Db, sent: &[SentEmail]) -> Result<u64, DbError> {
     if sent.is_empty() {
-        return Ok(());
+        return Ok(0);
     }
     let now = now_millis();
+    let mut tx = db.begin_write().await?;
     // Built inside each arm: the builder's placeholders are the engine's own.
-    with_pool!(db, write pool => {
+    on_tx!(&mut tx, conn => {
         let mut query = sqlx::QueryBuilder::new("WITH sent (id, subject) AS (");
         query.push_values(sent, |mut row, email| {
             row.push_bind(email.id.as_str()).push_bind(email.subject.as_str());
@@ -180,14 +182,19 @@ pub async fn mark_sent(db: &Db, sent: &[SentEmail]) -> Result<(), DbError> {
         query.push(") UPDATE emails SET status = ").push_bind(EmailStatus::Sent).push(", sent_at = ").push_bind(now);
         query.push(", locked_until = NULL, subject = (SELECT subject FROM sent WHERE sent.id = emails.id) \
              WHERE id IN (SELECT id FROM sent)");
-        query.build().persistent(false).execute(pool).await?;
+        query.build().persistent(false).execute(&mut *conn).await?;
     });
-    Ok(())
+    // email.sent for the order emails among them (issue 17), with the record of their sending.
+    let ids: Vec<&str> = sent.iter().map(|e| e.id.as_str()).collect();
+    let queued = super::event_outbox::queue_email_events(&mut tx, &ids, "email.sent", now).await?;
+    tx.commit().await?;
+    Ok(queued)
 }
 
 /// Records a failed attempt by `owner`: retried at `next` (`retrying`), or given up when
 /// `next` is None (`failed`). Nothing changes when the email is no longer `owner`'s to send
-/// (another process took it over, taking this one for dead, and may have sent it).
+/// (another process took it over, taking this one for dead, and may have sent it). Returns how
+/// many event deliveries (`email.failed`) were queued with it.
 pub async fn mark_failed_attempt(
     db: &Db,
     owner: &str,
@@ -195,18 +202,26 @@ pub async fn mark_failed_attempt(
     subject: &str,
     error: &str,
     next: Option<Millis>,
-) -> Result<(), DbError> {
+) -> Result<u64, DbError> {
     let status = if next.is_some() { EmailStatus::Retrying } else { EmailStatus::Failed };
-    with_pool!(db, write pool => {
+    let mut tx = db.begin_write().await?;
+    let done = on_tx!(&mut tx, conn => {
         sqlx::query(
             "UPDATE emails SET status = $2, next_attempt_at = COALESCE($3, next_attempt_at), last_error = $4, \
              subject = CASE WHEN $5 = '' THEN subject ELSE $5 END, locked_until = NULL \
              WHERE id = $1 AND status = $6 AND claimed_by = $7",
         )
         .bind(id).bind(status).bind(next).bind(error).bind(subject).bind(EmailStatus::Sending).bind(owner)
-        .execute(pool).await?;
+        .execute(conn).await?.rows_affected()
     });
-    Ok(())
+    // email.failed when an order email is given up (issue 17), with the record of it.
+    let queued = if done == 1 && next.is_none() {
+        super::event_outbox::queue_email_events(&mut tx, &[id], "email.failed", now_millis()).await?
+    } else {
+        0
+    };
+    tx.commit().await?;
+    Ok(queued)
 }
 
 /// Emails shown per page of the dashboard's mailbox and outbox.

@@ -5,6 +5,10 @@
 use super::{Db, DbError, WriteTx, on_tx, with_pool};
 use crate::domain::{Millis, order_event_payload};
 
+mod fulfilment_events;
+pub use fulfilment_events::record_expired_hit;
+pub(crate) use fulfilment_events::{queue_data_event, queue_download_events, queue_email_events};
+
 /// An order's facts as an event carries them (ids and amounts: no email, no token).
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct OrderFacts {
@@ -38,42 +42,29 @@ pub(crate) async fn queue_order_event(
         .bind(order_id).bind(merchant_id).fetch_one(conn).await?
     });
     let (event_id, payload) = order_event_payload(event_type, now, &facts.into());
-    // `events` is space-separated; `_` is a LIKE wildcard, so it is escaped.
-    let pattern = format!("% {} %", event_type.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
-    let queued = on_tx!(tx, conn => {
-        sqlx::query(
-            "INSERT INTO event_deliveries (id, event_id, endpoint_id, merchant_id, event_type, payload, created_at, \
-             next_attempt_at) SELECT $1 || '.' || id, $1, id, merchant_id, $2, $3, $4, $4 FROM webhook_endpoints \
-             WHERE merchant_id = $5 AND enabled = TRUE AND (' ' || events || ' ') LIKE $6 ESCAPE '\\'",
-        )
-        .bind(&event_id).bind(event_type).bind(&payload).bind(now).bind(merchant_id).bind(&pattern)
-        .execute(conn).await?.rows_affected()
-    });
-    Ok(queued)
+    queue_payload(tx, merchant_id, event_type, &event_id, &payload, now).await
 }
 
-/// Queues `event_type` with `data` (an event not about one order, e.g. `release.published`)
-/// for each of the shop's enabled endpoints subscribed to it, inside `tx`. Returns how many
-/// deliveries were queued.
-pub(crate) async fn queue_event(
+/// Queues one event (its id and JSON body made) for each of the shop's enabled endpoints
+/// subscribed to `event_type`, inside `tx`. Returns how many deliveries were queued.
+async fn queue_payload(
     tx: &mut WriteTx,
     merchant_id: &str,
     event_type: &str,
-    data: &serde_json::Value,
+    event_id: &str,
+    payload: &str,
     now: Millis,
 ) -> Result<u64, DbError> {
-    let (event_id, payload) = crate::domain::event_payload(event_type, now, data);
-    let pattern = format!("% {} %", event_type.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
-    let queued = on_tx!(tx, conn => {
+    let pattern = crate::domain::subscribed_pattern(event_type);
+    Ok(on_tx!(tx, conn => {
         sqlx::query(
             "INSERT INTO event_deliveries (id, event_id, endpoint_id, merchant_id, event_type, payload, created_at, \
              next_attempt_at) SELECT $1 || '.' || id, $1, id, merchant_id, $2, $3, $4, $4 FROM webhook_endpoints \
              WHERE merchant_id = $5 AND enabled = TRUE AND (' ' || events || ' ') LIKE $6 ESCAPE '\\'",
         )
-        .bind(&event_id).bind(event_type).bind(&payload).bind(now).bind(merchant_id).bind(&pattern)
+        .bind(event_id).bind(event_type).bind(payload).bind(now).bind(merchant_id).bind(&pattern)
         .execute(conn).await?.rows_affected()
-    });
-    Ok(queued)
+    }))
 }
 
 impl From<OrderFacts> for crate::domain::OrderEventData {
@@ -121,6 +112,8 @@ pub struct Target {
     pub url: String,
     /// Its `whsec_` signing secret.
     pub secret: String,
+    /// The secret before its last rotation, while that still signs too.
+    pub previous_secret: Option<String>,
 }
 
 /// The channel a PostgreSQL trigger (migration 0017) notifies when deliveries are queued.
@@ -164,11 +157,15 @@ pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Ve
     }))
 }
 
-/// The endpoint a claimed delivery goes to (None: deleted since).
-pub async fn target(db: &Db, endpoint_id: &str) -> Result<Option<Target>, DbError> {
+/// The endpoint a claimed delivery goes to at `now` (None: deleted since), with its previous
+/// secret while a rotation's overlap lasts.
+pub async fn target(db: &Db, endpoint_id: &str, now: Millis) -> Result<Option<Target>, DbError> {
     Ok(with_pool!(db, pool => {
-        sqlx::query_as("SELECT url, secret FROM webhook_endpoints WHERE id = $1")
-            .bind(endpoint_id).fetch_optional(pool).await?
+        sqlx::query_as(
+            "SELECT url, secret, CASE WHEN previous_secret_until > $2 THEN previous_secret END AS previous_secret \
+             FROM webhook_endpoints WHERE id = $1",
+        )
+        .bind(endpoint_id).bind(now).fetch_optional(pool).await?
     }))
 }
 
@@ -248,6 +245,71 @@ pub async fn record_delivered(db: &Db, delivered: &[Delivered]) -> Result<(), Db
              delivered_at = done.at FROM done WHERE event_deliveries.id = done.id \
              AND event_deliveries.leased_until = done.lease AND event_deliveries.status = 'pending'",
         );
+        query.build().persistent(false).execute(pool).await?;
+    });
+    Ok(())
+}
+
+// Endpoints that fail for days are disabled (issue 17; the rule is in docs/decisions.md).
+
+/// Notes a failed attempt at `at` to endpoint `endpoint_id`: the start of its run of failures
+/// is kept, and when that start is `window_ms` or more before `at` the endpoint is disabled
+/// (nothing more is queued or sent for it) and an email to the shop's owner is queued, in one
+/// transaction. Returns whether it was disabled now.
+pub async fn note_failure(db: &Db, endpoint_id: &str, at: Millis, window_ms: i64) -> Result<bool, DbError> {
+    let mut tx = db.begin_write().await?;
+    let run: Option<(Millis, String)> = on_tx!(&mut tx, conn => {
+        sqlx::query_as(
+            "UPDATE webhook_endpoints SET failing_since = COALESCE(failing_since, $2) \
+             WHERE id = $1 AND enabled = TRUE RETURNING failing_since, merchant_id",
+        )
+        .bind(endpoint_id).bind(at).fetch_optional(conn).await?
+    });
+    let Some((since, merchant_id)) = run.filter(|(since, _)| at - *since >= window_ms) else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let days = (window_ms as f64 / 86_400_000.0 * 10.0).round() / 10.0;
+    let reason = format!(
+        "no successful delivery for {} (every attempt since {} failed)",
+        if window_ms >= 86_400_000 { format!("{days} days") } else { format!("{window_ms} ms") },
+        crate::domain::rfc3339_millis(since),
+    );
+    on_tx!(&mut tx, conn => {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET enabled = FALSE, disabled_at = $2, disabled_reason = $3, updated_at = $2 \
+             WHERE id = $1",
+        )
+        .bind(endpoint_id).bind(at).bind(&reason).execute(&mut *conn).await?;
+        // The first owner (an owner signs in as the shop's own address when it was created).
+        let owner: Option<(String,)> = sqlx::query_as(
+            "SELECT email FROM merchant_users WHERE merchant_id = $1 AND role = 'owner' ORDER BY created_at, id LIMIT 1",
+        )
+        .bind(&merchant_id).fetch_optional(&mut *conn).await?;
+        if let Some((owner,)) = owner {
+            sqlx::query(super::emails::QUEUE)
+                .bind(super::new_id()).bind(&merchant_id).bind(None::<&str>)
+                .bind(crate::domain::EmailKind::EndpointDisabled).bind(owner).bind(at)
+                .bind(crate::domain::EmailStatus::Queued)
+                .execute(&mut *conn).await?;
+        }
+    });
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Notes that endpoints answered 2xx: their runs of failures end.
+pub async fn note_success(db: &Db, endpoint_ids: &[&str]) -> Result<(), DbError> {
+    if endpoint_ids.is_empty() {
+        return Ok(());
+    }
+    with_pool!(db, write pool => {
+        let mut query = sqlx::QueryBuilder::new("UPDATE webhook_endpoints SET failing_since = NULL WHERE failing_since IS NOT NULL AND id IN (");
+        let mut list = query.separated(", ");
+        for id in endpoint_ids {
+            list.push_bind(*id);
+        }
+        query.push(")");
         query.build().persistent(false).execute(pool).await?;
     });
     Ok(())

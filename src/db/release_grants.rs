@@ -101,7 +101,7 @@ pub async fn publish(
     let data = serde_json::json!({
         "product_id": product_id, "release_number": number, "label": p.label, "granted_orders": granted,
     });
-    super::event_outbox::queue_event(&mut tx, merchant_id, "release.published", &data, now).await?;
+    super::event_outbox::queue_data_event(&mut tx, merchant_id, "release.published", &data, now).await?;
     tx.commit().await?;
     Ok(Ok(granted))
 }

@@ -18,6 +18,13 @@ pub struct Endpoint {
     pub secret: String,
     /// Whether events are queued for it.
     pub enabled: bool,
+    /// Until when the secret before the last rotation still signs too (None: no rotation, or
+    /// its overlap may have ended: compare with now).
+    pub previous_secret_until: Option<Millis>,
+    /// When Satchel disabled it for failing (None: it did not; `enabled` says if it is paused).
+    pub disabled_at: Option<Millis>,
+    /// Why Satchel disabled it.
+    pub disabled_reason: Option<String>,
     /// Creation time.
     pub created_at: Millis,
     /// Last change.
@@ -79,6 +86,9 @@ pub async fn create(db: &Db, merchant_id: &str, url: &EndpointUrl, events: &[&st
         events: events.join(" "),
         secret: super::merchants::new_webhook_secret(),
         enabled: true,
+        previous_secret_until: None,
+        disabled_at: None,
+        disabled_reason: None,
         created_at: now,
         updated_at: now,
     };
@@ -107,7 +117,8 @@ pub async fn create(db: &Db, merchant_id: &str, url: &EndpointUrl, events: &[&st
 pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Endpoint>, DbError> {
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id, merchant_id, url, events, secret, enabled, created_at, updated_at FROM webhook_endpoints \
+            "SELECT id, merchant_id, url, events, secret, enabled, previous_secret_until, disabled_at, disabled_reason, \
+             created_at, updated_at FROM webhook_endpoints \
              WHERE merchant_id = $1 ORDER BY created_at, id",
         )
         .bind(merchant_id).fetch_all(pool).await?
@@ -118,7 +129,8 @@ pub async fn list(db: &Db, merchant_id: &str) -> Result<Vec<Endpoint>, DbError> 
 pub async fn get(db: &Db, merchant_id: &str, id: &str) -> Result<Endpoint, DbError> {
     let row: Option<Endpoint> = with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT id, merchant_id, url, events, secret, enabled, created_at, updated_at FROM webhook_endpoints \
+            "SELECT id, merchant_id, url, events, secret, enabled, previous_secret_until, disabled_at, disabled_reason, \
+             created_at, updated_at FROM webhook_endpoints \
              WHERE id = $1 AND merchant_id = $2",
         )
         .bind(id).bind(merchant_id).fetch_optional(pool).await?
@@ -133,7 +145,11 @@ pub async fn update(db: &Db, merchant_id: &str, id: &str, change: &EndpointChang
     let done = with_pool!(db, write pool => {
         sqlx::query(
             "UPDATE webhook_endpoints SET url = COALESCE($3, url), events = COALESCE($4, events), \
-             enabled = COALESCE($5, enabled), updated_at = $6 WHERE id = $1 AND merchant_id = $2",
+             enabled = COALESCE($5, enabled), updated_at = $6, \
+             disabled_at = CASE WHEN $5 = TRUE THEN NULL ELSE disabled_at END, \
+             disabled_reason = CASE WHEN $5 = TRUE THEN NULL ELSE disabled_reason END, \
+             failing_since = CASE WHEN $5 = TRUE THEN NULL ELSE failing_since END \
+             WHERE id = $1 AND merchant_id = $2",
         )
         .bind(id).bind(merchant_id).bind(url).bind(events).bind(change.enabled).bind(now_millis())
         .execute(pool).await?.rows_affected()
@@ -142,6 +158,57 @@ pub async fn update(db: &Db, merchant_id: &str, id: &str, change: &EndpointChang
         return Err(DbError::NotFound);
     }
     get(db, merchant_id, id).await
+}
+
+/// How long a rotated-out secret keeps signing next to the new one.
+pub const ROTATION_OVERLAP_MS: Millis = 24 * 3600 * 1000;
+
+/// Gives an endpoint a new secret and returns the endpoint with it; the secret it had keeps
+/// signing every delivery too for [`ROTATION_OVERLAP_MS`] (a rotation within that day drops
+/// the older one: two secrets at most).
+pub async fn rotate_secret(db: &Db, merchant_id: &str, id: &str) -> Result<Endpoint, DbError> {
+    let now = now_millis();
+    let secret = super::merchants::new_webhook_secret();
+    let done = with_pool!(db, write pool => {
+        sqlx::query(
+            "UPDATE webhook_endpoints SET previous_secret = secret, previous_secret_until = $3, secret = $4, \
+             updated_at = $5 WHERE id = $1 AND merchant_id = $2",
+        )
+        .bind(id).bind(merchant_id).bind(now + ROTATION_OVERLAP_MS).bind(&secret).bind(now)
+        .execute(pool).await?.rows_affected()
+    });
+    if done == 0 {
+        return Err(DbError::NotFound);
+    }
+    get(db, merchant_id, id).await
+}
+
+/// Sets when a rotated-out secret stops signing (tests move it into the past instead of
+/// waiting a day).
+pub async fn set_previous_secret_until(db: &Db, id: &str, until: Option<Millis>) -> Result<(), DbError> {
+    with_pool!(db, write pool => {
+        sqlx::query("UPDATE webhook_endpoints SET previous_secret_until = $2 WHERE id = $1")
+            .bind(id).bind(until).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Queues an endpoint's delivery of event `event_id` again, due now with a fresh set of
+/// attempts, whatever became of it (delivered, failed or still pending). NotFound when the
+/// endpoint or the delivery is not the shop's.
+pub async fn resend(db: &Db, merchant_id: &str, id: &str, event_id: &str) -> Result<(), DbError> {
+    let done = with_pool!(db, write pool => {
+        sqlx::query(
+            "UPDATE event_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $4, leased_until = NULL, \
+             delivered_at = NULL WHERE endpoint_id = $1 AND merchant_id = $2 AND event_id = $3",
+        )
+        .bind(id).bind(merchant_id).bind(event_id).bind(now_millis())
+        .execute(pool).await?.rows_affected()
+    });
+    if done == 0 {
+        return Err(DbError::NotFound);
+    }
+    Ok(())
 }
 
 /// Deletes an endpoint and its deliveries (nothing more is sent to it).
@@ -170,5 +237,26 @@ pub async fn deliveries(db: &Db, merchant_id: &str, id: &str, limit: i64) -> Res
              WHERE endpoint_id = $1 AND merchant_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3",
         )
         .bind(id).bind(merchant_id).bind(limit).fetch_all(pool).await?
+    }))
+}
+
+/// Lets dashboard user `user_id` see endpoint `id`'s current secret once (after creating or
+/// rotating it from the dashboard, on the page the form redirects to).
+pub async fn reveal_once_to(db: &Db, merchant_id: &str, id: &str, user_id: &str) -> Result<(), DbError> {
+    with_pool!(db, write pool => {
+        sqlx::query("UPDATE webhook_endpoints SET secret_reveal_to = $3 WHERE id = $1 AND merchant_id = $2")
+            .bind(id).bind(merchant_id).bind(user_id).execute(pool).await?;
+    });
+    Ok(())
+}
+
+/// Endpoint `id`'s secret, if `user_id` may still see it once; that once is then used up.
+pub async fn reveal(db: &Db, merchant_id: &str, id: &str, user_id: &str) -> Result<Option<String>, DbError> {
+    Ok(with_pool!(db, write pool => {
+        sqlx::query_scalar(
+            "UPDATE webhook_endpoints SET secret_reveal_to = NULL WHERE id = $1 AND merchant_id = $2 \
+             AND secret_reveal_to = $3 RETURNING secret",
+        )
+        .bind(id).bind(merchant_id).bind(user_id).fetch_optional(pool).await?
     }))
 }

@@ -17,6 +17,8 @@ stored_enum! {
         PasswordReset = "password_reset",
         /// An invite to join a shop's dashboard (no order).
         TeamInvite = "team_invite",
+        /// To a shop's owner: Satchel disabled webhook endpoints that failed for days (no order).
+        EndpointDisabled = "endpoint_disabled",
     }
 }
 

@@ -63,8 +63,9 @@ pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalT
 pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 pub use webhook_out::{
-    EVENT_TYPES, EndpointUrl, MAX_DELIVERY_ATTEMPTS, MAX_ENDPOINTS, MAX_RESPONSE_EXCERPT, MAX_URL_CHARS,
-    OrderEventData, event_payload, next_delivery_attempt, order_event_payload, response_excerpt, subscribed_events,
+    EVENT_TYPES, EXPIRED_HIT_EVERY_MS, EndpointUrl, MAX_DELIVERY_ATTEMPTS, MAX_ENDPOINTS, MAX_RESPONSE_EXCERPT,
+    MAX_URL_CHARS, OrderEventData, event_payload, next_delivery_attempt, order_event_payload, response_excerpt,
+    rfc3339_millis, subscribed_events, subscribed_pattern,
 };
 
 /// Why a value was refused: which field, and a message a person can act on.

@@ -4,15 +4,24 @@
 use super::Invalid;
 
 /// The event types a shop can subscribe to, in the order they are listed and stored.
-pub const EVENT_TYPES: [&str; 7] = [
+pub const EVENT_TYPES: [&str; 12] = [
     "order.created",
     "order.refunded",
     "order.revoked",
     "order.restored",
+    "email.sent",
+    "email.failed",
+    "download.started",
+    "download.limit_reached",
+    "link.expired_hit",
     "release.published",
     "sharing.suspected",
     "sharing.locked",
 ];
+
+/// `link.expired_hit` is queued at most once per order in this long, so a customer (or a
+/// script) reloading an expired link cannot flood the shop's endpoints.
+pub const EXPIRED_HIT_EVERY_MS: super::Millis = 24 * 3600 * 1000;
 
 /// At most this many endpoints per shop: enough for a shop's systems (a CRM, a licence server,
 /// a chat channel…), few enough that one order never fans out into a flood of deliveries.
@@ -113,6 +122,11 @@ pub struct OrderEventData {
     pub revoked_at: Option<super::Millis>,
 }
 
+/// `millis` (unix milliseconds) as RFC 3339 text in UTC, as events carry times.
+pub fn rfc3339_millis(millis: super::Millis) -> String {
+    rfc3339_text(millis)
+}
+
 fn rfc3339_text(millis: super::Millis) -> String {
     let nanos = i128::from(millis) * 1_000_000;
     time::OffsetDateTime::from_unix_timestamp_nanos(nanos)
@@ -140,12 +154,17 @@ pub fn order_event_payload(event_type: &str, now: super::Millis, data: &OrderEve
     (id, body.to_string())
 }
 
-/// A new event's id and JSON body for an event that is not about an order (`release.published`):
-/// `{"type", "timestamp", "data"}`, like [`order_event_payload`].
-pub fn event_payload(event_type: &str, now: super::Millis, data: &serde_json::Value) -> (String, String) {
+/// A new event's id and JSON body (like [`order_event_payload`]) for any event's `data`.
+pub fn event_payload(event_type: &str, now: super::Millis, data: &impl serde::Serialize) -> (String, String) {
     let id = format!("evt_{}", uuid::Uuid::now_v7().simple());
     let body = serde_json::json!({ "type": event_type, "timestamp": rfc3339_text(now), "data": data });
     (id, body.to_string())
+}
+
+/// The `LIKE` pattern matching a stored `' ' || events || ' '` list that holds `event_type`
+/// (`_` and `%` escaped, with a backslash as the escape character).
+pub fn subscribed_pattern(event_type: &str) -> String {
+    format!("% {} %", event_type.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"))
 }
 
 /// The delays between attempts at one delivery, in multiples of the base delay (30 s by

@@ -5,6 +5,7 @@
 //! the worker renders and sends it afterwards, so a slow or absent mail server never holds up a
 //! payment and never loses an email.
 
+pub mod endpoint_disabled;
 mod error;
 pub mod mailbox;
 pub mod message;

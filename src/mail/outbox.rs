@@ -28,6 +28,7 @@ use crate::db::emails::{self, EmailRow, SentEmail};
 use crate::db::{merchants, orders};
 use crate::domain::{EmailKind, EmailStatus, PaymentSource, RetryPolicy, now_millis};
 use crate::state::AppState;
+use crate::supervisor::{Watched, relay, supervise};
 
 /// Emails claimed at once by one worker.
 const BATCH: i64 = 32;
@@ -76,29 +77,23 @@ pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task
     // Up from now on, so a request answered before the task first runs sees it so.
     running.store(true, Ordering::SeqCst);
     let worker_stop = stop.clone();
-    let relay = tokio::spawn(relay_queued(state.clone(), stop.clone()));
+    // On PostgreSQL, woken whenever any process queues an email (a web-only process has no
+    // worker of its own to wake); the poll stays for when this is down.
+    let listening = state.clone();
+    let relay = tokio::spawn(relay("emails", stop.clone(), RESTART_PAUSE, move || {
+        let state = listening.clone();
+        async move { listen(&state).await }
+    }));
+    let watched = Watched {
+        name: "mail",
+        running,
+        up_gauge: crate::telemetry::MAIL_WORKER_UP,
+        restarts_counter: crate::telemetry::MAIL_WORKER_RESTARTS,
+    };
     tokio::spawn(async move {
-        supervise(running, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())).await;
+        supervise(watched, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())).await;
         let _ = relay.await;
     })
-}
-
-/// On PostgreSQL, wakes the worker whenever any process queues an email (a web-only process
-/// has no worker of its own to wake), until `stop`; the poll stays for when this is down.
-async fn relay_queued(state: AppState, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            ended = listen(&state) => match ended {
-                Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, "not listening for queued emails; polling only"),
-            },
-            _ = stop.changed() => return,
-        }
-        tokio::select! {
-            () = tokio::time::sleep(RESTART_PAUSE) => {}
-            _ = stop.changed() => return,
-        }
-    }
 }
 
 /// Wakes the worker on each notification; returns at once on SQLite, else only on an error.
@@ -107,43 +102,6 @@ async fn listen(state: &AppState) -> Result<(), crate::db::DbError> {
     loop {
         listener.recv().await?;
         state.mail.wake();
-    }
-}
-
-/// Runs `worker` in a task of its own until it returns (it was asked to stop). If it dies
-/// instead (a panic), that is logged and counted, and it is started again after `pause`.
-/// `running` (and the `satchel_mail_worker_up` gauge) tell whether a worker runs.
-pub(crate) async fn supervise<F, Fut>(
-    running: Arc<AtomicBool>,
-    mut stop: watch::Receiver<bool>,
-    pause: Duration,
-    mut worker: F,
-) where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let set_running = |up: bool| {
-        running.store(up, Ordering::SeqCst);
-        metrics::gauge!(crate::telemetry::MAIL_WORKER_UP).set(if up { 1.0 } else { 0.0 });
-    };
-    loop {
-        set_running(true);
-        let ended = tokio::spawn(worker()).await;
-        set_running(false);
-        match ended {
-            Ok(()) => return,
-            Err(e) => {
-                tracing::error!(error = %e, "the mail worker died; starting it again");
-                metrics::counter!(crate::telemetry::MAIL_WORKER_RESTARTS).increment(1);
-            }
-        }
-        if *stop.borrow() {
-            return;
-        }
-        tokio::select! {
-            () = tokio::time::sleep(pause) => {}
-            _ = stop.changed() => return,
-        }
     }
 }
 
@@ -197,9 +155,11 @@ pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
         .filter_map(std::future::ready)
         .collect()
         .await;
-    if let Err(e) = emails::mark_sent(&state.db, &sent).await {
+    match emails::mark_sent(&state.db, &sent).await {
+        Ok(0) => {}
+        Ok(_) => state.events_out.wake(),
         // The lease runs out and they are tried again: at worst a second copy, never none.
-        tracing::error!(emails = sent.len(), error = %e, "could not record that emails were sent");
+        Err(e) => tracing::error!(emails = sent.len(), error = %e, "could not record that emails were sent"),
     }
     Ok(count)
 }
@@ -261,6 +221,9 @@ async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
         EmailKind::TeamInvite => super::team_invite::compose(state, email)
             .await
             .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
+        EmailKind::EndpointDisabled => super::endpoint_disabled::compose(state, email)
+            .await
+            .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
         EmailKind::Purchase | EmailKind::Resend => compose(state, email).await.map(Some),
     };
     let (subject, message, route) = match composed {
@@ -294,6 +257,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
             let why = match email.kind {
                 EmailKind::PasswordReset => "the reset link was used or expired before it could be sent",
                 EmailKind::TeamInvite => "the invite was cancelled, accepted or expired before it could be sent",
+                EmailKind::EndpointDisabled => "the endpoints were enabled again before it could be sent",
                 _ => "the sign-in code expired before it could be sent",
             };
             emails::mark_failed_attempt(&state.db, state.instance.id(), &email.id, "", why, None).await
@@ -318,9 +282,11 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
                 .await
         }
     };
-    if let Err(e) = recorded {
+    match recorded {
+        Ok(0) => {}
+        Ok(_) => state.events_out.wake(),
         // The lease runs out and the email is tried again: at worst a second copy, never none.
-        tracing::error!(email = %email.id, error = %e, "could not record the outcome of an email");
+        Err(e) => tracing::error!(email = %email.id, error = %e, "could not record the outcome of an email"),
     }
     None
 }
@@ -376,33 +342,5 @@ mod tests {
         assert!(error.contains("failed unexpectedly: writing `Mailboxes` returned an error"), "{error}");
         let owned = guarded::<u8>(async { panic!("{}", String::from("owned")) }).await.unwrap_err().to_string();
         assert!(owned.ends_with("owned"), "{owned}");
-    }
-
-    #[tokio::test]
-    async fn a_worker_that_dies_is_started_again_until_stopped() {
-        let running = Arc::new(AtomicBool::new(false));
-        let (stop, stopped) = watch::channel(false);
-        let (started, mut starts) = tokio::sync::mpsc::unbounded_channel();
-        let runs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let (counter, quit) = (runs.clone(), stopped.clone());
-        let supervisor = tokio::spawn(supervise(running.clone(), stopped, Duration::from_millis(10), move || {
-            let n = counter.fetch_add(1, Ordering::SeqCst);
-            let (started, mut quit) = (started.clone(), quit.clone());
-            async move {
-                let _ = started.send(n);
-                if n < 2 {
-                    panic!("worker {n} dies");
-                }
-                let _ = quit.wait_for(|stop| *stop).await;
-            }
-        }));
-        for expected in 0..3 {
-            assert_eq!(starts.recv().await, Some(expected), "worker {expected} is started");
-        }
-        assert!(running.load(Ordering::SeqCst), "the third worker runs");
-        stop.send(true).unwrap();
-        supervisor.await.unwrap();
-        assert!(!running.load(Ordering::SeqCst), "stopped");
-        assert_eq!(runs.load(Ordering::SeqCst), 3, "not started again after a clean stop");
     }
 }

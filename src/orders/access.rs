@@ -29,3 +29,15 @@ async fn set_revoked(state: &AppState, merchant_id: &str, order_id: &str, revoke
     state.order_cache.forget_everywhere(&state.db).await;
     Ok(())
 }
+
+/// Tells the shop's endpoints that someone opened the expired link of order `order_id`
+/// (`link.expired_hit`), at most once a day per order. Best effort: the visitor gets the
+/// expired page whatever happens here.
+#[tracing::instrument(skip(state))]
+pub async fn expired_link_hit(state: &AppState, merchant_id: &str, order_id: &str, expired_at: crate::domain::Millis) {
+    match crate::db::event_outbox::record_expired_hit(&state.db, merchant_id, order_id, expired_at).await {
+        Ok(0) => {}
+        Ok(_) => state.events_out.wake(),
+        Err(e) => tracing::warn!(error = %e, "could not queue link.expired_hit"),
+    }
+}

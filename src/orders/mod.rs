@@ -18,7 +18,7 @@ mod support;
 mod test_data;
 mod unmatched;
 
-pub use access::{restore, revoke};
+pub use access::{expired_link_hit, restore, revoke};
 pub use api_payment::{ApiOrder, ApiRecorded, record_api_order};
 pub use events::OrderEvent;
 pub(crate) use events::emit;

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::{FutureExt, StreamExt};
@@ -21,6 +22,7 @@ use crate::db::event_outbox::{self, AttemptRecord, ClaimedDelivery, Delivered, T
 use crate::domain::{Millis, next_delivery_attempt, now_millis, response_excerpt};
 use crate::payments::standard;
 use crate::state::AppState;
+use crate::supervisor::{Watched, relay, supervise};
 
 /// Deliveries claimed at once by one worker.
 const BATCH: i64 = 64;
@@ -31,19 +33,33 @@ const LEASE_MARGIN: Duration = Duration::from_secs(45);
 const POLL: Duration = Duration::from_secs(1);
 /// How long the worker, woken by a newly queued event, waits for more before claiming.
 const GATHER: Duration = Duration::from_millis(20);
+/// How long the supervisor waits before starting a worker that died again (and the relay
+/// before listening again).
+const RESTART_PAUSE: Duration = Duration::from_secs(1);
 
 /// The worker's handle in the app state: how to wake it, and the client it sends with.
 #[derive(Clone)]
 pub struct EventsOut {
     wake: Arc<Notify>,
     client: reqwest::Client,
+    running: Arc<AtomicBool>,
 }
 
 impl EventsOut {
     /// A handle sending with the guarded client, as `[webhooks_out]` configures it.
     pub fn new(config: &crate::config::WebhooksOutConfig) -> reqwest::Result<EventsOut> {
         let total = Duration::from_millis(config.timeout_milliseconds.max(1));
-        Ok(EventsOut { wake: Arc::new(Notify::new()), client: super::client(config.allow_private, total)? })
+        Ok(EventsOut {
+            wake: Arc::new(Notify::new()),
+            client: super::client(config.allow_private, total)?,
+            running: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Whether the worker is running (false before it starts, after it stops, and for the
+    /// moment between its dying and its restart).
+    pub fn worker_running(&self) -> bool {
+        self.running.load(Ordering::SeqCst)
     }
 
     /// Tells the worker new events are queued. Cheap; a wake-up while it is busy is remembered.
@@ -52,32 +68,30 @@ impl EventsOut {
     }
 }
 
-/// Runs the worker until `stop` turns true; the deliveries being sent when it does are
-/// finished and recorded.
+/// Runs the worker, supervised (started again should it die outside one delivery), until
+/// `stop` turns true; the deliveries being sent when it does are finished and recorded.
 pub fn spawn_worker(state: AppState, stop: watch::Receiver<bool>) -> tokio::task::JoinHandle<()> {
-    let relay = tokio::spawn(relay_queued(state.clone(), stop.clone()));
+    let running = state.events_out.running.clone();
+    // Up from now on, so a request answered before the task first runs sees it so.
+    running.store(true, Ordering::SeqCst);
+    // On PostgreSQL, woken whenever any process queues deliveries (a web-only process has no
+    // worker of its own to wake); the poll stays for when this is down.
+    let listening = state.clone();
+    let relay = tokio::spawn(relay("events", stop.clone(), RESTART_PAUSE, move || {
+        let state = listening.clone();
+        async move { listen(&state).await }
+    }));
+    let watched = Watched {
+        name: "events-out",
+        running,
+        up_gauge: crate::telemetry::EVENTS_WORKER_UP,
+        restarts_counter: crate::telemetry::EVENTS_WORKER_RESTARTS,
+    };
+    let worker_stop = stop.clone();
     tokio::spawn(async move {
-        work(state, stop).await;
+        supervise(watched, stop, RESTART_PAUSE, move || work(state.clone(), worker_stop.clone())).await;
         let _ = relay.await;
     })
-}
-
-/// On PostgreSQL, wakes the worker whenever any process queues deliveries (a web-only process
-/// has no worker of its own to wake), until `stop`; the poll stays for when this is down.
-async fn relay_queued(state: AppState, mut stop: watch::Receiver<bool>) {
-    loop {
-        tokio::select! {
-            ended = listen(&state) => match ended {
-                Ok(()) => return,
-                Err(e) => tracing::warn!(error = %e, "not listening for queued events; polling only"),
-            },
-            _ = stop.changed() => return,
-        }
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(1)) => {}
-            _ = stop.changed() => return,
-        }
-    }
 }
 
 /// Wakes the worker on each notification; returns at once on SQLite, else only on an error.
@@ -133,7 +147,7 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
     let mut targets: HashMap<String, Option<Target>> = HashMap::new();
     for delivery in &claimed {
         if !targets.contains_key(&delivery.endpoint_id) {
-            let target = event_outbox::target(&state.db, &delivery.endpoint_id).await?;
+            let target = event_outbox::target(&state.db, &delivery.endpoint_id, now).await?;
             targets.insert(delivery.endpoint_id.clone(), target);
         }
     }
@@ -147,10 +161,16 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
         .collect()
         .await;
     let mut delivered = Vec::new();
+    let mut answered: Vec<String> = Vec::new();
     let mut soonest: Option<Millis> = None;
     for outcome in outcomes {
         match outcome {
-            Outcome::Delivered(d) => delivered.push(d),
+            Outcome::Delivered(d, endpoint_id) => {
+                delivered.push(d);
+                if !answered.contains(&endpoint_id) {
+                    answered.push(endpoint_id);
+                }
+            }
             Outcome::RetryAt(at) => soonest = Some(soonest.map_or(at, |s| s.min(at))),
             Outcome::Done => {}
         }
@@ -159,13 +179,17 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
         // The leases run out and they are sent again: at least once, never lost.
         tracing::error!(deliveries = delivered.len(), error = %e, "could not record delivered events");
     }
+    let answered: Vec<&str> = answered.iter().map(String::as_str).collect();
+    if let Err(e) = event_outbox::note_success(&state.db, &answered).await {
+        tracing::warn!(error = %e, "could not note endpoints that answered");
+    }
     Ok((count, soonest))
 }
 
 /// What became of one claimed delivery, for its batch.
 enum Outcome {
-    /// Answered 2xx: recorded with the batch.
-    Delivered(Delivered),
+    /// Answered 2xx (to this endpoint): recorded with the batch.
+    Delivered(Delivered, String),
     /// Failed and recorded; due again then.
     RetryAt(Millis),
     /// Nothing more to do (given up and recorded, the endpoint is gone, or the record failed and
@@ -188,13 +212,10 @@ async fn deliver(state: &AppState, delivery: ClaimedDelivery, target: Option<&Ta
         Sent::Answered { status, body } if (200..300).contains(&status) => {
             tracing::info!(event_type = %delivery.event_type, status, "event delivered");
             let leased_until = delivery.leased_until;
-            return Outcome::Delivered(Delivered {
-                id: delivery.id,
-                leased_until,
-                at,
-                response_status: status,
-                response_body: body,
-            });
+            return Outcome::Delivered(
+                Delivered { id: delivery.id, leased_until, at, response_status: status, response_body: body },
+                delivery.endpoint_id,
+            );
         }
         Sent::Answered { status, body } => (Some(status), Some(body), answered_error(status)),
         Sent::NotSent(error) => (None, None, error),
@@ -210,6 +231,15 @@ async fn deliver(state: &AppState, delivery: ClaimedDelivery, target: Option<&Ta
         // The lease runs out and it is tried again.
         tracing::error!(error = %e, "could not record a delivery attempt");
         return Outcome::Done;
+    }
+    let window_ms = i64::try_from(state.config.webhooks_out.disable_after_milliseconds).unwrap_or(i64::MAX);
+    match event_outbox::note_failure(&state.db, &delivery.endpoint_id, at, window_ms).await {
+        Ok(true) => {
+            tracing::warn!("endpoint disabled: every attempt failed for the configured window");
+            state.mail.wake();
+        }
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not note a failed attempt"),
     }
     next.map_or(Outcome::Done, Outcome::RetryAt)
 }
@@ -242,10 +272,16 @@ async fn send(state: &AppState, delivery: &ClaimedDelivery, target: &Target) -> 
         return Sent::NotSent(refused);
     }
     let timestamp = now_millis().div_euclid(1000);
-    let signature = match standard::sign(&target.secret, &delivery.event_id, timestamp, delivery.payload.as_bytes()) {
-        Ok(signature) => signature,
-        Err(e) => return Sent::NotSent(format!("the endpoint's secret cannot sign: {e}")),
-    };
+    // During a rotation's overlap both secrets sign, space-separated as Standard Webhooks
+    // allows, so a receiver verifies with whichever it has.
+    let mut signatures = Vec::with_capacity(2);
+    for secret in std::iter::once(&target.secret).chain(target.previous_secret.as_ref()) {
+        match standard::sign(secret, &delivery.event_id, timestamp, delivery.payload.as_bytes()) {
+            Ok(signature) => signatures.push(signature),
+            Err(e) => return Sent::NotSent(format!("the endpoint's secret cannot sign: {e}")),
+        }
+    }
+    let signature = signatures.join(" ");
     let request = state
         .events_out
         .client

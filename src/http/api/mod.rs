@@ -48,6 +48,8 @@ pub fn router() -> Router<AppState> {
             get(webhook_endpoints::get).patch(webhook_endpoints::update).delete(webhook_endpoints::delete),
         )
         .route("/webhook-endpoints/{id}/deliveries", get(webhook_endpoints::deliveries))
+        .route("/webhook-endpoints/{id}/rotate-secret", post(webhook_endpoints::rotate_secret))
+        .route("/webhook-endpoints/{id}/deliveries/{event_id}/resend", post(webhook_endpoints::resend))
 }
 
 /// `/api/v1/openapi.json` and the Swagger UI at `/api/docs`.

@@ -30,6 +30,13 @@ pub struct WebhookEndpointOut {
     events: Vec<String>,
     /// Whether events are sent to it.
     enabled: bool,
+    /// When Satchel disabled it for failing (null when it did not); enabling it clears this.
+    disabled_at: Option<String>,
+    /// Why Satchel disabled it.
+    disabled_reason: Option<String>,
+    /// Until when the secret before the last rotation signs every delivery too (null: no
+    /// overlap).
+    previous_secret_until: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -87,7 +94,8 @@ pub struct UpdateWebhookEndpoint {
     /// Replaces the subscribed event types (at least one).
     #[schema(value_type = Option<Vec<EventTypeName>>, min_items = 1)]
     events: Option<Vec<String>>,
-    /// `false` pauses the endpoint: no events are queued for it.
+    /// `false` pauses the endpoint: no events are queued for it; `true` resumes it (also one
+    /// Satchel disabled for failing).
     enabled: Option<bool>,
 }
 
@@ -134,6 +142,9 @@ impl From<Endpoint> for WebhookEndpointOut {
             id: e.id,
             url: e.url,
             enabled: e.enabled,
+            disabled_at: e.disabled_at.map(rfc3339),
+            disabled_reason: e.disabled_reason,
+            previous_secret_until: e.previous_secret_until.filter(|u| *u > crate::domain::now_millis()).map(rfc3339),
             created_at: rfc3339(e.created_at),
             updated_at: rfc3339(e.updated_at),
         }
@@ -254,4 +265,39 @@ pub async fn deliveries(
         .await
         .map_err(Error::missing("webhook endpoint"))?;
     Ok(Json(rows.into_iter().map(WebhookDeliveryOut::from).collect()))
+}
+
+/// Give an endpoint a new signing secret, shown only in this answer. For 24 hours every
+/// delivery is signed with both the new and the previous secret (two `v1,` signatures in
+/// `webhook-signature`), so the receiver can switch without missing an event.
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{id}/rotate-secret", operation_id = "rotate_webhook_endpoint_secret",
+    params(("id" = String, Path, description = "the endpoint's id")),
+    responses((status = 200, body = CreatedWebhookEndpointOut), (status = 404, description = "no such endpoint")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, endpoint_id = %id))]
+pub async fn rotate_secret(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path(id): Path<String>,
+) -> Result<Json<CreatedWebhookEndpointOut>> {
+    let endpoint = db::rotate_secret(&state.db, &merchant, &id).await.map_err(Error::missing("webhook endpoint"))?;
+    let secret = endpoint.secret.clone();
+    Ok(Json(CreatedWebhookEndpointOut { endpoint: endpoint.into(), secret }))
+}
+
+/// Send an event to an endpoint again: the same event (same `webhook-id` and body), due now
+/// with a fresh set of attempts, whether it was delivered, failed or is still pending.
+#[utoipa::path(post, path = "/api/v1/webhook-endpoints/{id}/deliveries/{event_id}/resend",
+    operation_id = "resend_webhook_delivery",
+    params(("id" = String, Path, description = "the endpoint's id"),
+           ("event_id" = String, Path, description = "the event's id (`evt_…`) in the endpoint's deliveries")),
+    responses((status = 202, description = "queued again"), (status = 404, description = "no such endpoint or delivery")))]
+#[tracing::instrument(skip_all, fields(merchant_id = %merchant, endpoint_id = %id, event_id = %event_id))]
+pub async fn resend(
+    State(state): State<AppState>,
+    ApiMerchant(merchant): ApiMerchant,
+    Path((id, event_id)): Path<(String, String)>,
+) -> Result<StatusCode> {
+    db::resend(&state.db, &merchant, &id, &event_id).await.map_err(Error::missing("webhook delivery"))?;
+    state.events_out.wake();
+    Ok(StatusCode::ACCEPTED)
 }

@@ -45,6 +45,7 @@ mod settings_sharing;
 mod settings_shop;
 mod test_data;
 mod unmatched;
+mod webhook_endpoints;
 
 /// The dashboard's routes, to be mounted at `/dashboard`.
 pub fn router(state: AppState) -> Router<AppState> {
@@ -95,6 +96,12 @@ fn team_routes(state: AppState) -> Router<AppState> {
         .route("/settings/standard-secret", post(settings_shop::use_standard_secret))
         .route("/settings/standard-secret/rotate", post(settings_shop::rotate_standard))
         .route("/settings/end-rotation", post(settings_shop::end_rotation))
+        .route("/settings/webhooks", post(webhook_endpoints::add))
+        .route("/settings/webhooks/{id}/rotate", post(webhook_endpoints::rotate))
+        .route("/settings/webhooks/{id}/enable", post(webhook_endpoints::enable))
+        .route("/settings/webhooks/{id}/disable", post(webhook_endpoints::disable))
+        .route("/settings/webhooks/{id}/delete", post(webhook_endpoints::delete))
+        .route("/settings/webhooks/{id}/deliveries/{event_id}/resend", post(webhook_endpoints::resend))
         .route_layer(axum::middleware::from_fn_with_state(state, team::owner_only));
     Router::new()
         .route("/team", get(team::show))
@@ -133,6 +140,9 @@ fn orders_routes() -> Router<AppState> {
             post(settings_shop::save_profile).layer(DefaultBodyLimit::max(settings_shop::PROFILE_BODY_LIMIT)),
         )
         .route("/settings/password", get(password::form).post(password::change))
+        .route("/settings/webhooks", get(webhook_endpoints::list))
+        .route("/settings/webhooks/{id}", get(webhook_endpoints::show))
+        .route("/settings/webhooks/{id}/delete", get(webhook_endpoints::delete_confirm))
         .route("/webhooks", get(deliveries::list))
         .route("/webhooks/test", post(deliveries::send_test))
         .route("/mailbox", get(mailbox::list))
@@ -262,6 +272,13 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "test-data-deleted" => "Test data deleted. Real orders were not touched.",
         "steps-closed" => "Getting started closed. You can show it again at the bottom of this page.",
         "file-deleted" => "File deleted: its bytes are gone from storage.",
+        "endpoint-secret-rotated" => {
+            "New signing secret made. For 24 hours every event is signed with both the new and the previous one."
+        }
+        "endpoint-enabled" => "Endpoint enabled: new events are sent to it again.",
+        "endpoint-disabled" => "Endpoint paused: no events are queued for it until you enable it.",
+        "endpoint-deleted" => "Endpoint deleted: nothing more is sent to it.",
+        "event-resent" => "Event queued again: it is sent with the same webhook-id.",
         _ => return None,
     })
 }

@@ -120,7 +120,9 @@ fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
         kind: match e.kind {
             EmailKind::Purchase => "Purchase email",
             EmailKind::Resend => "Resent copy",
-            EmailKind::SignIn | EmailKind::PasswordReset | EmailKind::TeamInvite => "Email",
+            EmailKind::SignIn | EmailKind::PasswordReset | EmailKind::TeamInvite | EmailKind::EndpointDisabled => {
+                "Email"
+            }
         },
         mailbox_href: (e.status == EmailStatus::Sent && mailbox.holds(&e.id))
             .then(|| format!("/dashboard/mailbox/{}", e.id)),

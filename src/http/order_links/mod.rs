@@ -51,10 +51,12 @@ pub async fn admit(state: &AppState, detail: &OrderDetail) -> PageResult<()> {
         return Err(PageError::LinkNotFound);
     }
     locked::check(state, detail).await?;
-    if detail.order.link_expires_at.is_none_or(|at| at > now_millis()) {
-        return Ok(());
-    }
+    let expired_at = match detail.order.link_expires_at {
+        Some(at) if at <= now_millis() => at,
+        _ => return Ok(()),
+    };
     let merchant_id = &detail.order.merchant_id;
+    crate::orders::expired_link_hit(state, merchant_id, &detail.order.id, expired_at).await;
     let merchant = merchants::get(&state.db, merchant_id).await.ok();
     Err(PageError::link_expired(merchant.as_ref(), merchant_id))
 }

@@ -29,6 +29,7 @@ mod deliveries;
 mod password;
 mod shop_settings_browser;
 mod team;
+mod webhook_endpoints;
 
 // The files library, uploads, Getting started (issue 15).
 mod files;

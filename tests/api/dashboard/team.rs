@@ -20,7 +20,7 @@ on_both_stacks!(
 );
 
 /// A shop with one deliverable product, whose name no other test uses (maildev is shared).
-async fn unique_shop(app: &TestApp, tag: &str) -> Shop {
+pub(super) async fn unique_shop(app: &TestApp, tag: &str) -> Shop {
     let name = format!("{tag} {}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     shop(app, &name, "guide.pdf", b"%PDF-1.7 team".to_vec()).await
 }
@@ -65,7 +65,7 @@ async fn join(app: &TestApp, link: &str, password: &str) -> Dashboard {
 }
 
 /// Invites a fresh address and joins with it: the address and the member's browser.
-async fn new_member(app: &TestApp, owner: &Dashboard, tag: &str) -> (String, Dashboard) {
+pub(super) async fn new_member(app: &TestApp, owner: &Dashboard, tag: &str) -> (String, Dashboard) {
     let email = unique_address(tag);
     assert_eq!(invite(owner, &email).await.status(), StatusCode::SEE_OTHER);
     let link = emailed_link(app, &email, 1).await;

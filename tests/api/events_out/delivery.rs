@@ -21,28 +21,28 @@ on_both_stacks!(
     a_delivery_is_given_up_after_its_last_attempt,
 );
 
-const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
+pub(super) const WITHIN: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    headers: BTreeMap<String, String>,
-    body: String,
+pub(super) struct Received {
+    pub(super) headers: BTreeMap<String, String>,
+    pub(super) body: String,
 }
 
 /// What the receiver answers at a path: these (status, body) in turn, the last one from then on;
 /// status 0 never answers (the request hangs until the sender gives up).
-type Answers = HashMap<String, VecDeque<(u16, String)>>;
+pub(super) type Answers = HashMap<String, VecDeque<(u16, String)>>;
 
 /// A webhook receiver on 127.0.0.1, keeping every request's raw headers and body by path.
-struct Receiver {
+pub(super) struct Receiver {
     base: String,
     got: Arc<Mutex<Vec<(String, Received)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Receiver {
-    async fn start(answers: Answers) -> Receiver {
+    pub(super) async fn start(answers: Answers) -> Receiver {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let got: Arc<Mutex<Vec<(String, Received)>>> = Arc::default();
@@ -74,11 +74,11 @@ impl Receiver {
         Receiver { base, got, task }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(super) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    fn received(&self, path: &str) -> Vec<Received> {
+    pub(super) fn received(&self, path: &str) -> Vec<Received> {
         self.got.lock().unwrap().iter().filter(|(p, _)| p == path).map(|(_, r)| r.clone()).collect()
     }
 }
@@ -90,7 +90,7 @@ impl Drop for Receiver {
 }
 
 /// Verifies `request` with the official `standardwebhooks` library; returns the payload.
-async fn verify(secret: &str, request: &Received) -> Value {
+pub(super) async fn verify(secret: &str, request: &Received) -> Value {
     use tokio::io::AsyncWriteExt;
     let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run the tests with ./scripts/test");
     let mut child = tokio::process::Command::new("node")
@@ -112,21 +112,21 @@ async fn verify(secret: &str, request: &Received) -> Value {
 }
 
 /// Adds an endpoint; returns its id and secret.
-async fn endpoint(app: &TestApp, m: &TestMerchant, url: &str, events: &[&str]) -> (String, String) {
+pub(super) async fn endpoint(app: &TestApp, m: &TestMerchant, url: &str, events: &[&str]) -> (String, String) {
     let (status, created) = create(app, m, json!({"url": url, "events": events})).await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
     (created["id"].as_str().unwrap().to_owned(), created["secret"].as_str().unwrap().to_owned())
 }
 
 /// The endpoint's deliveries log, newest first.
-async fn log(app: &TestApp, m: &TestMerchant, id: &str) -> Vec<Value> {
+pub(super) async fn log(app: &TestApp, m: &TestMerchant, id: &str) -> Vec<Value> {
     let (status, list) = app.get_json(m, &format!("/webhook-endpoints/{id}/deliveries")).await;
     assert_eq!(status, StatusCode::OK, "{list}");
     list.as_array().unwrap().clone()
 }
 
 /// Waits until the endpoint's log has `count` deliveries, all delivered.
-async fn all_delivered(app: &TestApp, m: &TestMerchant, id: &str, count: usize) -> Vec<Value> {
+pub(super) async fn all_delivered(app: &TestApp, m: &TestMerchant, id: &str, count: usize) -> Vec<Value> {
     eventually(WITHIN, &format!("{count} deliveries are delivered"), || async {
         let rows = log(app, m, id).await;
         (rows.len() == count && rows.iter().all(|d| d["status"] == "delivered")).then_some(rows)
@@ -134,7 +134,7 @@ async fn all_delivered(app: &TestApp, m: &TestMerchant, id: &str, count: usize) 
     .await
 }
 
-fn spawn_allowing_private(stack: Stack) -> impl std::future::Future<Output = TestApp> {
+pub(super) fn spawn_allowing_private(stack: Stack) -> impl std::future::Future<Output = TestApp> {
     TestApp::spawn_with(stack, |c| {
         c.webhooks_out.allow_private = true;
         c.webhooks_out.retry_base_milliseconds = 20;
@@ -203,7 +203,7 @@ async fn every_event_arrives_signed_to_exactly_the_subscribed_endpoints(stack: S
 }
 
 /// What the official library says refusing `request` under `secret`.
-async fn verify_refused(secret: &str, request: &Received) -> String {
+pub(super) async fn verify_refused(secret: &str, request: &Received) -> String {
     use tokio::io::AsyncWriteExt;
     let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").unwrap();
     let mut child = tokio::process::Command::new("node")

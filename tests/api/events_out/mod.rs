@@ -3,4 +3,6 @@
 
 mod delivery;
 mod endpoints;
+mod lifecycle;
+mod more_events;
 mod outbox;

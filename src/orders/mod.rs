@@ -10,6 +10,7 @@
 mod access;
 mod api_payment;
 pub mod contents;
+pub mod versions;
 mod events;
 mod payments;
 mod refunds;

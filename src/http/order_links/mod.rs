@@ -87,6 +87,7 @@ pub(crate) async fn refused(
         bytes_requested: 0,
         counted: false,
         increment: false,
+        release_number: None,
     };
     state.downloads.record(event).await;
     error
@@ -153,6 +154,7 @@ pub fn link_event(
         bytes_requested: 0,
         counted,
         increment: counted,
+        release_number: None,
     }
 }
 

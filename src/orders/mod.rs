@@ -10,7 +10,6 @@
 mod access;
 mod api_payment;
 pub mod contents;
-pub mod versions;
 mod events;
 mod payments;
 mod refunds;
@@ -18,6 +17,7 @@ mod resend;
 mod support;
 mod test_data;
 mod unmatched;
+pub mod versions;
 
 pub use access::{restore, revoke};
 pub use api_payment::{ApiOrder, ApiRecorded, record_api_order};

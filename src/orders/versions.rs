@@ -45,10 +45,8 @@ pub fn item_versions<'a, F>(
     item_position: i64,
     mut file: impl FnMut(&'a OrderFile) -> F,
 ) -> ItemVersions<F> {
-    let mut releases: Vec<&OwnedRelease> = owned
-        .iter()
-        .filter(|r| r.order_id == detail.order.id && r.item_position == item_position)
-        .collect();
+    let mut releases: Vec<&OwnedRelease> =
+        owned.iter().filter(|r| r.order_id == detail.order.id && r.item_position == item_position).collect();
     releases.sort_by_key(|r| std::cmp::Reverse(r.number));
     let latest_number = releases.first().map_or(0, |r| r.number);
     // A file belongs to its release; one whose release the order does not list (none should)
@@ -92,7 +90,8 @@ pub fn item_versions<'a, F>(
     let mut views = views.into_iter();
     let latest = views.next().expect("one view at least");
     let previous: Vec<ReleaseView<F>> = views.collect();
-    let heading = !previous.is_empty() || releases.first().is_some_and(|r| r.label.is_some() || latest.changelog.is_some());
+    let heading =
+        !previous.is_empty() || releases.first().is_some_and(|r| r.label.is_some() || latest.changelog.is_some());
     ItemVersions { heading, latest, previous }
 }
 

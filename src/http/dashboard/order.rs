@@ -154,7 +154,8 @@ fn owned_line(r: &OwnedRelease) -> String {
 }
 
 fn download_view(d: DownloadEventRow, detail: &OrderDetail, owned: &[OwnedRelease]) -> DownloadView {
-    let item_of_file = d.file_position.and_then(|n| detail.files.iter().find(|f| f.position == n)).map(|f| f.item_position);
+    let item_of_file =
+        d.file_position.and_then(|n| detail.files.iter().find(|f| f.position == n)).map(|f| f.item_position);
     let of_item = owned.iter().filter(|r| Some(r.item_position) == item_of_file);
     let release = d.release_number.map(|n| release_name(n, of_item));
     let what = match (d.file_position, d.item_position) {

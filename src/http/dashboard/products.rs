@@ -196,6 +196,8 @@ struct ReleaseRow {
     audience: Option<String>,
     /// How many past orders publishing granted it to.
     granted: i64,
+    /// The product's latest release (what future buyers get).
+    latest: bool,
 }
 
 /// A changelog longer than this (characters or lines) starts collapsed on the product page.
@@ -221,6 +223,7 @@ impl ReleaseRow {
             published: r.published_at.map(when),
             audience: r.audience.as_deref().and_then(Audience::from_stored).map(Audience::describe),
             granted: r.granted_orders,
+            latest: false,
         }
     }
 }
@@ -264,7 +267,11 @@ pub(super) async fn edit_page(
         max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
         checkout_url: format!("{}/buy/{}", state.public_url, product.row.id),
-        releases: releases.into_iter().map(ReleaseRow::of).collect(),
+        releases: releases
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| ReleaseRow { latest: i == 0, ..ReleaseRow::of(r) })
+            .collect(),
     };
     Ok(render(status, &page))
 }

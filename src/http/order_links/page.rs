@@ -14,8 +14,8 @@ use crate::db::{caps, merchants};
 use crate::domain::ShopBrand;
 use crate::domain::{DeliveryMode, human_date, human_date_time, human_price, human_size, masked_email};
 use crate::http::pages::render;
-use crate::orders::versions::{ItemVersions, item_versions, latest_only};
 use crate::http::{PageError, PageResult};
+use crate::orders::versions::{ItemVersions, item_versions, latest_only};
 use crate::state::AppState;
 
 /// A file as the delivery page shows it.
@@ -104,20 +104,20 @@ fn items_of(detail: &OrderDetail, owned: &[OwnedRelease], base: &str, counts: &[
             name: item.product_name.clone(),
             quantity: item.quantity,
             versions: item_versions(detail, owned, item.position, |f| {
-                    let count = counts.iter().find(|(p, _)| *p == f.position).map_or(f.download_count, |(_, c)| *c);
-                    let left = max.map(|max| (max - count).max(0));
-                    PageFile {
-                        name: f.display_name.clone(),
-                        size: human_size(f.size),
-                        url: format!("{base}/files/{}", f.position),
-                        left: left.zip(max).map(|(left, max)| match left {
-                            0 => "No downloads left".to_owned(),
-                            1 => format!("1 of {max} downloads left"),
-                            n => format!("{n} of {max} downloads left"),
-                        }),
-                        used_up: left == Some(0),
-                    }
-                }),
+                let count = counts.iter().find(|(p, _)| *p == f.position).map_or(f.download_count, |(_, c)| *c);
+                let left = max.map(|max| (max - count).max(0));
+                PageFile {
+                    name: f.display_name.clone(),
+                    size: human_size(f.size),
+                    url: format!("{base}/files/{}", f.position),
+                    left: left.zip(max).map(|(left, max)| match left {
+                        0 => "No downloads left".to_owned(),
+                        1 => format!("1 of {max} downloads left"),
+                        n => format!("{n} of {max} downloads left"),
+                    }),
+                    used_up: left == Some(0),
+                }
+            }),
             link: match (&item.delivery_mode, &item.external_url) {
                 (DeliveryMode::ExternalLink, Some(url)) => {
                     Some((format!("{base}/link/{}", item.position), host_of(url)))

@@ -117,6 +117,9 @@ async fn a_granted_release_is_new_with_its_changelog_and_the_bought_one_stays_un
     assert!(portal_top.contains("<strong>2.0</strong>") && portal_top.contains("<li>Chapter 9</li>"), "{portal_top}");
     assert_eq!(portal_top.matches(">New<").count(), 1, "{portal_top}");
     assert_eq!(links(&portal_top, "/files/").len(), 2, "{portal_top}");
+    let token_path = base.split_once("/d/").map(|(_, t)| format!("/d/{t}")).unwrap();
+    let customer_pages = [format!("release-delivery={token_path}"), format!("release-portal=/portal/{}", m.slug)];
+    screenshots(&app, "screenshot-customer.mjs", vec![cookie.clone()], &customer_pages).await;
     let old = links(&portal_previous, "/files/");
     assert_eq!(old.len(), 1, "{portal_previous}");
     assert_eq!(sha256_hex(&download(&app, &app.url(&old[0])).await), sha256_hex(&v1), "release 1 from the portal");
@@ -155,6 +158,34 @@ async fn a_granted_release_is_new_with_its_changelog_and_the_bought_one_stays_un
     assert!(card.contains("Published") && card.contains("All past buyers · granted to 1 past order<"), "{card}");
     assert!(card.contains("<li>Chapter 9</li>") && card.contains("Not published"), "{card}");
     assert_no_script(&product_page, "the product page");
+    let merchant = vec![crate::dashboard::owner_email(&m), crate::dashboard::PASSWORD.to_owned()];
+    let pages =
+        [format!("release-order=/dashboard/orders/{order_id}"), format!("release-product=/dashboard/products/{id}")];
+    screenshots(&app, "screenshot-dashboard.mjs", merchant, &pages).await;
+}
+
+/// With `SATCHEL_SCREENSHOTS=/some/dir` (embedded stack only), saves screenshots of `pages`
+/// (`name=/path`) at desktop and phone widths there, by `script` in tests/support given
+/// `before` (a merchant's email and password, or a portal session cookie) ahead of the
+/// out dir (the dashboard script) or after it (the customer script).
+async fn screenshots(app: &TestApp, script: &str, before: Vec<String>, pages: &[String]) {
+    let Ok(out) = std::env::var("SATCHEL_SCREENSHOTS") else { return };
+    if app.stack != Stack::Embedded {
+        return;
+    }
+    let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run with ./scripts/test");
+    let mut args = vec![app.address.clone()];
+    if script == "screenshot-customer.mjs" {
+        args.push(out);
+        args.extend(before);
+    } else {
+        args.extend(before);
+        args.push(out);
+    }
+    args.extend(pages.iter().cloned());
+    let path = std::path::Path::new(&support).join(script);
+    let status = tokio::process::Command::new("node").arg(path).args(&args).status().await.expect("node");
+    assert!(status.success(), "screenshots by {script}");
 }
 
 async fn an_order_of_one_plain_release_shows_no_versions(stack: Stack) {
@@ -164,7 +195,8 @@ async fn an_order_of_one_plain_release_shows_no_versions(stack: Stack) {
     let fa = upload(&app, &m, "a.pdf", "application/pdf", &a).await;
     let fb = upload(&app, &m, "b.pdf", "application/pdf", &b).await;
     let id = product(&app, &m, "Pair", json!({})).await;
-    set_delivery(&app, &m, &id, json!({"mode": "files", "files": [{"file_id": fa["id"]}, {"file_id": fb["id"]}]})).await;
+    set_delivery(&app, &m, &id, json!({"mode": "files", "files": [{"file_id": fa["id"]}, {"file_id": fb["id"]}]}))
+        .await;
     let email = unique_address("bo");
     let plain = buy(&app, &m, &id, &email).await;
     let html = get(&app, &delivery_url(&plain)).await.text().await.unwrap();

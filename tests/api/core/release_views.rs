@@ -16,6 +16,7 @@ use crate::portal::{links, page, sign_in};
 on_both_stacks!(
     a_granted_release_is_new_with_its_changelog_and_the_bought_one_stays_under_previous_versions,
     an_order_of_one_plain_release_shows_no_versions,
+    in_a_browser_the_portal_shows_new_until_the_new_release_is_downloaded,
 );
 
 /// A changelog as a hostile (or compromised) merchant account could write it.
@@ -220,4 +221,46 @@ async fn an_order_of_one_plain_release_shows_no_versions(stack: Stack) {
     assert!(!html.contains("Previous versions") && !html.contains(">New<"), "{html}");
     let old = get(&app, &delivery_url(&plain)).await.text().await.unwrap();
     assert!(!old.contains("1.1") && !old.contains("Previous versions"), "{old}");
+}
+
+async fn in_a_browser_the_portal_shows_new_until_the_new_release_is_downloaded(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Browser Press").await;
+    let (v1, v2) = (file_bytes(80_000, 81), file_bytes(85_000, 82));
+    let f1 = upload(&app, &m, "guide.pdf", "application/pdf", &v1).await;
+    let f2 = upload(&app, &m, "guide-v2.pdf", "application/pdf", &v2).await;
+    let id = product(&app, &m, "Field Guide", json!({})).await;
+    set_delivery(&app, &m, &id, json!({"mode": "files", "files": [{"file_id": f1["id"]}]})).await;
+    let email = unique_address("eve");
+    buy(&app, &m, &id, &email).await;
+    let files = json!([{"file_id": f2["id"], "display_name": "guide.pdf"}]);
+    set_delivery(&app, &m, &id, json!({"mode": "files", "files": files})).await;
+    publish(&app, &m, &id, json!({"label": "2.0", "changelog": HOSTILE, "audience": "all"})).await;
+    let cookie = sign_in(&app, &m, &email).await;
+
+    let out = tempfile::tempdir().unwrap();
+    let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run the tests with ./scripts/test");
+    let run = tokio::process::Command::new("node")
+        .arg("release_views.mjs")
+        .current_dir(&support)
+        .env("PORTAL_URL", app.url(&format!("/portal/{}", m.slug)))
+        .env("COOKIE", &cookie)
+        .env("OUT_DIR", out.path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(120), run).await.expect("in time").unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!("release_views.mjs printed no JSON: {stdout} {}", String::from_utf8_lossy(&output.stderr))
+    });
+    assert!(output.status.success(), "a browser step failed: {}\nsteps done: {}", seen["error"], seen["steps"]);
+    assert_eq!(seen["dialogs"], json!([]), "a changelog's script ran");
+    assert_eq!(seen["newBadges"], 1, "{seen}");
+    let changelog = seen["changelog"].as_str().unwrap();
+    assert!(changelog.contains("Chapter 9") && changelog.contains("<script>alert('owned')</script>"), "{changelog}");
+    assert_eq!((&seen["previousHiddenAtFirst"], &seen["previousShownWhenOpened"]), (&json!(true), &json!(true)));
+    assert_eq!(seen["older"], json!({"suggested": "guide.pdf", "sha256": sha256_hex(&v1)}));
+    assert_eq!(seen["newAfterOlder"], 1, "release 1's download leaves release 2 new");
+    assert_eq!(seen["latest"], json!({"suggested": "guide.pdf", "sha256": sha256_hex(&v2)}));
+    assert_eq!(seen["newAfterLatest"], 0, "New goes once release 2 is downloaded: {seen}");
 }

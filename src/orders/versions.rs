@@ -105,3 +105,116 @@ pub fn latest_only(detail: &OrderDetail, owned: &[OwnedRelease]) -> OrderDetail 
     files.sort_by_key(|f| f.position);
     OrderDetail { order: detail.order.clone(), items: detail.items.clone(), files }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::orders::{Order, OrderItem};
+    use crate::domain::{DeliveryMode, OrderStatus, PaymentSource};
+
+    fn detail(files: &[(i64, Option<i64>)]) -> OrderDetail {
+        let order = Order {
+            id: "o".into(),
+            merchant_id: "m".into(),
+            customer_id: "c".into(),
+            customer_email: "a@example.com".into(),
+            customer_name: String::new(),
+            provider: PaymentSource::Test,
+            payment_id: "p".into(),
+            amount_minor: 0,
+            currency: "USD".into(),
+            status: OrderStatus::Paid,
+            link_expires_at: None,
+            max_downloads_per_file: None,
+            created_at: 0,
+            refunded_at: None,
+            revoked_at: None,
+            token_salt: String::new(),
+            test: true,
+        };
+        let item = OrderItem {
+            position: 1,
+            product_id: "prod".into(),
+            product_name: "Guide".into(),
+            quantity: 1,
+            delivery_mode: DeliveryMode::Files,
+            external_url: None,
+            instructions: String::new(),
+            link_clicks: 0,
+        };
+        let files = files
+            .iter()
+            .map(|&(position, release_number)| OrderFile {
+                position,
+                item_position: 1,
+                blob_id: String::new(),
+                display_name: format!("f{position}"),
+                size: 1,
+                content_type: "text/plain".into(),
+                sha256: String::new(),
+                storage_key: String::new(),
+                download_count: 0,
+                release_number,
+            })
+            .collect();
+        OrderDetail { order, items: vec![item], files }
+    }
+
+    fn owned(number: i64, granted: bool, downloaded: bool, label: Option<&str>) -> OwnedRelease {
+        OwnedRelease {
+            order_id: "o".into(),
+            item_position: 1,
+            number,
+            label: label.map(str::to_owned),
+            changelog: None,
+            created_at: 0,
+            published_at: None,
+            granted,
+            granted_at: 0,
+            downloaded,
+        }
+    }
+
+    fn positions(v: &ReleaseView<i64>) -> Vec<i64> {
+        v.files.clone()
+    }
+
+    #[test]
+    fn the_latest_release_comes_first_with_its_files_and_the_others_below() {
+        let d = detail(&[(1, Some(1)), (2, Some(2)), (3, Some(2)), (4, Some(9))]);
+        let owned = [owned(1, false, true, None), owned(2, true, false, Some("2.0"))];
+        let v = item_versions(&d, &owned, 1, |f| f.position);
+        assert_eq!((v.latest.title.as_str(), v.latest.new, v.heading), ("2.0", true, true));
+        assert_eq!(positions(&v.latest), [2, 3, 4], "a file of a release not owned stays with the latest");
+        assert_eq!(
+            v.previous.iter().map(|r| (r.title.clone(), positions(r))).collect::<Vec<_>>(),
+            [("Release 1".to_owned(), vec![1])]
+        );
+        assert_eq!(latest_only(&d, &owned).files.iter().map(|f| f.position).collect::<Vec<_>>(), [2, 3, 4]);
+    }
+
+    #[test]
+    fn new_only_for_a_granted_release_with_files_none_downloaded() {
+        let d = detail(&[(1, Some(1)), (2, Some(2))]);
+        let new =
+            |latest: OwnedRelease| item_versions(&d, &[owned(1, false, false, None), latest], 1, |_| ()).latest.new;
+        assert!(new(owned(2, true, false, None)));
+        assert!(!new(owned(2, true, true, None)), "downloaded");
+        assert!(!new(owned(2, false, false, None)), "bought, not granted");
+        let only_1 = detail(&[(1, Some(1))]);
+        let owned = [owned(1, false, false, None), owned(2, true, false, None)];
+        assert!(!item_versions(&only_1, &owned, 1, |_| ()).latest.new, "no files of it in the order");
+    }
+
+    #[test]
+    fn one_plain_release_or_none_shows_no_heading() {
+        let d = detail(&[(1, Some(1)), (2, Some(1))]);
+        let v = item_versions(&d, &[owned(1, false, false, None)], 1, |f| f.position);
+        assert!(!v.heading && v.previous.is_empty() && !v.latest.new);
+        let v = item_versions(&d, &[owned(1, false, false, Some("1.0"))], 1, |f| f.position);
+        assert!(v.heading, "a label is shown");
+        let bare = detail(&[(1, None)]);
+        let v = item_versions(&bare, &[], 1, |f| f.position);
+        assert_eq!((v.heading, positions(&v.latest), v.previous.len()), (false, vec![1], 0));
+    }
+}

@@ -31,13 +31,15 @@ pub struct DownloadEvent {
     pub counted: bool,
     /// Add one to the file's (or link's) count in the same write (unlimited policies).
     pub increment: bool,
+    /// The release the served file came from (None: no file, or a file from before releases).
+    pub release_number: Option<i64>,
 }
 
 /// Refused answers (status 400 and above) kept per order, the latest ones: a client hammering
 /// an expired or used-up link replaces these rows instead of adding to the table.
 pub const REFUSED_KEPT: i64 = 50;
 
-/// Rows per INSERT statement (11 parameters each, well under SQLite's limit).
+/// Rows per INSERT statement (12 parameters each, well under SQLite's limit).
 const ROWS_PER_INSERT: usize = 128;
 
 /// Writes a batch: multi-row INSERTs (one round trip per 128 events, not per event) and one
@@ -59,18 +61,18 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
         for rows in batch.chunks(ROWS_PER_INSERT) {
             let mut sql = String::from(
                 "INSERT INTO download_events (id, order_id, file_position, item_position, at, ip, user_agent, status, \
-                 range_start, bytes_requested, counted) VALUES ",
+                 range_start, bytes_requested, counted, release_number) VALUES ",
             );
             for i in 0..rows.len() {
-                let p = i * 11;
+                let p = i * 12;
                 if i > 0 {
                     sql.push(',');
                 }
                 sql.push('(');
                 if sqlite {
-                    sql.push_str("?,?,?,?,?,?,?,?,?,?,?");
+                    sql.push_str("?,?,?,?,?,?,?,?,?,?,?,?");
                 } else {
-                    sql.push_str(&(1..=11).map(|k| format!("${}", p + k)).collect::<Vec<_>>().join(","));
+                    sql.push_str(&(1..=12).map(|k| format!("${}", p + k)).collect::<Vec<_>>().join(","));
                 }
                 sql.push(')');
             }
@@ -79,7 +81,7 @@ pub(crate) async fn write(db: &Db, batch: &[DownloadEvent]) -> Result<(), DbErro
                 query = query
                     .bind(new_id()).bind(e.order_id.clone()).bind(e.file_position).bind(e.item_position).bind(e.at)
                     .bind(e.ip.clone()).bind(e.user_agent.clone()).bind(i64::from(e.status)).bind(e.range_start)
-                    .bind(e.bytes_requested).bind(e.counted);
+                    .bind(e.bytes_requested).bind(e.counted).bind(e.release_number);
             }
             query.execute(&mut *conn).await?;
         }
@@ -143,14 +145,16 @@ pub struct DownloadEventRow {
     pub bytes_requested: i64,
     /// Counted as a download.
     pub counted: bool,
+    /// The release the file served came from (None: no file, or logged before releases).
+    pub release_number: Option<i64>,
 }
 
 /// The latest download events of an order.
 pub async fn of_order(db: &Db, order_id: &str, limit: i64) -> Result<Vec<DownloadEventRow>, DbError> {
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT file_position, item_position, at, ip, user_agent, status, range_start, bytes_requested, counted \
-             FROM download_events WHERE order_id = $1 ORDER BY at DESC LIMIT $2",
+            "SELECT file_position, item_position, at, ip, user_agent, status, range_start, bytes_requested, counted, \
+             release_number FROM download_events WHERE order_id = $1 ORDER BY at DESC LIMIT $2",
         )
         .bind(order_id).bind(limit).fetch_all(pool).await?
     }))

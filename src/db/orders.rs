@@ -166,6 +166,8 @@ pub struct OrderFile {
     pub storage_key: String,
     /// Counted downloads.
     pub download_count: i64,
+    /// The release of its product it came from (None: bought before releases existed).
+    pub release_number: Option<i64>,
 }
 
 /// An order with everything it delivers.
@@ -207,8 +209,8 @@ async fn load_detail(db: &Db, order: Order) -> Result<OrderDetail, DbError> {
              FROM order_items WHERE order_id = $1 ORDER BY position",
         ).bind(&order.id).fetch_all(pool).await?,
         sqlx::query_as::<_, OrderFile>(
-            "SELECT position, item_position, blob_id, display_name, size, content_type, sha256, storage_key, download_count \
-             FROM order_files WHERE order_id = $1 ORDER BY position",
+            "SELECT position, item_position, blob_id, display_name, size, content_type, sha256, storage_key, download_count, \
+             release_number FROM order_files WHERE order_id = $1 ORDER BY position",
         ).bind(&order.id).fetch_all(pool).await?,
     ));
     Ok(OrderDetail { order, items, files, sharing: Default::default() })

@@ -241,7 +241,7 @@ pub async fn purchases(
     ));
     let files_sql = sqlx::AssertSqlSafe(format!(
         "SELECT order_id, position, item_position, blob_id, display_name, size, content_type, sha256, storage_key, \
-         download_count FROM order_files WHERE order_id IN ({placeholders}) ORDER BY order_id, position"
+         download_count, release_number FROM order_files WHERE order_id IN ({placeholders}) ORDER BY order_id, position"
     ));
     let (items, files): (Vec<ItemRow>, Vec<FileRow>) = with_pool!(db, pool => {
         let mut items = sqlx::query_as(items_sql);

@@ -199,3 +199,55 @@ pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<OrderRelease>, DbEr
         .bind(order_id).fetch_all(pool).await?
     }))
 }
+
+/// A release an order's item owns, as the customer's pages show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnedRelease {
+    /// The order.
+    pub order_id: String,
+    /// The order item (1-based).
+    pub item_position: i64,
+    /// The release's number.
+    pub number: i64,
+    /// Its label, once published.
+    pub label: Option<String>,
+    /// What changed (Markdown source), once published.
+    pub changelog: Option<String>,
+    /// When it was saved.
+    pub created_at: Millis,
+    /// When it was published (None: not yet).
+    pub published_at: Option<Millis>,
+    /// False: the item bought it; true: a publish granted it later.
+    pub granted: bool,
+    /// When the order got it (its payment time for the release it bought).
+    pub granted_at: Millis,
+    /// Whether a file of it was served to the customer (any route, a byte or more).
+    pub downloaded: bool,
+}
+
+/// The releases the orders `order_ids` own, by order, item and release, each saying whether
+/// one of its files was downloaded (read from the download log, so a download shows here once
+/// the log's writer has written it).
+pub async fn owned_by(db: &Db, order_ids: &[&str]) -> Result<Vec<OwnedRelease>, DbError> {
+    if order_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=order_ids.len()).map(|i| format!("${i}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT x.order_id, x.item_position, x.release_number AS number, r.label, r.changelog, r.created_at, \
+         r.published_at, x.granted, x.granted_at, EXISTS (SELECT 1 FROM download_events e JOIN order_files f \
+         ON f.order_id = e.order_id AND f.position = e.file_position WHERE e.order_id = x.order_id \
+         AND f.item_position = x.item_position AND f.release_number = x.release_number AND e.status < 400 \
+         AND (e.bytes_requested > 0 OR f.size = 0)) AS downloaded \
+         FROM order_releases x JOIN product_releases r ON r.product_id = x.product_id AND r.number = x.release_number \
+         WHERE x.order_id IN ({}) ORDER BY x.order_id, x.item_position, x.release_number",
+        placeholders.join(", ")
+    ));
+    Ok(with_pool!(db, pool => {
+        let mut query = sqlx::query_as(sql);
+        for id in order_ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(pool).await?
+    }))
+}

@@ -72,6 +72,25 @@ impl Audience {
         }
     }
 
+    /// The audience as stored ([`Audience::to_json`]'s text); None when it is not one.
+    pub fn from_stored(stored: &str) -> Option<Audience> {
+        let value: Value = serde_json::from_str(stored).ok()?;
+        Audience::parse(Some(&value), i64::MAX).ok()
+    }
+
+    /// The audience in words, as the merchant's pages say it ("Bought on or after 31 Jan 2026").
+    pub fn describe(self) -> String {
+        match self {
+            Audience::Future => "Future buyers only".to_owned(),
+            Audience::All => "All past buyers".to_owned(),
+            Audience::BoughtAfter(date) => {
+                let format = time::macros::format_description!("[day padding:none] [month repr:short] [year]");
+                format!("Bought on or after {}", date.format(format).unwrap_or_default())
+            }
+            Audience::ReleasesUpTo(n) => format!("Buyers of release {n} or earlier"),
+        }
+    }
+
     /// Whether past orders get anything at all.
     pub fn reaches_past_orders(self) -> bool {
         self != Audience::Future
@@ -151,6 +170,16 @@ mod tests {
 
     fn parse(raw: Value, publishing: i64) -> Result<Audience, Invalid> {
         Audience::parse(Some(&raw), publishing)
+    }
+
+    #[test]
+    fn stored_audiences_read_back_in_words() {
+        let words = |stored: &str| Audience::from_stored(stored).map(Audience::describe);
+        assert_eq!(words(r#""future""#).as_deref(), Some("Future buyers only"));
+        assert_eq!(words(r#""all""#).as_deref(), Some("All past buyers"));
+        assert_eq!(words(r#"{"bought_after":"2026-01-31"}"#).as_deref(), Some("Bought on or after 31 Jan 2026"));
+        assert_eq!(words(r#"{"releases_up_to":3}"#).as_deref(), Some("Buyers of release 3 or earlier"));
+        assert_eq!(words("not json"), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod resend;
 mod support;
 mod test_data;
 mod unmatched;
+pub mod versions;
 
 pub use access::{expired_link_hit, restore, revoke};
 pub use api_payment::{ApiOrder, ApiRecorded, record_api_order};

@@ -11,6 +11,7 @@ mod pages;
 mod private_files;
 mod products;
 mod publish;
+mod release_views;
 mod releases;
 mod scale_out;
 mod server;

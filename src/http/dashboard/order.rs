@@ -16,6 +16,7 @@ use crate::db::downloads::DownloadEventRow;
 use crate::db::emails::{self as db_emails, EmailRow};
 use crate::db::orders::{self as db_orders, OrderDetail};
 use crate::db::payment_events::{self, PaymentEventRow};
+use crate::db::releases::{self as db_releases, OwnedRelease};
 use crate::domain::{
     DeliveryMode, EmailKind, EmailStatus, OrderStatus, human_date, human_price, human_size, now_millis,
 };
@@ -31,6 +32,8 @@ const DOWNLOADS_SHOWN: i64 = 100;
 struct ItemView {
     name: String,
     quantity: i64,
+    /// The releases the item owns, oldest first: "Release 1 · bought", "2.0 · granted on …".
+    releases: Vec<String>,
     files: Vec<FileView>,
     link: Option<String>,
     link_clicks: i64,
@@ -44,6 +47,8 @@ struct FileView {
     downloads: String,
     /// Capped, and at least one download used: "Reset downloads" is offered.
     resettable: bool,
+    /// The release it came from, when the item owns more than one.
+    release: Option<String>,
 }
 
 struct EmailView {
@@ -60,6 +65,8 @@ struct EmailView {
 struct DownloadView {
     at: String,
     what: String,
+    /// The release the file served came from ("Release 2 · 2.0").
+    release: Option<String>,
     status: i64,
     /// What the status meant to the customer ("Served", "Refused"…).
     answer: &'static str,
@@ -135,7 +142,25 @@ fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
     }
 }
 
-fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
+/// "Release 2", with its label when it has one ("Release 2 · 2.0").
+fn release_name<'a>(number: i64, owned: impl IntoIterator<Item = &'a OwnedRelease>) -> String {
+    match owned.into_iter().find(|r| r.number == number).and_then(|r| r.label.as_deref()) {
+        Some(label) => format!("Release {number} · {label}"),
+        None => format!("Release {number}"),
+    }
+}
+
+/// How the order came to own release `r`.
+fn owned_line(r: &OwnedRelease) -> String {
+    let name = release_name(r.number, [r]);
+    if r.granted { format!("{name}: granted on {}", human_date(r.granted_at)) } else { format!("{name}: bought") }
+}
+
+fn download_view(d: DownloadEventRow, detail: &OrderDetail, owned: &[OwnedRelease]) -> DownloadView {
+    let item_of_file =
+        d.file_position.and_then(|n| detail.files.iter().find(|f| f.position == n)).map(|f| f.item_position);
+    let of_item = owned.iter().filter(|r| Some(r.item_position) == item_of_file);
+    let release = d.release_number.map(|n| release_name(n, of_item));
     let what = match (d.file_position, d.item_position) {
         (Some(n), _) => {
             detail.files.iter().find(|f| f.position == n).map_or(format!("File {n}"), |f| f.display_name.clone())
@@ -159,6 +184,7 @@ fn download_view(d: DownloadEventRow, detail: &OrderDetail) -> DownloadView {
     DownloadView {
         at: when(d.at),
         what,
+        release,
         status: d.status,
         answer,
         refused: d.status >= 400,
@@ -193,15 +219,22 @@ async fn page(
     let events = payment_events::events_of_order(&state.db, merchant, id).await?;
     let downloads = crate::db::downloads::of_order(&state.db, id, DOWNLOADS_SHOWN).await?;
     let emails = db_emails::of_order(&state.db, id).await?;
+    let owned = db_releases::owned_by(&state.db, &[id]).await?;
     let mailbox = Mailbox::new(state.config.mailbox_dir());
     let o = &detail.order;
     let max = o.max_downloads_per_file;
     let items = detail
         .items
         .iter()
-        .map(|item| ItemView {
+        .map(|item| {
+            let of_item: Vec<&OwnedRelease> = owned.iter().filter(|r| r.item_position == item.position).collect();
+            let several = of_item.len() > 1;
+            (item, of_item, several)
+        })
+        .map(|(item, of_item, several)| ItemView {
             name: item.product_name.clone(),
             quantity: item.quantity,
+            releases: of_item.iter().map(|r| owned_line(r)).collect(),
             files: detail
                 .files_of(item.position)
                 .map(|f| FileView {
@@ -210,6 +243,7 @@ async fn page(
                     size: human_size(f.size),
                     downloads: max.map_or(f.download_count.to_string(), |m| format!("{} of {m}", f.download_count)),
                     resettable: max.is_some() && f.download_count > 0,
+                    release: f.release_number.filter(|_| several).map(|n| release_name(n, of_item.iter().copied())),
                 })
                 .collect(),
             link: item.external_url.clone().filter(|_| item.delivery_mode == DeliveryMode::ExternalLink),
@@ -264,7 +298,7 @@ async fn page(
         max_downloads: max.map_or("Unlimited".to_owned(), |m| format!("{m} per file")),
         items,
         emails: emails.into_iter().map(|e| email_view(e, &mailbox)).collect(),
-        downloads: downloads.into_iter().map(|d| download_view(d, &detail)).collect(),
+        downloads: downloads.into_iter().map(|d| download_view(d, &detail, &owned)).collect(),
         refused_kept: crate::db::downloads::REFUSED_KEPT,
         events: events.into_iter().map(event_view).collect(),
         sharing,

@@ -18,7 +18,9 @@ use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
 use crate::db::releases::{self as db_releases, ReleaseDetail};
-use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_limit, human_price};
+use crate::domain::{
+    Audience, ChangelogHtml, DeliveryMode, Invalid, MAX_FILES, changelog_html, human_date, human_limit, human_price,
+};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::state::AppState;
@@ -178,11 +180,28 @@ const RELEASES_SHOWN: i64 = 10;
 /// One release in the product page's list.
 struct ReleaseRow {
     number: i64,
+    /// Its version label, once published.
+    label: Option<String>,
     /// When it was saved.
     saved: String,
     /// "3 files", "Link", "Nothing (draft)".
     what: String,
+    /// What changed, rendered safely.
+    changelog: Option<ChangelogHtml>,
+    /// A long changelog starts collapsed.
+    long: bool,
+    /// When it was published (None: not yet).
+    published: Option<String>,
+    /// Who among past buyers it went to, in words.
+    audience: Option<String>,
+    /// How many past orders publishing granted it to.
+    granted: i64,
+    /// The product's latest release (what future buyers get).
+    latest: bool,
 }
+
+/// A changelog longer than this (characters or lines) starts collapsed on the product page.
+const LONG_CHANGELOG: (usize, usize) = (400, 8);
 
 impl ReleaseRow {
     fn of(detail: ReleaseDetail) -> ReleaseRow {
@@ -192,7 +211,20 @@ impl ReleaseRow {
             DeliveryMode::ExternalLink => "External link".to_owned(),
             DeliveryMode::None => "Nothing (draft)".to_owned(),
         };
-        ReleaseRow { number: detail.release.number, saved: when(detail.release.created_at), what }
+        let r = detail.release;
+        let source = r.changelog.as_deref().filter(|c| !c.trim().is_empty());
+        ReleaseRow {
+            number: r.number,
+            label: r.label,
+            saved: when(r.created_at),
+            what,
+            changelog: source.map(changelog_html),
+            long: source.is_some_and(|c| c.chars().count() > LONG_CHANGELOG.0 || c.lines().count() > LONG_CHANGELOG.1),
+            published: r.published_at.map(when),
+            audience: r.audience.as_deref().and_then(Audience::from_stored).map(Audience::describe),
+            granted: r.granted_orders,
+            latest: false,
+        }
     }
 }
 
@@ -235,7 +267,11 @@ pub(super) async fn edit_page(
         max_upload_text: human_limit(limit),
         blank_row: FileRow::default(),
         checkout_url: format!("{}/buy/{}", state.public_url, product.row.id),
-        releases: releases.into_iter().map(ReleaseRow::of).collect(),
+        releases: releases
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| ReleaseRow { latest: i == 0, ..ReleaseRow::of(r) })
+            .collect(),
     };
     Ok(render(status, &page))
 }

@@ -99,6 +99,7 @@ pub fn file_event(
         bytes_requested: if request.method() == Method::HEAD { 0 } else { bytes },
         counted,
         increment,
+        release_number: file.release_number,
     }
 }
 

@@ -91,6 +91,7 @@ pub(crate) async fn refused(
         bytes_requested: 0,
         counted: false,
         increment: false,
+        release_number: None,
     };
     state.downloads.record(event).await;
     error
@@ -159,6 +160,7 @@ pub fn link_event(
         bytes_requested: 0,
         counted,
         increment: counted,
+        release_number: None,
     }
 }
 

@@ -9,11 +9,13 @@ use tracing::field::Empty;
 
 use super::open;
 use crate::db::orders::OrderDetail;
+use crate::db::releases::{self, OwnedRelease};
 use crate::db::{caps, merchants};
 use crate::domain::ShopBrand;
 use crate::domain::{DeliveryMode, human_date, human_date_time, human_price, human_size, masked_email};
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
+use crate::orders::versions::{ItemVersions, item_versions, latest_only};
 use crate::state::AppState;
 
 /// A file as the delivery page shows it.
@@ -31,7 +33,8 @@ struct PageFile {
 struct PageItem {
     name: String,
     quantity: i64,
-    files: Vec<PageFile>,
+    /// Its releases, each with its files.
+    versions: ItemVersions<PageFile>,
     /// The redirect through Satchel, and the host it leads to.
     link: Option<(String, String)>,
     instructions: String,
@@ -69,9 +72,13 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> P
         Some(_) => caps::counts(&state.db, &o.id).await.map_err(PageError::internal)?,
         None => Vec::new(),
     };
-    let items = items_of(&detail, &format!("/d/{token}"), &counts);
-    let all_left = items.iter().flat_map(|i| &i.files).all(|f| !f.used_up);
-    let total_size: i64 = detail.files.iter().map(|f| f.size).sum();
+    let owned = releases::owned_by(&state.db, &[o.id.as_str()]).await.map_err(PageError::internal)?;
+    let items = items_of(&detail, &owned, &format!("/d/{token}"), &counts);
+    // "Download all" takes each item's latest release: offered when those files have a
+    // download left (it counts one of each).
+    let zipped = latest_only(&detail, &owned).files;
+    let all_left = items.iter().flat_map(|i| &i.versions.latest.files).all(|f| !f.used_up);
+    let total_size: i64 = zipped.iter().map(|f| f.size).sum();
     let page = DeliveryPage {
         brand: merchant.brand(""),
         merchant: merchant.name,
@@ -81,14 +88,14 @@ pub async fn page(State(state): State<AppState>, Path(token): Path<String>) -> P
         paid_on: human_date(o.created_at),
         expires_on: o.link_expires_at.map(human_date_time),
         items,
-        zip: (detail.files.len() > 1 && all_left)
-            .then(|| (format!("/d/{token}/zip"), format!("{} files, {}", detail.files.len(), human_size(total_size)))),
+        zip: (zipped.len() > 1 && all_left)
+            .then(|| (format!("/d/{token}/zip"), format!("{} files, {}", zipped.len(), human_size(total_size)))),
         portal_href: format!("/portal/{}", merchant.slug),
     };
     Ok(render(StatusCode::OK, &page))
 }
 
-fn items_of(detail: &OrderDetail, base: &str, counts: &[(i64, i64)]) -> Vec<PageItem> {
+fn items_of(detail: &OrderDetail, owned: &[OwnedRelease], base: &str, counts: &[(i64, i64)]) -> Vec<PageItem> {
     let max = detail.order.max_downloads_per_file;
     detail
         .items
@@ -96,24 +103,21 @@ fn items_of(detail: &OrderDetail, base: &str, counts: &[(i64, i64)]) -> Vec<Page
         .map(|item| PageItem {
             name: item.product_name.clone(),
             quantity: item.quantity,
-            files: detail
-                .files_of(item.position)
-                .map(|f| {
-                    let count = counts.iter().find(|(p, _)| *p == f.position).map_or(f.download_count, |(_, c)| *c);
-                    let left = max.map(|max| (max - count).max(0));
-                    PageFile {
-                        name: f.display_name.clone(),
-                        size: human_size(f.size),
-                        url: format!("{base}/files/{}", f.position),
-                        left: left.zip(max).map(|(left, max)| match left {
-                            0 => "No downloads left".to_owned(),
-                            1 => format!("1 of {max} downloads left"),
-                            n => format!("{n} of {max} downloads left"),
-                        }),
-                        used_up: left == Some(0),
-                    }
-                })
-                .collect(),
+            versions: item_versions(detail, owned, item.position, |f| {
+                let count = counts.iter().find(|(p, _)| *p == f.position).map_or(f.download_count, |(_, c)| *c);
+                let left = max.map(|max| (max - count).max(0));
+                PageFile {
+                    name: f.display_name.clone(),
+                    size: human_size(f.size),
+                    url: format!("{base}/files/{}", f.position),
+                    left: left.zip(max).map(|(left, max)| match left {
+                        0 => "No downloads left".to_owned(),
+                        1 => format!("1 of {max} downloads left"),
+                        n => format!("{n} of {max} downloads left"),
+                    }),
+                    used_up: left == Some(0),
+                }
+            }),
             link: match (&item.delivery_mode, &item.external_url) {
                 (DeliveryMode::ExternalLink, Some(url)) => {
                     Some((format!("{base}/link/{}", item.position), host_of(url)))

@@ -3,22 +3,26 @@
 //!
 //! Unlike the portal, the email link applies the order's download policy: the ZIP counts as
 //! one download of each file. On a capped order every file must have a download left, or the
-//! ZIP is refused (410) and nothing is used up.
+//! ZIP is refused (410) and nothing is used up. Like the portal's, it holds each item's latest
+//! release only ([`crate::orders::versions::latest_only`]); earlier releases stay one by one.
 
 use axum::extract::{Path, Request, State};
 use axum::http::Method;
 use tracing::field::Empty;
 
 use super::{admit, cap, client_of, find, refused};
-use crate::db::merchants;
+use crate::db::{merchants, releases};
 use crate::http::portal::zip::{archive, archive_events};
 use crate::http::{PageError, PageResult};
+use crate::orders::versions::latest_only;
 use crate::state::AppState;
 
 /// `GET|HEAD /d/{token}/zip`
 #[tracing::instrument(skip_all, fields(order_id = Empty))]
 pub async fn download_all(State(state): State<AppState>, Path(token): Path<String>, request: Request) -> PageResult {
-    let detail = find(&state, &token).await?;
+    let found = find(&state, &token).await?;
+    let owned = releases::owned_by(&state.db, &[found.order.id.as_str()]).await.map_err(PageError::internal)?;
+    let detail = latest_only(&found, &owned);
     if detail.files.is_empty() {
         return Err(PageError::LinkNotFound);
     }

@@ -13,10 +13,12 @@ use super::{home_of, session_of, shop, signed_url};
 use crate::db::merchants::Merchant;
 use crate::db::orders::OrderDetail;
 use crate::db::portal::{self, PageStart};
+use crate::db::releases::{self, OwnedRelease};
 use crate::domain::{OrderStatus, PortalTarget, human_date, human_price, human_size};
 use crate::http::pages::render;
 use crate::http::{PageError, PageResult};
-use crate::orders::contents::{DeliveredItem, DeliveredLink, delivered_items_with};
+use crate::orders::contents::{DeliveredFile, DeliveredItem, DeliveredLink, delivered_items_with};
+use crate::orders::versions::{ItemVersions, item_versions, latest_only};
 use crate::state::AppState;
 
 /// Purchases on one page.
@@ -34,8 +36,8 @@ pub struct Purchase {
     pub refunded: bool,
     /// Access taken back by the shop: shown, with no links.
     pub revoked: bool,
-    /// Products, with signed links.
-    pub items: Vec<DeliveredItem>,
+    /// Products, with signed links, each with its releases.
+    pub items: Vec<PurchaseItem>,
     /// Signed "download all" link, for orders of two files or more.
     pub zip_url: Option<String>,
     /// Files in the order and their total size, for the "download all" button.
@@ -44,21 +46,41 @@ pub struct Purchase {
     pub test: bool,
 }
 
+/// A product of an order in the portal: its link and instructions, and its releases with their
+/// files.
+pub struct PurchaseItem {
+    /// Name, quantity, link, instructions.
+    pub item: DeliveredItem,
+    /// The latest release the order owns and the earlier ones, with signed file links.
+    pub versions: ItemVersions<DeliveredFile>,
+}
+
 impl Purchase {
-    fn of(state: &AppState, merchant: &Merchant, detail: &OrderDetail) -> Purchase {
+    fn of(state: &AppState, merchant: &Merchant, detail: &OrderDetail, owned: &[OwnedRelease]) -> Purchase {
         let order = &detail.order;
         let status = order.status;
         let revoked = status == OrderStatus::Revoked;
-        let items = if revoked {
-            // Names only: a revoked order shows what it was, and no way to download it.
-            delivered_items_with(detail, |_| String::new())
-        } else {
-            delivered_items_with(detail, |link| match link {
-                DeliveredLink::File(n) => signed_url(state, merchant, &order.id, PortalTarget::File(n)),
-                DeliveredLink::External(n) => signed_url(state, merchant, &order.id, PortalTarget::Link(n)),
-            })
+        // Names only on a revoked order: it shows what it was, and no way to download it.
+        let url_of = |link| match link {
+            _ if revoked => String::new(),
+            DeliveredLink::File(n) => signed_url(state, merchant, &order.id, PortalTarget::File(n)),
+            DeliveredLink::External(n) => signed_url(state, merchant, &order.id, PortalTarget::Link(n)),
         };
-        let total_size: i64 = detail.files.iter().map(|f| f.size).sum();
+        let items = delivered_items_with(detail, url_of)
+            .into_iter()
+            .zip(&detail.items)
+            .map(|(item, ordered)| PurchaseItem {
+                item,
+                versions: item_versions(detail, owned, ordered.position, |f| DeliveredFile {
+                    name: f.display_name.clone(),
+                    size: human_size(f.size),
+                    url: url_of(DeliveredLink::File(f.position)),
+                }),
+            })
+            .collect();
+        // "Download all" takes each item's latest release.
+        let zipped = latest_only(detail, owned).files;
+        let total_size: i64 = zipped.iter().map(|f| f.size).sum();
         Purchase {
             reference: order.id.rsplit('-').next().unwrap_or(&order.id).to_uppercase(),
             paid_on: human_date(order.created_at),
@@ -66,9 +88,8 @@ impl Purchase {
             refunded: status == OrderStatus::Refunded,
             revoked,
             items,
-            zip_url: (!revoked && detail.files.len() > 1)
-                .then(|| signed_url(state, merchant, &order.id, PortalTarget::Zip)),
-            zip_label: format!("{} files, {}", detail.files.len(), human_size(total_size)),
+            zip_url: (!revoked && zipped.len() > 1).then(|| signed_url(state, merchant, &order.id, PortalTarget::Zip)),
+            zip_label: format!("{} files, {}", zipped.len(), human_size(total_size)),
             test: order.test,
         }
     }
@@ -120,6 +141,8 @@ pub async fn home(
     let mut details = page.map_err(PageError::internal)?;
     let more = details.len() > PAGE_SIZE;
     details.truncate(PAGE_SIZE);
+    let ids: Vec<&str> = details.iter().map(|d| d.order.id.as_str()).collect();
+    let owned = releases::owned_by(&state.db, &ids).await.map_err(PageError::internal)?;
     let home = home_of(&merchant);
     let older_href = details
         .last()
@@ -129,7 +152,7 @@ pub async fn home(
         merchant: &merchant.name,
         brand: merchant.brand(""),
         email: &customer.email,
-        purchases: details.iter().map(|d| Purchase::of(&state, &merchant, d)).collect(),
+        purchases: details.iter().map(|d| Purchase::of(&state, &merchant, d, &owned)).collect(),
         home,
         older_href,
         paged: start.is_some(),

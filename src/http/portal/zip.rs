@@ -1,5 +1,5 @@
 //! `GET /portal/{merchant}/zip/{order}?e=…&s=…` (and `/d/{token}/zip`, through [`archive`]):
-//! every file of an order as one ZIP, streamed
+//! every file of an order's latest releases as one ZIP, streamed
 //! as it is made: no temporary file, never a whole file in memory, files stored as they are
 //! (no recompression: they are mostly compressed already, and storing costs no CPU).
 //!
@@ -19,11 +19,13 @@ use futures_util::{AsyncWriteExt, StreamExt};
 use super::open_signed;
 use crate::blobs::Blobs;
 use crate::db::orders::{OrderDetail, OrderFile};
+use crate::db::releases;
 use crate::domain::{Millis, PortalTarget, archive_names, now_millis};
 use crate::download_log::DownloadEvent;
 use crate::http::order_links::client_of;
 use crate::http::ranged::content_disposition;
 use crate::http::{PageError, PageResult};
+use crate::orders::versions::latest_only;
 use crate::state::AppState;
 
 /// Bytes in flight between the ZIP writer and the client.
@@ -37,7 +39,10 @@ pub async fn download_all(
     RawQuery(query): RawQuery,
     request: Request,
 ) -> PageResult {
-    let (merchant, detail) = open_signed(&state, &slug, &order_id, PortalTarget::Zip, query.as_deref()).await?;
+    let (merchant, found) = open_signed(&state, &slug, &order_id, PortalTarget::Zip, query.as_deref()).await?;
+    // Each item's latest release only: earlier ones are downloaded one by one.
+    let owned = releases::owned_by(&state.db, &[found.order.id.as_str()]).await.map_err(PageError::internal)?;
+    let detail = latest_only(&found, &owned);
     if detail.files.is_empty() {
         return Err(PageError::LinkNotFound);
     }
@@ -95,6 +100,7 @@ pub(crate) fn archive_events(
             bytes_requested: file.size,
             counted,
             increment,
+            release_number: file.release_number,
         })
         .collect()
 }
@@ -192,6 +198,7 @@ mod tests {
                 sha256: sha,
                 storage_key: key,
                 download_count: 0,
+                release_number: Some(1),
             };
             entries.push((name, file));
         }

@@ -45,7 +45,7 @@ async fn portal_lists_every_purchase_newest_first_revoked_ones_without_links(sta
     let bob_order = purchase(&app, &shop, &other).await;
     let delete = "DELETE FROM emails WHERE order_id = $1";
     on_pool!(&app.state.db, pool => { sqlx::query(delete).bind(bob_order["id"].as_str().unwrap()).execute(pool).await.unwrap(); });
-    for table in ["download_events", "order_files", "order_items", "orders"] {
+    for table in ["download_events", "order_releases", "order_files", "order_items", "orders"] {
         let column = if table == "orders" { "id" } else { "order_id" };
         let sql = sqlx::AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} = $1"));
         on_pool!(&app.state.db, pool => { sqlx::query(sql).bind(bob_order["id"].as_str().unwrap()).execute(pool).await.unwrap(); });

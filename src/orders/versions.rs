@@ -103,7 +103,7 @@ pub fn latest_only(detail: &OrderDetail, owned: &[OwnedRelease]) -> OrderDetail 
         files.extend(item_versions(detail, owned, item.position, |f| f.clone()).latest.files);
     }
     files.sort_by_key(|f| f.position);
-    OrderDetail { order: detail.order.clone(), items: detail.items.clone(), files }
+    OrderDetail { order: detail.order.clone(), items: detail.items.clone(), files, sharing: detail.sharing.clone() }
 }
 
 #[cfg(test)]
@@ -131,6 +131,7 @@ mod tests {
             revoked_at: None,
             token_salt: String::new(),
             test: true,
+            link_locked_at: None,
         };
         let item = OrderItem {
             position: 1,
@@ -157,7 +158,7 @@ mod tests {
                 release_number,
             })
             .collect();
-        OrderDetail { order, items: vec![item], files }
+        OrderDetail { order, items: vec![item], files, sharing: Default::default() }
     }
 
     fn owned(number: i64, granted: bool, downloaded: bool, label: Option<&str>) -> OwnedRelease {

@@ -103,7 +103,7 @@ pub fn latest_only(detail: &OrderDetail, owned: &[OwnedRelease]) -> OrderDetail 
         files.extend(item_versions(detail, owned, item.position, |f| f.clone()).latest.files);
     }
     files.sort_by_key(|f| f.position);
-    OrderDetail { order: detail.order.clone(), items: detail.items.clone(), files, sharing: detail.sharing.clone() }
+    OrderDetail { order: detail.order.clone(), items: detail.items.clone(), files, sharing: detail.sharing }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod archive;
 mod audience;
 mod brand;
+mod changelog;
 mod delivery;
 mod delivery_files;
 mod format;
@@ -30,6 +31,7 @@ pub use brand::{
     AccentColour, LogoType, MAX_LOGO_BYTES, ShopBrand, StoredBrand, check_logo, is_sha256, logo_path,
     undeliverable_sender,
 };
+pub use changelog::{ChangelogHtml, changelog_html};
 pub use delivery::{
     Delivery, DeliveryError, DeliveryFile, DeliveryMode, ExternalUrl, MAX_FILES, has_something_to_deliver,
 };

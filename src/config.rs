@@ -225,6 +225,9 @@ pub struct MailConfig {
     pub lease_seconds: u64,
     /// Emails sent at the same time by one process.
     pub concurrency: usize,
+    /// Update emails (a published release announced to past buyers) sent at most per minute,
+    /// by all processes together; purchase and sign-in emails are never held behind them.
+    pub update_emails_per_minute: u64,
 }
 
 /// How the SMTP connection is secured.
@@ -284,6 +287,7 @@ impl Default for MailConfig {
             poll_seconds: 15,
             lease_seconds: 300,
             concurrency: 4,
+            update_emails_per_minute: 600,
         }
     }
 }

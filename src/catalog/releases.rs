@@ -6,7 +6,7 @@ use super::CatalogError;
 use crate::db::DbError;
 use crate::db::release_grants::{self, NotPublished, Publication};
 use crate::db::releases::{self as db_releases, ReleaseDetail};
-use crate::domain::{Audience, now_millis};
+use crate::domain::{Audience, Invalid, UpdateEmail, now_millis};
 use crate::state::AppState;
 
 /// A publish request, its label and changelog already checked
@@ -20,6 +20,8 @@ pub struct PublishRequest<'a> {
     pub changelog: Option<&'a str>,
     /// The audience as sent (absent or null: future buyers only).
     pub audience: Option<&'a serde_json::Value>,
+    /// The update email to every order granted the release, already checked.
+    pub email: Option<&'a UpdateEmail>,
 }
 
 /// Publishes the merchant's product's latest release and grants it to the past orders its
@@ -44,8 +46,21 @@ pub async fn publish(
         return Err(already_published(latest.number));
     }
     let audience = Audience::parse(request.audience, latest.number)?;
-    let publication =
-        Publication { number: latest.number, label: request.label, changelog: request.changelog, audience };
+    if request.email.is_some() && !audience.reaches_past_orders() {
+        // Future buyers get the purchase email: an update email would reach nobody.
+        return Err(Invalid::new(
+            "email",
+            "an update email goes to past buyers granted the release: choose an audience among past buyers, or send no email",
+        )
+        .into());
+    }
+    let publication = Publication {
+        number: latest.number,
+        label: request.label,
+        changelog: request.changelog,
+        audience,
+        email: request.email,
+    };
     let outcome = release_grants::publish(&state.db, merchant_id, product_id, &publication, now_millis())
         .await
         .map_err(not_found)?;
@@ -62,6 +77,9 @@ pub async fn publish(
     if granted > 0 {
         // Cached orders would not show their new files until they age out.
         state.order_cache.forget_everywhere(&state.db).await;
+        if request.email.is_some() {
+            state.mail.wake();
+        }
     }
     let audience = audience.to_json().to_string();
     tracing::info!(merchant_id, product_id, release = latest.number, %audience, granted, "release published");

@@ -17,6 +17,8 @@ stored_enum! {
         PasswordReset = "password_reset",
         /// An invite to join a shop's dashboard (no order).
         TeamInvite = "team_invite",
+        /// A published release announced to an order granted it (one per order and release).
+        ReleaseUpdate = "release_update",
     }
 }
 
@@ -34,6 +36,9 @@ stored_enum! {
         Retrying = "retrying",
         /// Every attempt failed for longer than the configured give-up time.
         Failed = "failed",
+        /// Never sent: an update email whose customer unsubscribed from the shop's update
+        /// emails (when queued, or before it could be sent).
+        Suppressed = "suppressed",
     }
 }
 

@@ -47,6 +47,7 @@ fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
             EmailKind::SignIn => "Portal sign-in",
             EmailKind::PasswordReset => "Password reset",
             EmailKind::TeamInvite => "Team invite",
+            EmailKind::ReleaseUpdate => "Update email",
         },
         when: when(e.sent_at.unwrap_or(e.created_at)),
         status: email_badge(Some(e.status)),

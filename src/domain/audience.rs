@@ -26,8 +26,7 @@ pub enum Audience {
 }
 
 const FIELD: &str = "audience";
-const SHAPES: &str =
-    r#"must be "future", "all", {"bought_after": "YYYY-MM-DD"} or {"releases_up_to": N}"#;
+const SHAPES: &str = r#"must be "future", "all", {"bought_after": "YYYY-MM-DD"} or {"releases_up_to": N}"#;
 
 impl Audience {
     /// Parses the API's `audience` (absent or null: [`Audience::Future`]) for publishing
@@ -97,7 +96,8 @@ impl Audience {
 
 fn parse_date(raw: &str) -> Option<time::Date> {
     // Exactly YYYY-MM-DD: four-digit year, two-digit month and day, nothing around it.
-    let shaped = raw.len() == 10 && raw.bytes().enumerate().all(|(i, b)| matches!(i, 4 | 7) == (b == b'-'))
+    let shaped = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| matches!(i, 4 | 7) == (b == b'-'))
         && raw.bytes().enumerate().all(|(i, b)| matches!(i, 4 | 7) || b.is_ascii_digit());
     if !shaped {
         return None;
@@ -134,7 +134,10 @@ pub fn changelog(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw else { return Ok(None) };
     let text = raw.trim();
     if text.chars().count() > MAX_CHANGELOG_CHARS {
-        return Err(Invalid::new("changelog", format!("the changelog is longer than {MAX_CHANGELOG_CHARS} characters")));
+        return Err(Invalid::new(
+            "changelog",
+            format!("the changelog is longer than {MAX_CHANGELOG_CHARS} characters"),
+        ));
     }
     if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(Invalid::new("changelog", "the changelog must not contain control characters"));

@@ -48,16 +48,16 @@ pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description};
 pub use release::{ReleaseContent, is_new_release};
 pub use secrets::{
-    ApiKey, DownloadToken, LinkPurpose, LinkToken, SecretHash, link_token_shaped, random_token, signing_key_fingerprint,
-    stripe_webhook_secret,
+    ApiKey, DownloadToken, LinkPurpose, LinkToken, SecretHash, link_token_shaped, random_token,
+    signing_key_fingerprint, stripe_webhook_secret,
 };
 pub use sign_in::{
     FORM_TOKEN_LIFETIME_MS, FormToken, MAX_WRONG_CODES, MagicLinkToken, SIGN_IN_LIFETIME_MS, SignInCode,
     new_sign_in_salt,
 };
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
-pub use update_email::{MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS, UnsubscribeLink, UnsubscribeToken, UpdateEmail};
 pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
+pub use update_email::{MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS, UnsubscribeLink, UnsubscribeToken, UpdateEmail};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 pub use webhook_out::{
     EVENT_TYPES, EndpointUrl, MAX_DELIVERY_ATTEMPTS, MAX_ENDPOINTS, MAX_RESPONSE_EXCERPT, MAX_URL_CHARS,

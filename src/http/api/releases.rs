@@ -261,7 +261,15 @@ pub async fn list(
     let oldest = releases.last().map_or(0, |r| r.release.number);
     let counts = update_emails::counts_by_release(&state.db, &id, oldest).await?;
     let count_of = |n: i64| counts.iter().find(|(number, _)| *number == n).map(|(_, c)| *c);
-    Ok(Json(releases.into_iter().map(|r| { let c = count_of(r.release.number); ReleaseOut::new(r, c) }).collect()))
+    Ok(Json(
+        releases
+            .into_iter()
+            .map(|r| {
+                let c = count_of(r.release.number);
+                ReleaseOut::new(r, c)
+            })
+            .collect(),
+    ))
 }
 
 /// Get one release of a product.

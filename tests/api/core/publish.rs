@@ -153,8 +153,12 @@ async fn publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revok
 async fn set_created_at(app: &TestApp, order_id: &str, at: i64) {
     let sql = "UPDATE orders SET created_at = $1 WHERE id = $2";
     let done = match &app.state.db {
-        satchel::db::Db::Sqlite(db) => sqlx::query(sql).bind(at).bind(order_id).execute(db.pool()).await.map(|r| r.rows_affected()),
-        satchel::db::Db::Postgres(pool) => sqlx::query(sql).bind(at).bind(order_id).execute(pool).await.map(|r| r.rows_affected()),
+        satchel::db::Db::Sqlite(db) => {
+            sqlx::query(sql).bind(at).bind(order_id).execute(db.pool()).await.map(|r| r.rows_affected())
+        }
+        satchel::db::Db::Postgres(pool) => {
+            sqlx::query(sql).bind(at).bind(order_id).execute(pool).await.map(|r| r.rows_affected())
+        }
     };
     assert_eq!(done.unwrap(), 1);
 }

@@ -99,3 +99,59 @@ fn not_found(e: DbError) -> CatalogError {
         e => e.into(),
     }
 }
+
+/// What publishing the latest release would do, shown before anything is published.
+#[derive(Debug)]
+pub struct PublishPreview {
+    /// The release it would publish.
+    pub number: i64,
+    /// Orders it would be granted to.
+    pub orders: i64,
+    /// Update emails that would be sent (the orders, less those of customers who unsubscribed;
+    /// 0 without an email).
+    pub emails: i64,
+    /// The email one of those orders' customers would receive, and their address (None
+    /// without an email, or with no order to send it to).
+    pub email: Option<(String, crate::mail::release_update::RenderedUpdate)>,
+}
+
+/// Checks a publish request as [`publish`] would and says what it would do, publishing
+/// nothing: the counts, and the update email rendered for one real order by the code that
+/// sends it.
+#[tracing::instrument(skip(state, request))]
+pub async fn preview(
+    state: &AppState,
+    merchant_id: &str,
+    product_id: &str,
+    request: &PublishRequest<'_>,
+) -> Result<PublishPreview, CatalogError> {
+    let latest = release_grants::latest(&state.db, merchant_id, product_id).await.map_err(not_found)?;
+    let Some(latest) = latest.filter(|l| l.published_at.is_none()) else {
+        return Err(already_published(0));
+    };
+    let audience = Audience::parse(request.audience, latest.number)?;
+    if request.email.is_some() && !audience.reaches_past_orders() {
+        return Err(Invalid::new(
+            "email",
+            "an update email goes to past buyers: choose who among them gets the update",
+        )
+        .into());
+    }
+    let (orders, unsubscribed, sample) =
+        crate::db::update_emails::preview(&state.db, merchant_id, product_id, latest.number, audience).await?;
+    let mut preview = PublishPreview { number: latest.number, orders, emails: 0, email: None };
+    let (Some(email), Some(sample)) = (request.email, sample) else { return Ok(preview) };
+    preview.emails = orders - unsubscribed;
+    let mut release = db_releases::get(&state.db, merchant_id, product_id, latest.number).await?.release;
+    release.label = request.label.map(str::to_owned);
+    release.changelog = request.changelog.map(str::to_owned);
+    let merchant = crate::db::merchants::get(&state.db, merchant_id).await?;
+    let detail = crate::db::orders::get(&state.db, merchant_id, &sample).await?;
+    let rendered =
+        crate::mail::release_update::render(state, &merchant, &detail, &release, &email.subject, &email.message)
+            .await
+            // A 500 logged with its cause, as a database failure is.
+            .map_err(|e| DbError::Sqlx(sqlx::Error::Protocol(format!("rendering the update email: {e}"))))?;
+    preview.email = Some((detail.order.customer_email.clone(), rendered));
+    Ok(preview)
+}

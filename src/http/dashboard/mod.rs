@@ -15,6 +15,7 @@ pub mod guard;
 mod overview;
 mod product_form;
 mod products;
+mod publish;
 mod sales_chart;
 mod sign_in;
 mod uploads;
@@ -58,6 +59,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/products", get(products::list).post(products::create))
         .route("/products/new", get(products::new))
         .route("/products/{id}", get(products::edit).post(products::update))
+        .route("/products/{id}/publish", post(publish::publish))
         .route("/products/{id}/archive", get(products::confirm_archive).post(products::archive))
         .route("/products/{id}/restore", post(products::restore))
         .route("/files", get(files::list))
@@ -254,6 +256,7 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "test-data-deleted" => "Test data deleted. Real orders were not touched.",
         "steps-closed" => "Getting started closed. You can show it again at the bottom of this page.",
         "file-deleted" => "File deleted: its bytes are gone from storage.",
+        "published" => "Update published. Its emails, if any, are on their way at the configured rate.",
         _ => return None,
     })
 }

@@ -13,6 +13,7 @@ on_both_stacks!(
     each_granted_order_gets_one_update_email_with_unsubscribe_headers_and_unsubscribing_stops_the_next,
     hostile_update_emails_are_refused_naming_the_field_and_nothing_is_queued,
     update_emails_keep_to_the_rate_and_purchase_emails_pass_them,
+    the_dashboard_preview_counts_and_shows_exactly_the_email_sent,
 );
 
 /// `POST /api/v1/products/{id}/releases`: the status and the JSON answered.
@@ -262,4 +263,87 @@ async fn update_emails_keep_to_the_rate_and_purchase_emails_pass_them(stack: Sta
         assert_eq!(counts["queued"], 3, "{counts}");
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
+}
+
+/// The text between `start` and the next `end` in `html`, unescaped as a browser shows it.
+fn between(html: &str, start: &str, end: &str) -> String {
+    let from = html.find(start).unwrap_or_else(|| panic!("{start} in {html}")) + start.len();
+    let text = &html[from..from + html[from..].find(end).unwrap()];
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&#34;", "\"").replace("&#39;", "'").replace("&amp;", "&")
+}
+
+async fn the_dashboard_preview_counts_and_shows_exactly_the_email_sent(stack: Stack) {
+    let app = TestApp::spawn_with(stack, |c| send_to(c, smtp_port())).await;
+    let m = app.merchant("Preview Press").await;
+    let maildev = Maildev::shared();
+    let id = product(&app, &m, "Atlas", json!({})).await;
+    new_release(&app, &m, &id, "https://example.com/atlas-1.zip").await;
+    let (ada, bob) = (unique_address("ada"), unique_address("bob"));
+    buy(&app, &m, &id, &ada).await;
+    buy(&app, &m, &id, &bob).await;
+    new_release(&app, &m, &id, "https://example.com/atlas-2.zip").await;
+    let body = json!({"audience": "all", "email": {"subject": "Atlas 2", "message": "Hi"}});
+    assert_eq!(publish(&app, &m, &id, body).await.0, StatusCode::CREATED);
+    let bob_update = the_update(&maildev.wait_for(&bob, 2).await, "Atlas 2").clone();
+    let bob_link = links(&bob_update, &app.url("/unsubscribe/")).remove(0);
+    let one_click = app.client.post(&bob_link).body("List-Unsubscribe=One-Click").send().await.unwrap();
+    assert_eq!(one_click.status(), StatusCode::OK);
+    maildev.wait_for(&ada, 2).await;
+    new_release(&app, &m, &id, "https://example.com/atlas-3.zip").await;
+
+    let dashboard = crate::dashboard::Dashboard::sign_in(&app, &m).await;
+    let (status, page) = dashboard.get(&format!("/dashboard/products/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Publish update") && page.contains("Release 3 is saved but not published"), "{page}");
+    let path = format!("/dashboard/products/{id}/publish");
+    let fields = |subject: &'static str, audience: &'static str| {
+        vec![
+            ("label", "3.0"),
+            ("changelog", "- Polar maps\n- *Faster* index"),
+            ("audience", audience),
+            ("email_subject", subject),
+            ("email_message", "Dear reader,\nthe polar maps are in."),
+        ]
+    };
+    // Bad input: the page again naming the field; nothing published.
+    for (subject, audience, named) in [
+        ("Atlas 3\r\nBcc: victim@example.com", "all", "Email subject:"),
+        ("Atlas 3", "future", "Update email:"),
+        ("Atlas 3", "releases_up_to", "Who gets it:"),
+    ] {
+        let mut f = fields(subject, audience);
+        f.push(("op", "preview"));
+        let response = dashboard.post(&path, &f).await;
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = response.text().await.unwrap();
+        assert!(html.contains(named), "{named} in {html}");
+    }
+    assert_eq!(release(&app, &m, &id, 3).await["published_at"], Value::Null);
+
+    let mut f = fields("Atlas 3.0 is here", "all");
+    f.push(("op", "preview"));
+    let response = dashboard.post(&path, &f).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let preview = response.text().await.unwrap();
+    assert_eq!(between(&preview, "<dd data-orders>", "<"), "2", "both orders get it");
+    assert_eq!(between(&preview, "<dd data-emails>", "<"), "1", "Bob unsubscribed");
+    let subject = between(&preview, "<h2 data-preview-subject>", "</h2>");
+    let text = between(&preview, "<pre class=\"mail-text\" data-preview-text>", "</pre>");
+    assert_eq!(release(&app, &m, &id, 3).await["published_at"], Value::Null, "a preview publishes nothing");
+    assert_eq!(maildev.to(&ada).await.len(), 2, "and sends nothing");
+
+    let mut f = fields("Atlas 3.0 is here", "all");
+    f.push(("op", "publish"));
+    let response = dashboard.post(&path, &f).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(crate::dashboard::location(&response), format!("/dashboard/products/{id}?notice=published"));
+    let received = maildev.wait_for(&ada, 3).await;
+    let sent = the_update(&received, &subject);
+    assert_eq!(sent["subject"], "Atlas 3.0 is here");
+    let sent_text = sent["text"].as_str().unwrap().replace("\r\n", "\n");
+    assert_eq!(sent_text.trim_end(), text.replace("\r\n", "\n").trim_end(), "the preview is the email sent");
+    assert!(sent_text.contains("- Polar maps\n- *Faster* index") && sent_text.contains("Dear reader,"), "{sent_text}");
+    let counts = settled(&app, &m, &id, 3).await;
+    assert_eq!(counts, json!({"queued": 0, "sent": 1, "failed": 0, "unsubscribed": 1}));
+    assert_eq!(maildev.to(&bob).await.len(), 2, "nothing more to Bob");
 }

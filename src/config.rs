@@ -440,9 +440,12 @@ mod tests {
             jail.set_env("SATCHEL__MAIL__SMTP__TLS", "tls");
             let defaults = Config::load(Path::new("satchel.toml")).expect("config loads");
             assert!(!defaults.webhooks_out.allow_private, "private addresses are refused by default");
+            assert_eq!(defaults.mail.update_emails_per_minute, 600);
+            jail.set_env("SATCHEL__MAIL__UPDATE_EMAILS_PER_MINUTE", "30");
             jail.set_env("SATCHEL__WEBHOOKS_OUT__ALLOW_PRIVATE", "true");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");
             assert!(config.webhooks_out.allow_private);
+            assert_eq!(config.mail.update_emails_per_minute, 30);
             assert_eq!(config.server.port, 9100);
             assert_eq!(config.server.host, "0.0.0.0");
             assert_eq!(config.storage.max_upload_bytes, 1024);

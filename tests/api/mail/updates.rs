@@ -347,3 +347,46 @@ async fn the_dashboard_preview_counts_and_shows_exactly_the_email_sent(stack: St
     assert_eq!(counts, json!({"queued": 0, "sent": 1, "failed": 0, "unsubscribed": 1}));
     assert_eq!(maildev.to(&bob).await.len(), 2, "nothing more to Bob");
 }
+
+/// The rate is shared: two processes on one PostgreSQL send no more update emails a minute
+/// together than one would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_the_update_email_rate() {
+    let first = TestApp::spawn_with(Stack::ScaledOut, |c| {
+        send_to(c, smtp_port());
+        c.mail.update_emails_per_minute = 3;
+    })
+    .await;
+    let second = first.spawn_alongside(|_| {}).await;
+    let m = first.merchant("Shared Rate Press").await;
+    let maildev = Maildev::shared();
+    let id = product(&first, &m, "Guide", json!({})).await;
+    new_release(&first, &m, &id, "https://example.com/1.zip").await;
+    let mut buyers = Vec::new();
+    for n in 0..8 {
+        let to = unique_address(&format!("shared{n}"));
+        buy(if n % 2 == 0 { &first } else { &second }, &m, &id, &to).await;
+        buyers.push(to);
+    }
+    for to in &buyers {
+        maildev.wait_for(to, 1).await;
+    }
+    new_release(&first, &m, &id, "https://example.com/2.zip").await;
+    let body = json!({"audience": "all", "email": {"subject": "Shared rate", "message": "Slowly"}});
+    assert_eq!(publish(&first, &m, &id, body).await.0, StatusCode::CREATED);
+    // Both processes are woken (PostgreSQL notifies every listener) and poll every second.
+    let sent = || async {
+        let mut n = 0;
+        for to in &buyers {
+            n += maildev.to(to).await.iter().filter(|e| e["subject"] == "Shared rate").count();
+        }
+        n
+    };
+    eventually(WITHIN, "three update emails go out", || async { (sent().await == 3).then_some(()) }).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(4);
+    while std::time::Instant::now() < deadline {
+        assert_eq!(sent().await, 3, "at most 3 a minute across both processes");
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    drop(second);
+}

@@ -229,6 +229,9 @@ pub struct MailConfig {
     pub lease_seconds: u64,
     /// Emails sent at the same time by one process.
     pub concurrency: usize,
+    /// Update emails (a published release announced to past buyers) sent at most per minute,
+    /// by all processes together; purchase and sign-in emails are never held behind them.
+    pub update_emails_per_minute: u64,
 }
 
 /// How the SMTP connection is secured.
@@ -288,6 +291,7 @@ impl Default for MailConfig {
             poll_seconds: 15,
             lease_seconds: 300,
             concurrency: 4,
+            update_emails_per_minute: 600,
         }
     }
 }
@@ -440,9 +444,12 @@ mod tests {
             jail.set_env("SATCHEL__MAIL__SMTP__TLS", "tls");
             let defaults = Config::load(Path::new("satchel.toml")).expect("config loads");
             assert!(!defaults.webhooks_out.allow_private, "private addresses are refused by default");
+            assert_eq!(defaults.mail.update_emails_per_minute, 600);
+            jail.set_env("SATCHEL__MAIL__UPDATE_EMAILS_PER_MINUTE", "30");
             jail.set_env("SATCHEL__WEBHOOKS_OUT__ALLOW_PRIVATE", "true");
             let config = Config::load(Path::new("satchel.toml")).expect("config loads");
             assert!(config.webhooks_out.allow_private);
+            assert_eq!(config.mail.update_emails_per_minute, 30);
             assert_eq!(config.server.port, 9100);
             assert_eq!(config.server.host, "0.0.0.0");
             assert_eq!(config.storage.max_upload_bytes, 1024);

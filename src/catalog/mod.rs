@@ -11,7 +11,7 @@ mod releases;
 
 pub use delivery::{LookedUp, RequestedDelivery, look_up_files, set_delivery, set_requested_delivery};
 pub use files::delete_file;
-pub use releases::{PublishRequest, publish};
+pub use releases::{PublishPreview, PublishRequest, preview, publish};
 
 use crate::db::DbError;
 use crate::domain::Invalid;

@@ -6,7 +6,7 @@ use super::CatalogError;
 use crate::db::DbError;
 use crate::db::release_grants::{self, NotPublished, Publication};
 use crate::db::releases::{self as db_releases, ReleaseDetail};
-use crate::domain::{Audience, now_millis};
+use crate::domain::{Audience, Invalid, UpdateEmail, now_millis};
 use crate::state::AppState;
 
 /// A publish request, its label and changelog already checked
@@ -20,6 +20,8 @@ pub struct PublishRequest<'a> {
     pub changelog: Option<&'a str>,
     /// The audience as sent (absent or null: future buyers only).
     pub audience: Option<&'a serde_json::Value>,
+    /// The update email to every order granted the release, already checked.
+    pub email: Option<&'a UpdateEmail>,
 }
 
 /// Publishes the merchant's product's latest release and grants it to the past orders its
@@ -44,8 +46,21 @@ pub async fn publish(
         return Err(already_published(latest.number));
     }
     let audience = Audience::parse(request.audience, latest.number)?;
-    let publication =
-        Publication { number: latest.number, label: request.label, changelog: request.changelog, audience };
+    if request.email.is_some() && !audience.reaches_past_orders() {
+        // Future buyers get the purchase email: an update email would reach nobody.
+        return Err(Invalid::new(
+            "email",
+            "an update email goes to past buyers granted the release: choose an audience among past buyers, or send no email",
+        )
+        .into());
+    }
+    let publication = Publication {
+        number: latest.number,
+        label: request.label,
+        changelog: request.changelog,
+        audience,
+        email: request.email,
+    };
     let outcome = release_grants::publish(&state.db, merchant_id, product_id, &publication, now_millis())
         .await
         .map_err(not_found)?;
@@ -62,6 +77,9 @@ pub async fn publish(
     if granted > 0 {
         // Cached orders would not show their new files until they age out.
         state.order_cache.forget_everywhere(&state.db).await;
+        if request.email.is_some() {
+            state.mail.wake();
+        }
     }
     let audience = audience.to_json().to_string();
     tracing::info!(merchant_id, product_id, release = latest.number, %audience, granted, "release published");
@@ -80,4 +98,60 @@ fn not_found(e: DbError) -> CatalogError {
         DbError::NotFound => CatalogError::NotFound("product"),
         e => e.into(),
     }
+}
+
+/// What publishing the latest release would do, shown before anything is published.
+#[derive(Debug)]
+pub struct PublishPreview {
+    /// The release it would publish.
+    pub number: i64,
+    /// Orders it would be granted to.
+    pub orders: i64,
+    /// Update emails that would be sent (the orders, less those of customers who unsubscribed;
+    /// 0 without an email).
+    pub emails: i64,
+    /// The email one of those orders' customers would receive, and their address (None
+    /// without an email, or with no order to send it to).
+    pub email: Option<(String, crate::mail::release_update::RenderedUpdate)>,
+}
+
+/// Checks a publish request as [`publish`] would and says what it would do, publishing
+/// nothing: the counts, and the update email rendered for one real order by the code that
+/// sends it.
+#[tracing::instrument(skip(state, request))]
+pub async fn preview(
+    state: &AppState,
+    merchant_id: &str,
+    product_id: &str,
+    request: &PublishRequest<'_>,
+) -> Result<PublishPreview, CatalogError> {
+    let latest = release_grants::latest(&state.db, merchant_id, product_id).await.map_err(not_found)?;
+    let Some(latest) = latest.filter(|l| l.published_at.is_none()) else {
+        return Err(already_published(0));
+    };
+    let audience = Audience::parse(request.audience, latest.number)?;
+    if request.email.is_some() && !audience.reaches_past_orders() {
+        return Err(Invalid::new(
+            "email",
+            "an update email goes to past buyers: choose who among them gets the update",
+        )
+        .into());
+    }
+    let (orders, unsubscribed, sample) =
+        crate::db::update_emails::preview(&state.db, merchant_id, product_id, latest.number, audience).await?;
+    let mut preview = PublishPreview { number: latest.number, orders, emails: 0, email: None };
+    let (Some(email), Some(sample)) = (request.email, sample) else { return Ok(preview) };
+    preview.emails = orders - unsubscribed;
+    let mut release = db_releases::get(&state.db, merchant_id, product_id, latest.number).await?.release;
+    release.label = request.label.map(str::to_owned);
+    release.changelog = request.changelog.map(str::to_owned);
+    let merchant = crate::db::merchants::get(&state.db, merchant_id).await?;
+    let detail = crate::db::orders::get(&state.db, merchant_id, &sample).await?;
+    let rendered =
+        crate::mail::release_update::render(state, &merchant, &detail, &release, &email.subject, &email.message)
+            .await
+            // A 500 logged with its cause, as a database failure is.
+            .map_err(|e| DbError::Sqlx(sqlx::Error::Protocol(format!("rendering the update email: {e}"))))?;
+    preview.email = Some((detail.order.customer_email.clone(), rendered));
+    Ok(preview)
 }

@@ -35,11 +35,21 @@ pub struct EmailRow {
     pub sent_at: Option<Millis>,
     /// When it was queued.
     pub created_at: Millis,
+    /// The product of the release an update email announces (None for other kinds).
+    pub product_id: Option<String>,
+    /// The release an update email announces (None for other kinds).
+    pub release_number: Option<i64>,
 }
 
 // Sign-in emails have no order: their order_id reads as "".
-const COLUMNS: &str = "id, merchant_id, COALESCE(order_id, '') AS order_id, kind, to_address, subject, status, attempts, next_attempt_at, \
-     locked_until, last_error, sent_at, created_at";
+pub(crate) const COLUMNS: &str = "id, merchant_id, COALESCE(order_id, '') AS order_id, kind, to_address, subject, status, attempts, \
+     next_attempt_at, locked_until, last_error, sent_at, created_at, product_id, release_number";
+
+/// Which emails are due, for [`claim`] and the throttled claim of update emails: `$1` now, `$4`
+/// queued, `$5` retrying, `$6` sending, `$7` the oldest live heartbeat.
+pub(crate) const DUE: &str = "(status IN ($4, $5) AND next_attempt_at <= $1) OR (status = $6 AND (locked_until <= $1 OR \
+     (claimed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = emails.claimed_by \
+     AND i.heartbeat_at > $7))))";
 
 /// The statement that queues an email; `$1` email id, `$2` merchant, `$3` order (NULL for a
 /// sign-in), `$4` kind, `$5` recipient, `$6` now, `$7` [`EmailStatus::Queued`]. The purchase
@@ -121,7 +131,9 @@ pub async fn of_order(db: &Db, order_id: &str) -> Result<Vec<EmailRow>, DbError>
     Ok(with_pool!(db, pool => sqlx::query_as(sql).bind(order_id).fetch_all(pool).await?))
 }
 
-/// Claims up to `limit` due emails for the instance `owner` until `now + lease_ms`, counting
+/// Claims up to `limit` due emails, update emails aside (they are claimed, throttled, by
+/// [`super::update_emails::claim_throttled`], so a backlog of them never delays a purchase or
+/// sign-in email), for the instance `owner` until `now + lease_ms`, counting
 /// the attempt. Due: queued or retrying and past their time, or left `sending` by a process
 /// that died: one whose lease ran out, or whose owner's heartbeat is not after `alive_since`
 /// (or whose owner's row is gone). An email claimed before owners were recorded (no owner)
@@ -137,14 +149,11 @@ pub async fn claim(
     limit: i64,
 ) -> Result<Vec<EmailRow>, DbError> {
     // $4 queued, $5 retrying, $6 sending, $7 the oldest live heartbeat, $8 the owner.
-    const DUE: &str = "(status IN ($4, $5) AND next_attempt_at <= $1) OR (status = $6 AND (locked_until <= $1 OR \
-         (claimed_by IS NOT NULL AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = emails.claimed_by \
-         AND i.heartbeat_at > $7))))";
     // SQLite has one writer, so a plain update is enough there.
     let skip_locked = if matches!(db, Db::Postgres(_)) { "FOR UPDATE SKIP LOCKED" } else { "" };
     let sql = sqlx::AssertSqlSafe(format!(
         "UPDATE emails SET status = $6, locked_until = $2, claimed_by = $8, attempts = attempts + 1 WHERE id IN \
-         (SELECT id FROM emails WHERE {DUE} ORDER BY next_attempt_at LIMIT $3 {skip_locked}) RETURNING {COLUMNS}"
+         (SELECT id FROM emails WHERE kind <> 'release_update' AND ({DUE}) ORDER BY next_attempt_at LIMIT $3 {skip_locked}) RETURNING {COLUMNS}"
     ));
     Ok(with_pool!(db, write pool => {
         sqlx::query_as(sql)

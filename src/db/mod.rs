@@ -31,6 +31,7 @@ pub mod sessions;
 pub mod sharing;
 pub mod shop_profile;
 pub mod signing_key;
+pub mod update_emails;
 
 // What the dashboard's pages list, a page at a time.
 pub mod customers;

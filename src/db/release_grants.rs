@@ -1,10 +1,11 @@
 //! Publishing a product's latest release: its label, changelog and audience, and granting it
 //! to the past orders its audience names, as set operations (one `INSERT … SELECT` for the
 //! orders' releases and one for their files, whatever the number of orders), with the
-//! `release.published` event queued in the same transaction.
+//! `release.published` event and the update emails (one per granted order) queued in the same
+//! transaction.
 
 use super::{Db, DbError, WriteTx, found, on_tx, with_pool};
-use crate::domain::{Audience, DeliveryMode, Millis, OrderStatus};
+use crate::domain::{Audience, DeliveryMode, Millis, OrderStatus, UpdateEmail};
 
 /// The product's latest release as publishing needs it: its number and whether it is
 /// published already.
@@ -43,6 +44,8 @@ pub struct Publication<'a> {
     pub changelog: Option<&'a str>,
     /// Which past orders get it.
     pub audience: Audience,
+    /// The update email to every order granted it, if any.
+    pub email: Option<&'a UpdateEmail>,
 }
 
 /// Why a publication was not made.
@@ -84,10 +87,11 @@ pub async fn publish(
     let audience = p.audience.to_json().to_string();
     let marked = on_tx!(&mut tx, conn => {
         sqlx::query(
-            "UPDATE product_releases SET label = $3, changelog = $4, published_at = $5, audience = $6 \
-             WHERE product_id = $1 AND number = $2 AND published_at IS NULL",
+            "UPDATE product_releases SET label = $3, changelog = $4, published_at = $5, audience = $6, \
+             email_subject = $7, email_message = $8 WHERE product_id = $1 AND number = $2 AND published_at IS NULL",
         )
         .bind(product_id).bind(number).bind(p.label).bind(p.changelog).bind(now).bind(&audience)
+        .bind(p.email.map(|e| e.subject.as_str())).bind(p.email.map(|e| e.message.as_str()))
         .execute(conn).await?.rows_affected()
     });
     if marked == 0 {
@@ -98,6 +102,11 @@ pub async fn publish(
     } else {
         0
     };
+    // In the same transaction as the grant: the release is never published without its
+    // emails queued, and the emails never queued for a publish that did not happen.
+    if p.email.is_some() && granted > 0 {
+        super::update_emails::queue(&mut tx, merchant_id, product_id, number, now).await?;
+    }
     let data = serde_json::json!({
         "product_id": product_id, "release_number": number, "label": p.label, "granted_orders": granted,
     });

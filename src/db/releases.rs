@@ -31,6 +31,10 @@ pub struct Release {
     pub audience: Option<String>,
     /// How many past orders publishing granted it to.
     pub granted_orders: i64,
+    /// The update email's subject (None: published without one, or not published).
+    pub email_subject: Option<String>,
+    /// The update email's message.
+    pub email_message: Option<String>,
 }
 
 /// A file of a release, its facts as they were.
@@ -81,7 +85,7 @@ pub struct OrderRelease {
 }
 
 const COLUMNS: &str = "product_id, number, label, changelog, delivery_mode, external_url, instructions, created_at, \
-     published_at, audience, granted_orders";
+     published_at, audience, granted_orders, email_subject, email_message";
 const FILE_COLUMNS: &str = "release_number, position, blob_id, display_name, size, content_type, sha256, storage_key";
 
 /// Records the product's delivery as just written in `tx` (its row and its `product_files`) as

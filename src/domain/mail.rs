@@ -19,6 +19,8 @@ stored_enum! {
         TeamInvite = "team_invite",
         /// To a shop's owner: Satchel disabled webhook endpoints that failed for days (no order).
         EndpointDisabled = "endpoint_disabled",
+        /// A published release announced to an order granted it (one per order and release).
+        ReleaseUpdate = "release_update",
     }
 }
 
@@ -36,6 +38,9 @@ stored_enum! {
         Retrying = "retrying",
         /// Every attempt failed for longer than the configured give-up time.
         Failed = "failed",
+        /// Never sent: an update email whose customer unsubscribed from the shop's update
+        /// emails (when queued, or before it could be sent).
+        Suppressed = "suppressed",
     }
 }
 

@@ -23,6 +23,7 @@ mod sign_in;
 mod signed_url;
 pub(crate) mod stored;
 mod team;
+mod update_email;
 mod webhook;
 mod webhook_out;
 
@@ -48,8 +49,8 @@ pub use price::{Currency, MAX_AMOUNT_MINOR, Price, check_amount};
 pub use product::{MAX_DESCRIPTION_CHARS, external_ids, product_description};
 pub use release::{ReleaseContent, is_new_release};
 pub use secrets::{
-    ApiKey, DownloadToken, LinkToken, SecretHash, link_token_shaped, random_token, signing_key_fingerprint,
-    stripe_webhook_secret,
+    ApiKey, DownloadToken, LinkPurpose, LinkToken, SecretHash, link_token_shaped, random_token,
+    signing_key_fingerprint, stripe_webhook_secret,
 };
 pub use sharing::{
     MAX_NETWORKS, MAX_WINDOW_HOURS, MIN_NETWORKS, MIN_WINDOW_HOURS, Seen, SharingMode, SharingPolicy, Verdict,
@@ -61,6 +62,7 @@ pub use sign_in::{
 };
 pub use signed_url::{LinkRefusal, PORTAL_LINK_LIFETIME_SECS, PortalLink, PortalTarget};
 pub use team::{INVITE_LIFETIME_MS, InviteToken, TeamRole};
+pub use update_email::{MAX_MESSAGE_CHARS, MAX_SUBJECT_CHARS, UnsubscribeLink, UnsubscribeToken, UpdateEmail};
 pub use webhook::{DeliveryOutcome, MAX_DELIVERY_TEXT, TEST_EVENT_TYPE, delivery_text, event_type_of};
 pub use webhook_out::{
     EVENT_TYPES, EXPIRED_HIT_EVERY_MS, EndpointUrl, MAX_DELIVERY_ATTEMPTS, MAX_ENDPOINTS, MAX_RESPONSE_EXCERPT,

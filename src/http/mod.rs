@@ -26,6 +26,7 @@ pub mod ranged;
 pub mod security;
 mod service_errors;
 pub mod session;
+mod unsubscribe;
 pub mod upload;
 mod webhooks;
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         .route("/d/{token}/link", get(order_links::first_link))
         .route("/d/{token}/link/{n}", get(order_links::nth_link))
         .route("/d/{token}/zip", get(order_links::download_all))
+        .route("/unsubscribe/{token}", get(unsubscribe::show).post(unsubscribe::change))
         .route("/webhooks/{merchant}/{provider}", post(webhooks::receive))
         .route("/buy/{product}", get(checkout::show).post(checkout::pay))
         .nest("/dashboard", dashboard::router(state.clone()))

@@ -10,7 +10,7 @@ use axum::response::Response;
 /// Our pages: scripts, styles, images, forms and fetches from this origin only; never framed.
 const PAGES: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
-/// The Mailbox shows email HTML (inline `style=` attributes) in a sandboxed `srcdoc` frame,
+/// The Mailbox (and the publish preview) shows email HTML (inline `style=` attributes) in a sandboxed `srcdoc` frame,
 /// which inherits this policy; Swagger UI sets inline styles too. Scripts stay our own.
 const INLINE_STYLES: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
@@ -26,7 +26,13 @@ pub fn token_in_url(path: &str) -> bool {
 
 /// The `Content-Security-Policy` of an HTML page at `path`.
 pub fn page_policy(path: &str) -> &'static str {
-    if path.starts_with("/dashboard/mailbox/") || path.starts_with("/api/docs") { INLINE_STYLES } else { PAGES }
+    // The publish preview shows the update email as the Mailbox shows emails.
+    let preview = path.starts_with("/dashboard/products/") && path.ends_with("/publish");
+    if path.starts_with("/dashboard/mailbox/") || path.starts_with("/api/docs") || preview {
+        INLINE_STYLES
+    } else {
+        PAGES
+    }
 }
 
 /// Middleware adding the headers (those a handler set itself are kept).

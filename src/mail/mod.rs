@@ -11,6 +11,7 @@ pub mod mailbox;
 pub mod message;
 pub mod outbox;
 pub mod password_reset;
+pub mod release_update;
 pub mod sign_in;
 pub mod team_invite;
 pub mod transport;

@@ -147,7 +147,23 @@ pub async fn run_once(state: &AppState) -> Result<usize, crate::db::DbError> {
     let lease_ms = state.config.mail.lease_seconds.max(1) as i64 * 1000;
     let now = now_millis();
     let alive_since = crate::domain::alive_since(now, state.instance.stale_after_ms());
-    let claimed = emails::claim(&state.db, state.instance.id(), now, lease_ms, alive_since, BATCH).await?;
+    let mut claimed = emails::claim(&state.db, state.instance.id(), now, lease_ms, alive_since, BATCH).await?;
+    // Update emails come second and throttled: however many wait, they take no room from the
+    // purchase and sign-in emails claimed above.
+    let per_minute = i64::try_from(state.config.mail.update_emails_per_minute).unwrap_or(i64::MAX);
+    if per_minute > 0 {
+        let updates = crate::db::update_emails::claim_throttled(
+            &state.db,
+            state.instance.id(),
+            now,
+            lease_ms,
+            alive_since,
+            BATCH,
+            per_minute,
+        )
+        .await?;
+        claimed.extend(updates);
+    }
     let count = claimed.len();
     let sent: Vec<SentEmail> = futures_util::stream::iter(claimed)
         .map(|email| deliver(state, email))
@@ -173,6 +189,8 @@ enum Attempt {
     Expired,
     /// Not sent, and why.
     Failed { subject: String, error: MailError },
+    /// An update email whose customer unsubscribed since it was queued: never sent.
+    Unsubscribed,
 }
 
 /// Where a composed email goes.
@@ -225,6 +243,21 @@ async fn attempt(state: &AppState, email: &EmailRow) -> Attempt {
             .await
             .map(|c| c.map(|(subject, m)| (subject, m, Route::Transport))),
         EmailKind::Purchase | EmailKind::Resend => compose(state, email).await.map(Some),
+        EmailKind::ReleaseUpdate => match super::release_update::compose(state, email).await {
+            Ok(super::release_update::Composed::Message(subject, message)) => {
+                // A test order's update goes where its purchase email went.
+                let provider = orders::get(&state.db, &email.merchant_id, &email.order_id)
+                    .await
+                    .map(|d| d.order.provider)
+                    .unwrap_or(PaymentSource::Test);
+                match route(state, email, provider).await {
+                    Ok(route) => Ok(Some((subject, *message, route))),
+                    Err(error) => Err(error),
+                }
+            }
+            Ok(super::release_update::Composed::Unsubscribed) => return Attempt::Unsubscribed,
+            Err(error) => Err(error),
+        },
     };
     let (subject, message, route) = match composed {
         Ok(Some(composed)) => composed,
@@ -252,6 +285,10 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
             tracing::info!(email = %email.id, order = %email.order_id, kind = %email.kind, attempts = email.attempts, "email sent");
             metrics::counter!(crate::telemetry::EMAILS_SENT, "kind" => email.kind.as_str()).increment(1);
             return Some(SentEmail { id: email.id.clone(), subject });
+        }
+        Attempt::Unsubscribed => {
+            tracing::info!(email = %email.id, order = %email.order_id, "update email not sent: the customer unsubscribed");
+            crate::db::update_emails::mark_suppressed(&state.db, state.instance.id(), &email.id).await
         }
         Attempt::Expired => {
             let why = match email.kind {

@@ -11,7 +11,8 @@ use utoipa::ToSchema;
 use super::time::rfc3339;
 use crate::catalog::{self, PublishRequest};
 use crate::db::releases::{self as db_releases, OrderRelease, ReleaseDetail};
-use crate::domain::{Invalid, changelog, release_label};
+use crate::db::update_emails::{self, EmailCounts};
+use crate::domain::{Invalid, UpdateEmail, changelog, release_label};
 use crate::http::{ApiJson, ApiMerchant, Error, Result};
 use crate::state::AppState;
 
@@ -43,6 +44,37 @@ pub struct ReleaseOut {
     audience: Option<serde_json::Value>,
     /// How many past orders publishing granted it to (0 for `future`).
     granted_orders: i64,
+    /// The update email sent to the orders granted it (null: published without one).
+    email: Option<UpdateEmailOut>,
+    /// What became of the update emails, one per granted order (null: no update email).
+    emails: Option<EmailCountsOut>,
+}
+
+/// A release's update email as the merchant wrote it.
+#[derive(Serialize, ToSchema)]
+pub struct UpdateEmailOut {
+    subject: String,
+    message: String,
+}
+
+/// The update emails of a release, one per order granted it, by where they stand.
+#[derive(Serialize, ToSchema)]
+pub struct EmailCountsOut {
+    /// Waiting to be sent (the outbox sends update emails at a limited rate), being sent, or
+    /// waiting for another try.
+    queued: i64,
+    /// Accepted by the mail server.
+    sent: i64,
+    /// Given up on after every retry failed.
+    failed: i64,
+    /// Not sent: the customer unsubscribed from the shop's update emails.
+    unsubscribed: i64,
+}
+
+impl From<EmailCounts> for EmailCountsOut {
+    fn from(c: EmailCounts) -> EmailCountsOut {
+        EmailCountsOut { queued: c.queued, sent: c.sent, failed: c.failed, unsubscribed: c.unsubscribed }
+    }
 }
 
 /// Who among past buyers also gets a published release (future buyers always do): `future`
@@ -93,10 +125,42 @@ pub struct PublishBody {
     /// Who among past buyers also gets it; absent or null: `"future"`.
     #[schema(value_type = Option<AudienceSchema>)]
     audience: Option<serde_json::Value>,
-    /// An update email to the orders granted the release: not available yet, so null or absent
-    /// (anything else is refused, 422).
-    #[schema(value_type = Option<Object>)]
+    /// An update email to each order granted the release (so only with an audience among past
+    /// buyers), queued with the publish and sent at the configured rate; customers who
+    /// unsubscribed from the shop's update emails do not get it. Null or absent: none.
+    #[schema(value_type = Option<UpdateEmailIn>)]
     email: Option<serde_json::Value>,
+}
+
+/// An update email as the merchant writes it.
+#[derive(ToSchema)]
+#[allow(dead_code)] // describes the JSON only: the server reads it as sent, to name bad values
+pub struct UpdateEmailIn {
+    /// One line, 1 to 150 characters, no control characters.
+    #[schema(min_length = 1, max_length = 150)]
+    subject: String,
+    /// Plain text, 1 to 10,000 characters.
+    #[schema(min_length = 1, max_length = 10000)]
+    message: String,
+}
+
+/// Reads the `email` field: null, or an object with a string `subject` and `message`.
+fn update_email(raw: Option<&serde_json::Value>) -> std::result::Result<Option<UpdateEmail>, Invalid> {
+    let Some(raw) = raw.filter(|v| !v.is_null()) else { return Ok(None) };
+    let Some(object) = raw.as_object() else {
+        return Err(Invalid::new("email", "the email is an object with a subject and a message, or null"));
+    };
+    if let Some(unknown) = object.keys().find(|k| !matches!(k.as_str(), "subject" | "message")) {
+        return Err(Invalid::new("email", format!("unknown field `{unknown}`: the email has a subject and a message")));
+    }
+    let text = |field: &'static str, name: &str| match object.get(name) {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) => Ok(Some(s.as_str())),
+        Some(_) => Err(Invalid::new(field, "must be a string")),
+    };
+    let subject = text("email.subject", "subject")?;
+    let message = text("email.message", "message")?;
+    UpdateEmail::parse(subject, message).map(Some)
 }
 
 /// A file of a release, as it was.
@@ -128,9 +192,17 @@ pub struct OrderReleaseOut {
     granted: bool,
 }
 
-impl From<ReleaseDetail> for ReleaseOut {
-    fn from(d: ReleaseDetail) -> ReleaseOut {
+impl ReleaseOut {
+    /// The release, with the counts of its update emails (`counts`: None when it has none
+    /// queued).
+    fn new(d: ReleaseDetail, counts: Option<EmailCounts>) -> ReleaseOut {
         let r = d.release;
+        let email = match (r.email_subject, r.email_message) {
+            (Some(subject), Some(message)) => Some(UpdateEmailOut { subject, message }),
+            _ => None,
+        };
+        // A release with an email but no granted order yet reads as zeros, not null.
+        let emails = email.as_ref().map(|_| counts.unwrap_or_default().into());
         ReleaseOut {
             number: r.number,
             label: r.label,
@@ -155,6 +227,8 @@ impl From<ReleaseDetail> for ReleaseOut {
             // Stored as the API wrote it; unreadable text (by hand) shows as null.
             audience: r.audience.and_then(|a| serde_json::from_str(&a).ok()),
             granted_orders: r.granted_orders,
+            email,
+            emails,
         }
     }
 }
@@ -184,7 +258,18 @@ pub async fn list(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ReleaseOut>>> {
     let releases = db_releases::list(&state.db, &merchant, &id, MAX_LISTED).await.map_err(Error::missing("product"))?;
-    Ok(Json(releases.into_iter().map(ReleaseOut::from).collect()))
+    let oldest = releases.last().map_or(0, |r| r.release.number);
+    let counts = update_emails::counts_by_release(&state.db, &id, oldest).await?;
+    let count_of = |n: i64| counts.iter().find(|(number, _)| *number == n).map(|(_, c)| *c);
+    Ok(Json(
+        releases
+            .into_iter()
+            .map(|r| {
+                let c = count_of(r.release.number);
+                ReleaseOut::new(r, c)
+            })
+            .collect(),
+    ))
 }
 
 /// Get one release of a product.
@@ -201,7 +286,8 @@ pub async fn get(
     // Anything but a release's number names no release: 404, like an unknown one.
     let number: i64 = number.parse().map_err(|_| Error::NotFound("release"))?;
     let release = db_releases::get(&state.db, &merchant, &id, number).await.map_err(Error::missing("release"))?;
-    Ok(Json(release.into()))
+    let counts = update_emails::counts(&state.db, &id, number).await?;
+    Ok(Json(ReleaseOut::new(release, Some(counts))))
 }
 
 /// Publish the product's latest release (the one its last delivery change saved): its label
@@ -216,7 +302,8 @@ pub async fn get(
               (status = 409, description = "`already_published`: the latest release is published already; \
                 `no_release`: the product has no release (its delivery was never set); `release_changed`: a \
                 delivery change was saved meanwhile"),
-              (status = 422, description = "a field is invalid: `label`, `changelog`, `audience` or `email`")))]
+              (status = 422, description = "a field is invalid: `label`, `changelog`, `audience`, `email` (an email \
+                with the audience `future`, or not an object), `email.subject` or `email.message`")))]
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn publish(
     State(state): State<AppState>,
@@ -224,13 +311,16 @@ pub async fn publish(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PublishBody>,
 ) -> Result<(StatusCode, Json<ReleaseOut>)> {
-    if body.email.is_some() {
-        return Err(Invalid::new("email", "update emails are not available yet: send null or leave it out").into());
-    }
     let label = release_label(body.label.as_deref())?;
     let changelog = changelog(body.changelog.as_deref())?;
-    let request =
-        PublishRequest { label: label.as_deref(), changelog: changelog.as_deref(), audience: body.audience.as_ref() };
+    let email = update_email(body.email.as_ref())?;
+    let request = PublishRequest {
+        label: label.as_deref(),
+        changelog: changelog.as_deref(),
+        audience: body.audience.as_ref(),
+        email: email.as_ref(),
+    };
     let release = catalog::publish(&state, &merchant, &id, &request).await?;
-    Ok((StatusCode::CREATED, Json(release.into())))
+    let counts = update_emails::counts(&state.db, &id, release.release.number).await?;
+    Ok((StatusCode::CREATED, Json(ReleaseOut::new(release, Some(counts)))))
 }

@@ -48,6 +48,7 @@ fn row(e: EmailRow, mailbox: &Mailbox) -> MailRow {
             EmailKind::PasswordReset => "Password reset",
             EmailKind::TeamInvite => "Team invite",
             EmailKind::EndpointDisabled => "Webhook endpoint disabled",
+            EmailKind::ReleaseUpdate => "Update email",
         },
         when: when(e.sent_at.unwrap_or(e.created_at)),
         status: email_badge(Some(e.status)),
@@ -133,7 +134,7 @@ fn linkify(text: &str) -> Vec<TextPiece> {
 
 /// The HTML part as the iframe's document: links open in a new tab, and nothing but images
 /// and inline styles may load (the sandbox already forbids scripts, forms and same-origin).
-fn framed(html: &str) -> String {
+pub(super) fn framed(html: &str) -> String {
     let guard = "<base target=\"_blank\"><meta http-equiv=\"Content-Security-Policy\" \
                  content=\"default-src 'none'; img-src https: http: data:; style-src 'unsafe-inline'\">";
     match html.to_ascii_lowercase().find("<head>") {

@@ -15,6 +15,7 @@ pub mod guard;
 mod overview;
 mod product_form;
 mod products;
+mod publish;
 mod sales_chart;
 mod sign_in;
 mod uploads;
@@ -61,6 +62,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/products", get(products::list).post(products::create))
         .route("/products/new", get(products::new))
         .route("/products/{id}", get(products::edit).post(products::update))
+        .route("/products/{id}/publish", post(publish::publish))
         .route("/products/{id}/archive", get(products::confirm_archive).post(products::archive))
         .route("/products/{id}/restore", post(products::restore))
         .route("/files", get(files::list))
@@ -279,6 +281,7 @@ fn notice_text(name: &str) -> Option<&'static str> {
         "endpoint-disabled" => "Endpoint paused: no events are queued for it until you enable it.",
         "endpoint-deleted" => "Endpoint deleted: nothing more is sent to it.",
         "event-resent" => "Event queued again: it is sent with the same webhook-id.",
+        "published" => "Update published. Its emails, if any, are on their way at the configured rate.",
         _ => return None,
     })
 }

@@ -127,6 +127,7 @@ fn email_view(e: EmailRow, mailbox: &Mailbox) -> EmailView {
         kind: match e.kind {
             EmailKind::Purchase => "Purchase email",
             EmailKind::Resend => "Resent copy",
+            EmailKind::ReleaseUpdate => "Update email",
             EmailKind::SignIn | EmailKind::PasswordReset | EmailKind::TeamInvite | EmailKind::EndpointDisabled => {
                 "Email"
             }

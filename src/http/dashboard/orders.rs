@@ -40,6 +40,7 @@ pub fn email_badge(status: Option<EmailStatus>) -> Badge {
         Some(EmailStatus::Sending) => Badge { label: "Sending", class: "badge-info" },
         Some(EmailStatus::Retrying) => Badge { label: "Retrying", class: "badge-warn" },
         Some(EmailStatus::Failed) => Badge { label: "Failed", class: "badge-bad" },
+        Some(EmailStatus::Suppressed) => Badge { label: "Unsubscribed", class: "badge-muted" },
         None => Badge { label: "No email", class: "badge-muted" },
     }
 }

@@ -126,6 +126,12 @@ fn label(field: &str) -> &'static str {
         "files" => "Files",
         "external_url" => "Download URL",
         "instructions" => "Instructions",
+        "label" => "Version label",
+        "changelog" => "What changed",
+        "audience" => "Who gets it",
+        "email" => "Update email",
+        "email_subject" => "Email subject",
+        "email_message" => "Email message",
         _ => "Form",
     }
 }

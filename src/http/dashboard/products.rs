@@ -172,6 +172,8 @@ struct EditPage {
     checkout_url: String,
     /// Its newest releases (each saved change of its delivery), newest first.
     releases: Vec<ReleaseRow>,
+    /// The "Publish update" card, while the latest release is not published.
+    publish: Option<super::publish::PublishCard>,
 }
 
 /// Releases shown on the product page, at most.
@@ -238,6 +240,23 @@ pub(super) async fn edit_page(
     status: StatusCode,
     notice: Option<&str>,
 ) -> PageResult {
+    page_of(state, user, product, (fields, delivery), errors, (status, notice), None).await
+}
+
+/// The edit page, with the "Publish update" card `publishing` (None: the card as it is).
+async fn page_of(
+    state: &AppState,
+    user: &SignedIn,
+    product: &Product,
+    (fields, delivery): (ProductFields, DeliveryFields),
+    errors: FieldErrors,
+    (status, notice): (StatusCode, Option<&str>),
+    publishing: Option<super::publish::PublishCard>,
+) -> PageResult {
+    let publish = match publishing {
+        Some(card) => Some(card),
+        None => super::publish::card(state, &user.merchant.id, &product.row.id).await?,
+    };
     let listed: Vec<&str> = delivery.files.iter().map(|f| f.file_id.as_str()).collect();
     let uploaded = db_blobs::list(&state.db, &user.merchant.id)
         .await?
@@ -272,8 +291,21 @@ pub(super) async fn edit_page(
             .enumerate()
             .map(|(i, r)| ReleaseRow { latest: i == 0, ..ReleaseRow::of(r) })
             .collect(),
+        publish,
     };
     Ok(render(status, &page))
+}
+
+/// The edit page as saved, with the "Publish update" card as posted (its errors shown).
+pub(super) async fn edit_page_with(
+    state: &AppState,
+    user: &SignedIn,
+    product: &Product,
+    card: Option<super::publish::PublishCard>,
+    status: StatusCode,
+) -> PageResult {
+    let form = (ProductFields::of(product), DeliveryFields::of(product));
+    page_of(state, user, product, form, FieldErrors::default(), (status, None), card).await
 }
 
 async fn product_of(state: &AppState, user: &SignedIn, id: &str) -> Result<Product, Error> {

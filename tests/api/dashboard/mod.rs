@@ -8,6 +8,7 @@ use crate::helpers::{TestApp, TestMerchant};
 mod products;
 pub(crate) mod products_browser;
 mod products_plain;
+mod publish_browser;
 mod sign_in;
 
 // Orders, customers, settings and the mailbox.

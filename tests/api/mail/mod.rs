@@ -11,6 +11,7 @@ mod purchase;
 mod retries;
 mod takeover;
 mod test_checkout;
+mod updates;
 
 use std::time::Duration;
 

@@ -274,3 +274,58 @@ async fn two_processes_on_one_database_send_each_email_once() {
     }
     drop(second);
 }
+
+/// Update emails (issue 16): one per order granted the release, whatever the process does
+/// between the publish and the sending. Killed with SIGKILL right after the publish answers,
+/// started again: each order gets exactly one, and publishing again queues nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_right_after_a_publish_each_order_gets_one_update_email() {
+    let deployment = Deployment::new(smtp_port(), 3).await;
+    let mut server = deployment.serve().await;
+    let maildev = Maildev::shared();
+    let buyers: Vec<String> = (0..4).map(|n| unique_address(&format!("update-crash-{n}"))).collect();
+    for (n, to) in buyers.iter().enumerate() {
+        assert_eq!(deployment.pay(&format!("pay_update_crash_{n}"), to).await, StatusCode::OK);
+    }
+    for to in &buyers {
+        maildev.wait_for(to, 1).await;
+    }
+    let product = format!("/products/{}", deployment.product_id);
+    let response = deployment
+        .api(reqwest::Method::PUT, &format!("{product}/delivery"))
+        .json(&json!({"mode": "external_link", "external_url": "https://example.com/atlas-2.zip"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = json!({"label": "2", "audience": "all", "email": {"subject": "Atlas 2 is out", "message": "New maps."}});
+    let publish = || deployment.api(reqwest::Method::POST, &format!("{product}/releases")).json(&body).send();
+    let response = publish().await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    kill(&mut server);
+
+    let mut server = deployment.serve().await;
+    for to in &buyers {
+        let received = maildev.wait_for(to, 2).await;
+        assert_eq!(received.iter().filter(|e| e["subject"] == "Atlas 2 is out").count(), 1, "{to}");
+    }
+    // Once the outbox says every update email is sent, nothing else is on its way: count again.
+    eventually(WITHIN, "the update emails are marked sent", || async {
+        let release: serde_json::Value = deployment
+            .api(reqwest::Method::GET, &format!("{product}/releases/2"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (release["emails"] == json!({"queued": 0, "sent": 4, "failed": 0, "unsubscribed": 0})).then_some(())
+    })
+    .await;
+    // A repeated publish (a client retrying after the crash) is refused and queues nothing.
+    assert_eq!(publish().await.unwrap().status(), StatusCode::CONFLICT);
+    for to in &buyers {
+        assert_eq!(maildev.to(to).await.len(), 2, "exactly one update email to {to}");
+    }
+    kill(&mut server);
+}

@@ -288,7 +288,7 @@ async fn record(state: &AppState, email: &EmailRow, attempt: Attempt) -> Option<
         }
         Attempt::Unsubscribed => {
             tracing::info!(email = %email.id, order = %email.order_id, "update email not sent: the customer unsubscribed");
-            crate::db::update_emails::mark_suppressed(&state.db, state.instance.id(), &email.id).await
+            crate::db::update_emails::mark_suppressed(&state.db, state.instance.id(), &email.id).await.map(|()| 0)
         }
         Attempt::Expired => {
             let why = match email.kind {

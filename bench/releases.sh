@@ -13,16 +13,9 @@ ROOT=$(pwd)
 N=100000
 [ "${1:-}" = "--quick" ] && N=2000
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
-json() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
-
-if [ -z "${SATCHEL_BIN:-}" ]; then
-  log "building Satchel (release)"
-  cargo build --release --quiet --bin satchel
-fi
-SAT="${SATCHEL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/satchel}"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+SAT=$(satchel_bin)
 PG_ADMIN="${SATCHEL_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 W=$(mktemp -d "${TMPDIR:-/tmp}/satchel-releases.XXXXXX")

@@ -1,0 +1,14 @@
+# Helpers shared by the bench scripts (sourced, not run).
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
+json() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
+ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
+# The Satchel binary to measure: $SATCHEL_BIN, or a release build of this checkout.
+satchel_bin() {
+  if [ -z "${SATCHEL_BIN:-}" ]; then
+    log "building Satchel (release)"
+    cargo build --release --quiet --bin satchel
+  fi
+  echo "${SATCHEL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/satchel}"
+}

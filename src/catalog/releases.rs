@@ -45,14 +45,15 @@ pub async fn publish(
     if latest.published_at.is_some() {
         return Err(already_published(latest.number));
     }
-    let audience = Audience::parse(request.audience, latest.number)?;
+    let audience = Audience::parse(request.audience)?;
     if request.email.is_some() && !audience.reaches_past_orders() {
-        // Future buyers get the purchase email: an update email would reach nobody.
-        return Err(Invalid::new(
-            "email",
-            "an update email goes to past buyers granted the release: choose an audience among past buyers, or send no email",
-        )
-        .into());
+        // Future buyers get the purchase email: an update email would reach nobody. A 409, not a
+        // 422: each field is valid alone, the two together ask for nothing that can happen.
+        return Err(CatalogError::Conflict(
+            "no_recipients",
+            "an update email goes to past buyers granted the release: choose an audience among past buyers, or send no email"
+                .into(),
+        ));
     }
     let publication = Publication {
         number: latest.number,
@@ -129,7 +130,7 @@ pub async fn preview(
     let Some(latest) = latest.filter(|l| l.published_at.is_none()) else {
         return Err(already_published(0));
     };
-    let audience = Audience::parse(request.audience, latest.number)?;
+    let audience = Audience::parse(request.audience)?;
     if request.email.is_some() && !audience.reaches_past_orders() {
         return Err(Invalid::new(
             "email",

@@ -29,9 +29,9 @@ const FIELD: &str = "audience";
 const SHAPES: &str = r#"must be "future", "all", {"bought_after": "YYYY-MM-DD"} or {"releases_up_to": N}"#;
 
 impl Audience {
-    /// Parses the API's `audience` (absent or null: [`Audience::Future`]) for publishing
-    /// release `publishing`: `releases_up_to` must name an earlier release (1 to publishing − 1).
-    pub fn parse(raw: Option<&Value>, publishing: i64) -> Result<Audience, Invalid> {
+    /// Parses the API's `audience` (absent or null: [`Audience::Future`]); `releases_up_to` is a
+    /// release number, 1 or more.
+    pub fn parse(raw: Option<&Value>) -> Result<Audience, Invalid> {
         let bad = |message: String| Invalid::new(FIELD, message);
         match raw {
             None | Some(Value::Null) => Ok(Audience::Future),
@@ -47,12 +47,14 @@ impl Audience {
                         Ok(Audience::BoughtAfter(date))
                     }
                     "releases_up_to" => {
-                        let n = value.as_i64().filter(|n| (1..publishing).contains(n)).ok_or_else(|| {
-                            bad(match publishing {
-                                1 => "releases_up_to needs an earlier release: this is release 1".into(),
-                                _ => format!("releases_up_to must be a release number from 1 to {}", publishing - 1),
-                            })
-                        })?;
+                        // A number past the last release names every earlier one, as it says.
+                        // JSON Schema's integers include `3.0`, so a whole float is its integer.
+                        let whole = value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15).map(|f| f as i64);
+                        let n = value
+                            .as_i64()
+                            .or(whole)
+                            .filter(|n| *n >= 1)
+                            .ok_or_else(|| bad("releases_up_to must be a release number, 1 or more".into()))?;
                         Ok(Audience::ReleasesUpTo(n))
                     }
                     _ => Err(bad(SHAPES.into())),
@@ -75,7 +77,7 @@ impl Audience {
     /// The audience as stored ([`Audience::to_json`]'s text); None when it is not one.
     pub fn from_stored(stored: &str) -> Option<Audience> {
         let value: Value = serde_json::from_str(stored).ok()?;
-        Audience::parse(Some(&value), i64::MAX).ok()
+        Audience::parse(Some(&value)).ok()
     }
 
     /// The audience in words, as the merchant's pages say it ("Bought on or after 31 Jan 2026").
@@ -136,10 +138,11 @@ pub fn release_label(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     if raw.chars().any(char::is_control) {
         return Err(Invalid::new("label", "the label must not contain control characters (such as line breaks)"));
     }
-    let text = raw.trim();
-    if text.chars().count() > MAX_LABEL_CHARS {
+    // Lengths count the text as sent, as the API's description says (JSON Schema cannot trim).
+    if raw.chars().count() > MAX_LABEL_CHARS {
         return Err(Invalid::new("label", format!("the label is longer than {MAX_LABEL_CHARS} characters")));
     }
+    let text = raw.trim();
     if text.chars().any(is_bidi_control) {
         return Err(Invalid::new("label", "the label must not contain bidirectional control characters"));
     }
@@ -151,16 +154,16 @@ pub fn release_label(raw: Option<&str>) -> Result<Option<String>, Invalid> {
 /// breaks the only control characters; trimmed; blank is none.
 pub fn changelog(raw: Option<&str>) -> Result<Option<String>, Invalid> {
     let Some(raw) = raw else { return Ok(None) };
-    let text = raw.trim();
-    if text.chars().count() > MAX_CHANGELOG_CHARS {
+    if raw.chars().count() > MAX_CHANGELOG_CHARS {
         return Err(Invalid::new(
             "changelog",
             format!("the changelog is longer than {MAX_CHANGELOG_CHARS} characters"),
         ));
     }
-    if text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
         return Err(Invalid::new("changelog", "the changelog must not contain control characters"));
     }
+    let text = raw.trim();
     Ok((!text.is_empty()).then(|| text.to_owned()))
 }
 
@@ -168,8 +171,8 @@ pub fn changelog(raw: Option<&str>) -> Result<Option<String>, Invalid> {
 mod tests {
     use super::*;
 
-    fn parse(raw: Value, publishing: i64) -> Result<Audience, Invalid> {
-        Audience::parse(Some(&raw), publishing)
+    fn parse(raw: Value) -> Result<Audience, Invalid> {
+        Audience::parse(Some(&raw))
     }
 
     #[test]
@@ -184,13 +187,13 @@ mod tests {
 
     #[test]
     fn audiences_parse_and_write_back_the_same() {
-        assert_eq!(Audience::parse(None, 2).unwrap(), Audience::Future);
+        assert_eq!(Audience::parse(None).unwrap(), Audience::Future);
         for raw in [json!("future"), json!("all"), json!({"bought_after": "2026-01-31"}), json!({"releases_up_to": 2})]
         {
-            assert_eq!(parse(raw.clone(), 3).unwrap().to_json(), raw);
+            assert_eq!(parse(raw.clone()).unwrap().to_json(), raw);
         }
-        assert_eq!(parse(Value::Null, 2).unwrap(), Audience::Future);
-        let day = parse(json!({"bought_after": "2026-01-31"}), 2).unwrap();
+        assert_eq!(parse(Value::Null).unwrap(), Audience::Future);
+        let day = parse(json!({"bought_after": "2026-01-31"})).unwrap();
         assert_eq!(day.bought_from(), Some(1_769_817_600_000));
     }
 
@@ -207,15 +210,15 @@ mod tests {
             json!({"bought_after": " 2026-01-31"}),
             json!({"bought_after": 20260131}),
             json!({"releases_up_to": 0}),
-            json!({"releases_up_to": 3}),
             json!({"releases_up_to": 2.5}),
             json!({"releases_up_to": "2"}),
             json!({"releases_up_to": 1, "extra": true}),
             json!({"bought_after": "2026-01-31", "releases_up_to": 1}),
         ] {
-            assert_eq!(parse(raw.clone(), 3).unwrap_err().field, "audience", "{raw}");
+            assert_eq!(parse(raw.clone()).unwrap_err().field, "audience", "{raw}");
         }
-        assert!(parse(json!({"releases_up_to": 1}), 1).is_err(), "release 1 has nothing before it");
+        assert_eq!(parse(json!({"releases_up_to": 7})).unwrap(), Audience::ReleasesUpTo(7), "every earlier release");
+        assert_eq!(parse(json!({"releases_up_to": 2.0})).unwrap(), Audience::ReleasesUpTo(2), "a whole number");
     }
 
     #[test]

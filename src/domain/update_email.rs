@@ -31,20 +31,18 @@ impl UpdateEmail {
                 "the subject must be one line, without control characters (such as line breaks)",
             ));
         }
-        let subject = subject.trim();
-        if subject.is_empty() {
-            return Err(Invalid::new("email.subject", "write a subject for the update email"));
-        }
+        // Lengths count the text as sent, as the API's description says (JSON Schema cannot trim).
         if subject.chars().count() > MAX_SUBJECT_CHARS {
             return Err(Invalid::new(
                 "email.subject",
                 format!("the subject is longer than {MAX_SUBJECT_CHARS} characters"),
             ));
         }
-        let message = message.unwrap_or("").trim();
-        if message.is_empty() {
-            return Err(Invalid::new("email.message", "write a message for the update email"));
+        let subject = subject.trim();
+        if subject.is_empty() {
+            return Err(Invalid::new("email.subject", "write a subject for the update email"));
         }
+        let message = message.unwrap_or("");
         if message.chars().count() > MAX_MESSAGE_CHARS {
             return Err(Invalid::new(
                 "email.message",
@@ -53,6 +51,10 @@ impl UpdateEmail {
         }
         if message.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
             return Err(Invalid::new("email.message", "the message must not contain control characters"));
+        }
+        let message = message.trim();
+        if message.is_empty() {
+            return Err(Invalid::new("email.message", "write a message for the update email"));
         }
         Ok(UpdateEmail { subject: subject.to_owned(), message: message.replace("\r\n", "\n") })
     }

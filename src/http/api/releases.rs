@@ -88,17 +88,30 @@ pub enum AudienceSchema {
     /// `future` or `all`.
     Named(AudienceName),
     /// Orders created on or after this day.
-    BoughtAfter {
-        /// A day, `YYYY-MM-DD`.
-        #[schema(format = Date, example = "2026-01-31")]
-        bought_after: String,
-    },
+    BoughtAfter(BoughtAfterSchema),
     /// Orders whose newest owned release of the product is this one or earlier.
-    ReleasesUpTo {
-        /// 1 to the published release's number − 1.
-        #[schema(minimum = 1)]
-        releases_up_to: i64,
-    },
+    ReleasesUpTo(ReleasesUpToSchema),
+}
+
+/// `{"bought_after": "2026-01-31"}`: orders created on or after that day (00:00 UTC).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct BoughtAfterSchema {
+    /// A day, `YYYY-MM-DD`.
+    #[schema(format = Date, example = "2026-01-31")]
+    bought_after: String,
+}
+
+/// `{"releases_up_to": 3}`: orders whose newest owned release of the product is 3 or earlier (a
+/// number past the last release names them all).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct ReleasesUpToSchema {
+    /// A release number, 1 or more.
+    #[schema(minimum = 1)]
+    releases_up_to: i64,
 }
 
 /// `future` or `all`.
@@ -116,11 +129,13 @@ pub enum AudienceName {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublishBody {
-    /// The version label ("2.0"): one line, at most 40 characters. Blank or absent: none.
-    #[schema(max_length = 40)]
+    /// The version label ("2.0"): one line, at most 40 characters (as sent), no control or
+    /// bidirectional control characters. Blank or absent: none.
+    #[schema(max_length = 40, pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$")]
     label: Option<String>,
-    /// What changed, plain text or Markdown source, at most 20,000 characters.
-    #[schema(max_length = 20000)]
+    /// What changed, plain text or Markdown source, at most 20,000 characters (as sent); tabs
+    /// and line breaks are the only control characters.
+    #[schema(max_length = 20000, pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$")]
     changelog: Option<String>,
     /// Who among past buyers also gets it; absent or null: `"future"`.
     #[schema(value_type = Option<AudienceSchema>)]
@@ -133,14 +148,25 @@ pub struct PublishBody {
 }
 
 /// An update email as the merchant writes it.
-#[derive(ToSchema)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)] // describes the JSON only: the server reads it as sent, to name bad values
 pub struct UpdateEmailIn {
-    /// One line, 1 to 150 characters, no control characters.
-    #[schema(min_length = 1, max_length = 150)]
+    /// One line of at most 150 characters (as sent), not blank, no control or bidirectional
+    /// control characters (a line break could add a mail header).
+    #[schema(
+        min_length = 1,
+        max_length = 150,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*[^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]*$"
+    )]
     subject: String,
-    /// Plain text, 1 to 10,000 characters.
-    #[schema(min_length = 1, max_length = 10000)]
+    /// Plain text of at most 10,000 characters (as sent), not blank; tabs and line breaks are the
+    /// only control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 10000,
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\t\n\r\x20\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+    )]
     message: String,
 }
 
@@ -301,9 +327,10 @@ pub async fn get(
               (status = 404, description = "no such product"),
               (status = 409, description = "`already_published`: the latest release is published already; \
                 `no_release`: the product has no release (its delivery was never set); `release_changed`: a \
-                delivery change was saved meanwhile"),
-              (status = 422, description = "a field is invalid: `label`, `changelog`, `audience`, `email` (an email \
-                with the audience `future`, or not an object), `email.subject` or `email.message`")))]
+                delivery change was saved meanwhile; `no_recipients`: an update email with the audience \
+                `future` (it would reach nobody)"),
+              (status = 422, description = "a field is invalid: `label`, `changelog`, `audience`, `email` (not an \
+                object, or with other keys), `email.subject` or `email.message`")))]
 #[tracing::instrument(skip_all, fields(merchant_id = %merchant, product_id = %id))]
 pub async fn publish(
     State(state): State<AppState>,

@@ -16,6 +16,7 @@ mod overview;
 mod product_form;
 mod products;
 mod publish;
+mod release_rows;
 mod sales_chart;
 mod sign_in;
 mod uploads;

@@ -263,6 +263,10 @@ async fn page(
         (None, Some(_)) => "Kept after the refund: turn on “revoke on refund” in Settings to change that for \
                             future refunds, or revoke this order by hand."
             .to_owned(),
+        (None, None) if o.link_locked_at.is_some() => {
+            "The email link is locked for sharing (see Link sharing); the customer's purchases page still works."
+                .to_owned()
+        }
         (None, None) if o.link_expires_at.is_some_and(|at| at <= now_millis()) => {
             "The link has expired: extend it to let the customer download again.".to_owned()
         }

@@ -10,17 +10,16 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
 
-use super::orders::when;
 use super::product_form::{DeliveryFields, FieldErrors, FileRow, Op, Posted, ProductFields, facts};
+use super::release_rows::{ReleaseRow, emails_in_words};
 use super::{Chrome, PageResult, Section, SignedIn, Verified};
 use crate::catalog::{self, CatalogError};
 use crate::db::DbError;
 use crate::db::blobs as db_blobs;
 use crate::db::products::{self as db_products, Product, ProductChange};
-use crate::db::releases::{self as db_releases, ReleaseDetail};
-use crate::domain::{
-    Audience, ChangelogHtml, DeliveryMode, Invalid, MAX_FILES, changelog_html, human_date, human_limit, human_price,
-};
+use crate::db::releases as db_releases;
+use crate::db::update_emails;
+use crate::domain::{DeliveryMode, Invalid, MAX_FILES, human_date, human_limit, human_price};
 use crate::http::Error;
 use crate::http::pages::render;
 use crate::state::AppState;
@@ -179,57 +178,6 @@ struct EditPage {
 /// Releases shown on the product page, at most.
 const RELEASES_SHOWN: i64 = 10;
 
-/// One release in the product page's list.
-struct ReleaseRow {
-    number: i64,
-    /// Its version label, once published.
-    label: Option<String>,
-    /// When it was saved.
-    saved: String,
-    /// "3 files", "Link", "Nothing (draft)".
-    what: String,
-    /// What changed, rendered safely.
-    changelog: Option<ChangelogHtml>,
-    /// A long changelog starts collapsed.
-    long: bool,
-    /// When it was published (None: not yet).
-    published: Option<String>,
-    /// Who among past buyers it went to, in words.
-    audience: Option<String>,
-    /// How many past orders publishing granted it to.
-    granted: i64,
-    /// The product's latest release (what future buyers get).
-    latest: bool,
-}
-
-/// A changelog longer than this (characters or lines) starts collapsed on the product page.
-const LONG_CHANGELOG: (usize, usize) = (400, 8);
-
-impl ReleaseRow {
-    fn of(detail: ReleaseDetail) -> ReleaseRow {
-        let n = detail.files.len();
-        let what = match detail.release.delivery_mode {
-            DeliveryMode::Files => format!("{n} file{}", if n == 1 { "" } else { "s" }),
-            DeliveryMode::ExternalLink => "External link".to_owned(),
-            DeliveryMode::None => "Nothing (draft)".to_owned(),
-        };
-        let r = detail.release;
-        let source = r.changelog.as_deref().filter(|c| !c.trim().is_empty());
-        ReleaseRow {
-            number: r.number,
-            label: r.label,
-            saved: when(r.created_at),
-            what,
-            changelog: source.map(changelog_html),
-            long: source.is_some_and(|c| c.chars().count() > LONG_CHANGELOG.0 || c.lines().count() > LONG_CHANGELOG.1),
-            published: r.published_at.map(when),
-            audience: r.audience.as_deref().and_then(Audience::from_stored).map(Audience::describe),
-            granted: r.granted_orders,
-            latest: false,
-        }
-    }
-}
-
 /// The edit page as `fields` and `delivery` say (what is saved, or what was just posted).
 pub(super) async fn edit_page(
     state: &AppState,
@@ -268,6 +216,9 @@ async fn page_of(
         })
         .collect();
     let releases = db_releases::list(&state.db, &user.merchant.id, &product.row.id, RELEASES_SHOWN).await?;
+    let oldest = releases.last().map_or(0, |r| r.release.number);
+    let email_counts = update_emails::counts_by_release(&state.db, &product.row.id, oldest).await?;
+    let emails_of = |n: i64| email_counts.iter().find(|(number, _)| *number == n).map(|(_, c)| emails_in_words(c));
     let unsaved = status == StatusCode::OK && notice == Some("unsaved");
     let limit = state.blobs.max_upload_bytes();
     let page = EditPage {
@@ -289,7 +240,7 @@ async fn page_of(
         releases: releases
             .into_iter()
             .enumerate()
-            .map(|(i, r)| ReleaseRow { latest: i == 0, ..ReleaseRow::of(r) })
+            .map(|(i, r)| ReleaseRow { latest: i == 0, emails: emails_of(r.release.number), ..ReleaseRow::of(r) })
             .collect(),
         publish,
     };

@@ -244,7 +244,6 @@ async fn hostile_publish_bodies_are_refused_naming_the_field_and_change_nothing(
         (json!({"audience": {"bought_after": "2026-02-30"}}), "audience"),
         (json!({"audience": {"bought_after": "31/01/2026"}}), "audience"),
         (json!({"audience": {"releases_up_to": 0}}), "audience"),
-        (json!({"audience": {"releases_up_to": 2}}), "audience"),
         (json!({"audience": {"releases_up_to": -1}}), "audience"),
         (json!({"audience": {"releases_up_to": 1, "and": "more"}}), "audience"),
         (json!({"audience": {"bought_after": "2026-01-31", "releases_up_to": 1}}), "audience"),
@@ -253,7 +252,6 @@ async fn hostile_publish_bodies_are_refused_naming_the_field_and_change_nothing(
         (json!({"audience": "all", "label": "2.0\u{202E}"}), "label"),
         (json!({"audience": "all", "changelog": "bad\u{0}byte"}), "changelog"),
         (json!({"audience": "all", "changelog": "x".repeat(20_001)}), "changelog"),
-        (json!({"audience": "future", "email": {"subject": "New", "message": "Hi"}}), "email"),
     ];
     for (body, field) in cases {
         let (status, refused) = publish(&app, &m, &id, body.clone()).await;

@@ -25,9 +25,9 @@ pub(super) const WITHIN: std::time::Duration = std::time::Duration::from_secs(20
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-pub(super) struct Received {
-    pub(super) headers: BTreeMap<String, String>,
-    pub(super) body: String,
+pub(crate) struct Received {
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: String,
 }
 
 /// What the receiver answers at a path: these (status, body) in turn, the last one from then on;
@@ -90,7 +90,7 @@ impl Drop for Receiver {
 }
 
 /// Verifies `request` with the official `standardwebhooks` library; returns the payload.
-pub(super) async fn verify(secret: &str, request: &Received) -> Value {
+pub(crate) async fn verify(secret: &str, request: &Received) -> Value {
     use tokio::io::AsyncWriteExt;
     let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run the tests with ./scripts/test");
     let mut child = tokio::process::Command::new("node")

@@ -156,6 +156,10 @@ async fn lock_locks_the_email_link_while_the_portal_serves_and_unlock_and_a_new_
     let dashboard = Dashboard::sign_in(&app, &s.m).await;
     let (_, page) = dashboard.get(&format!("/dashboard/orders/{id}")).await;
     assert!(page.contains("Locked on") && page.contains("Unlock link") && page.contains("2001:db8:1::/48"), "{page}");
+    assert!(
+        page.contains("The email link is locked for sharing"),
+        "the Access card does not say the links work: {page}"
+    );
     let unlocked = dashboard.post(&format!("/dashboard/orders/{id}/unlock-link"), &[]).await;
     assert_eq!(unlocked.status(), StatusCode::SEE_OTHER);
     assert!(location(&unlocked).ends_with("notice=link-unlocked"));

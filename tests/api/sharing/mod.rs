@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
+pub(crate) use crate::events_out::delivery::{Received, verify};
 use crate::helpers::{TestApp, TestMerchant, eventually};
 use crate::portal::on_pool;
 
@@ -41,13 +42,6 @@ pub async fn networks(app: &TestApp, order_id: &str) -> Vec<(String, String, i64
     on_pool!(&app.state.db, pool => {
         sqlx::query_as(sql).bind(order_id).fetch_all(pool).await.unwrap()
     })
-}
-
-/// One request the receiver got: headers and exact body.
-#[derive(Debug, Clone)]
-pub struct Received {
-    pub headers: std::collections::BTreeMap<String, String>,
-    pub body: String,
 }
 
 /// A webhook receiver on 127.0.0.1 answering 200 to everything, keeping every request.
@@ -112,26 +106,4 @@ pub async fn queued(app: &TestApp, m: &TestMerchant, id: &str) -> Vec<String> {
         log.as_array().unwrap().iter().map(|d| d["event_type"].as_str().unwrap().into()).collect();
     types.sort();
     types
-}
-
-/// Verifies `request` with the official `standardwebhooks` library; returns the payload.
-pub async fn verify(secret: &str, request: &Received) -> Value {
-    use tokio::io::AsyncWriteExt;
-    let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run the tests with ./scripts/test");
-    let mut child = tokio::process::Command::new("node")
-        .arg(std::path::Path::new(&support).join("verify.mjs"))
-        .arg(secret)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let input = json!({"headers": request.headers, "body": request.body}).to_string();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).await.unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
-    assert!(out.status.success(), "standardwebhooks refused it: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
 }

@@ -56,33 +56,31 @@ pub struct EmailCounts {
 
 /// The counts of release `number`'s update emails.
 pub async fn counts(db: &Db, product_id: &str, number: i64) -> Result<EmailCounts, DbError> {
-    Ok(with_pool!(db, pool => {
-        sqlx::query_as(
-            "SELECT COALESCE(SUM(CASE WHEN status IN ($3, $4, $5) THEN 1 ELSE 0 END), 0) AS queued, \
-             COALESCE(SUM(CASE WHEN status = $6 THEN 1 ELSE 0 END), 0) AS sent, \
-             COALESCE(SUM(CASE WHEN status = $7 THEN 1 ELSE 0 END), 0) AS failed, \
-             COALESCE(SUM(CASE WHEN status = $8 THEN 1 ELSE 0 END), 0) AS unsubscribed \
-             FROM emails WHERE kind = 'release_update' AND product_id = $1 AND release_number = $2",
-        )
-        .bind(product_id).bind(number)
-        .bind(EmailStatus::Queued).bind(EmailStatus::Sending).bind(EmailStatus::Retrying)
-        .bind(EmailStatus::Sent).bind(EmailStatus::Failed).bind(EmailStatus::Suppressed)
-        .fetch_one(pool).await?
-    }))
+    Ok(counts_between(db, product_id, number, Some(number)).await?.pop().map(|(_, c)| c).unwrap_or_default())
 }
 
 /// The counts of the update emails of the product's releases numbered `from` or later, by
 /// release number (a release without update emails is absent).
 pub async fn counts_by_release(db: &Db, product_id: &str, from: i64) -> Result<Vec<(i64, EmailCounts)>, DbError> {
+    counts_between(db, product_id, from, None).await
+}
+
+/// The counts of the update emails of releases `from` to `to` (no end: the newest), by release.
+async fn counts_between(
+    db: &Db,
+    product_id: &str,
+    from: i64,
+    to: Option<i64>,
+) -> Result<Vec<(i64, EmailCounts)>, DbError> {
     let rows: Vec<(i64, i64, i64, i64, i64)> = with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT release_number, SUM(CASE WHEN status IN ($3, $4, $5) THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = $6 THEN 1 ELSE 0 END), SUM(CASE WHEN status = $7 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN status = $8 THEN 1 ELSE 0 END) \
+            "SELECT release_number, SUM(CASE WHEN status IN ($4, $5, $6) THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = $7 THEN 1 ELSE 0 END), SUM(CASE WHEN status = $8 THEN 1 ELSE 0 END), \
+             SUM(CASE WHEN status = $9 THEN 1 ELSE 0 END) \
              FROM emails WHERE kind = 'release_update' AND product_id = $1 AND release_number >= $2 \
-             GROUP BY release_number",
+             AND ($3 IS NULL OR release_number <= $3) GROUP BY release_number",
         )
-        .bind(product_id).bind(from)
+        .bind(product_id).bind(from).bind(to)
         .bind(EmailStatus::Queued).bind(EmailStatus::Sending).bind(EmailStatus::Retrying)
         .bind(EmailStatus::Sent).bind(EmailStatus::Failed).bind(EmailStatus::Suppressed)
         .fetch_all(pool).await?

@@ -89,8 +89,8 @@ impl Drop for Receiver {
     }
 }
 
-/// Verifies `request` with the official `standardwebhooks` library; returns the payload.
-pub(crate) async fn verify(secret: &str, request: &Received) -> Value {
+/// Runs `verify.mjs`, the official `standardwebhooks` library, on `request` under `secret`.
+async fn run_verify(secret: &str, request: &Received) -> std::process::Output {
     use tokio::io::AsyncWriteExt;
     let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").expect("run the tests with ./scripts/test");
     let mut child = tokio::process::Command::new("node")
@@ -106,7 +106,12 @@ pub(crate) async fn verify(secret: &str, request: &Received) -> Value {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(input.as_bytes()).await.unwrap();
     drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
+    child.wait_with_output().await.unwrap()
+}
+
+/// Verifies `request` with the official `standardwebhooks` library; returns the payload.
+pub(crate) async fn verify(secret: &str, request: &Received) -> Value {
+    let out = run_verify(secret, request).await;
     assert!(out.status.success(), "standardwebhooks refused it: {}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap()
 }
@@ -204,22 +209,7 @@ async fn every_event_arrives_signed_to_exactly_the_subscribed_endpoints(stack: S
 
 /// What the official library says refusing `request` under `secret`.
 pub(super) async fn verify_refused(secret: &str, request: &Received) -> String {
-    use tokio::io::AsyncWriteExt;
-    let support = std::env::var("SATCHEL_TEST_NODE_SUPPORT").unwrap();
-    let mut child = tokio::process::Command::new("node")
-        .arg(std::path::Path::new(&support).join("verify.mjs"))
-        .arg(secret)
-        .stdin(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("node runs");
-    let input = json!({"headers": request.headers, "body": request.body}).to_string();
-    let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(input.as_bytes()).await.unwrap();
-    drop(stdin);
-    let out = child.wait_with_output().await.unwrap();
+    let out = run_verify(secret, request).await;
     assert_eq!(out.status.code(), Some(1), "refused");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

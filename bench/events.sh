@@ -2,12 +2,13 @@
 # Events out (issue 17): what signing and sending events to a shop's own endpoint costs.
 #   bench/events.sh           10 s of load per webhook case, 10,000 queued events (about a minute)
 #   bench/events.sh --quick   2 s per case, 1,000 events: checks the harness still works
-# 1. Signed payment webhooks (32 connections, SQLite) with no endpoint, then with one endpoint
-#    subscribed to every event type, on the same server: orders/s with events over without.
+# 1. Signed payment webhooks (32 connections, SQLite) with no endpoint, with one endpoint
+#    subscribed to order.created, with one subscribed to every event type, on the same server,
+#    two rounds: orders/s with events over without.
 # 2. Events queued while the server is stopped (one endpoint), then the time from start until the
 #    local receiver has them all: events/s.
-# The receiver is a small Python HTTP server on 127.0.0.1 answering 204 (the operator's
-# `webhooks_out.allow_private` lets Satchel send there). Prints a Markdown table.
+# The receiver is nginx on 127.0.0.1 answering 204 (the operator's `webhooks_out.allow_private`
+# lets Satchel send there). Prints a Markdown table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -27,31 +28,30 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The receiver: nginx answering 204 to every POST, one log line each (counted). A stand-in for
+# the shop's own system, so cheap that what the cases measure is Satchel's cost.
 PORT_R=$(free_port)
-python3 - "$PORT_R" <<'PY' 2>/dev/null & RPID=$!
-import sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-count = 0
-lock = threading.Lock()
-class Receiver(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def do_POST(self):
-        global count
-        self.rfile.read(int(self.headers.get("content-length", 0)))
-        with lock:
-            count += 1
-        self.send_response(204); self.end_headers()
-    def do_GET(self):
-        body = str(count).encode()
-        self.send_response(200); self.send_header("content-length", str(len(body))); self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *args):
-        pass
-ThreadingHTTPServer.daemon_threads = True
-ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
-PY
+mkdir -p "$W/receiver"
+cat > "$W/receiver/nginx.conf" <<NGINX
+$([ "$(id -u)" = 0 ] && echo 'user root;')
+worker_processes 1;
+daemon off;
+pid $W/receiver/nginx.pid;
+error_log $W/receiver/error.log warn;
+events { worker_connections 1024; }
+http {
+  keepalive_requests 1000000;
+  log_format line "\$status";
+  server {
+    listen 127.0.0.1:$PORT_R;
+    location = /hook { access_log $W/receiver/hooks.log line; return 204; }
+    location / { access_log off; return 404; }
+  }
+}
+NGINX
+/usr/sbin/nginx -p "$W/receiver/" -c "$W/receiver/nginx.conf" -e "$W/receiver/error.log" & RPID=$!
 wait_port "$PORT_R"
-received() { curl -sf "http://127.0.0.1:$PORT_R/count"; }
+received() { [ -f "$W/receiver/hooks.log" ] && wc -l < "$W/receiver/hooks.log" || echo 0; }
 
 PORT_S=$(free_port)
 export SATCHEL_CONFIG="$W/none.toml" SATCHEL__DATA_DIR="$W/data" SATCHEL__SERVER__PORT="$PORT_S" RUST_LOG=warn \
@@ -75,8 +75,6 @@ webhooks() { # → "per_second p99"
     | json "d['per_second'], d['p99_ms']" | tr -d '(),'
 }
 
-log "signed webhooks, no endpoint"
-read -r PLAIN PLAIN_P99 < <(webhooks)
 ALL_EVENTS=$(curl -sf "$S/api/v1/openapi.json" | python3 -c "
 import sys, json
 d = json.load(sys.stdin)
@@ -91,17 +89,53 @@ def find(o):
             r = find(v)
             if r: return r
 print(json.dumps(find(d)))")
-curl -sf "$S/api/v1/webhook-endpoints" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
-    -d "{\"url\":\"http://127.0.0.1:$PORT_R/hook\",\"events\":$ALL_EVENTS}" >/dev/null
-log "signed webhooks, one endpoint subscribed to every event"
-before=$(received)
-read -r WITH WITH_P99 < <(webhooks)
+endpoint() { # $1 events JSON → endpoint id
+  curl -sf "$S/api/v1/webhook-endpoints" -H "authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d "{\"url\":\"http://127.0.0.1:$PORT_R/hook\",\"events\":$1}" | json 'd["id"]'
+}
+enabled() { # $1 endpoint id, $2 true|false
+  curl -sf -X PATCH "$S/api/v1/webhook-endpoints/$1" -H "authorization: Bearer $KEY" \
+    -H 'content-type: application/json' -d "{\"enabled\":$2}" >/dev/null
+}
+# Waits until every queued event has reached the receiver, so no case pays for the last one's.
+drained() {
+  local deadline=$(( $(date +%s) + 120 ))
+  while [ "$(sqlite3 "$W/data/satchel.db" "select count(*) from event_deliveries where status <> 'delivered'")" != 0 ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "events still queued after 120 s" >&2; exit 1; }
+    sleep 0.1
+  done
+}
+ONLY_CREATED=$(endpoint '["order.created"]'); enabled "$ONLY_CREATED" false
+EVERY=$(endpoint "$ALL_EVENTS"); enabled "$EVERY" false
+# Three cases, in two rounds (none, order.created only, every event; then again), each case's
+# figure the better of its two: the machine's drift falls on every case alike.
+declare -A RATE P99
+best() { # $1 case, then "per_second p99"
+  if [ -z "${RATE[$1]:-}" ] || python3 -c "import sys; sys.exit(0 if $2 > ${RATE[$1]} else 1)"; then
+    RATE[$1]=$2; P99[$1]=$3
+  fi
+}
+for round in 1 2; do
+  log "round $round: signed webhooks, no endpoint"
+  read -r r p < <(webhooks); best none "$r" "$p"
+  log "round $round: one endpoint subscribed to order.created"
+  enabled "$ONLY_CREATED" true
+  read -r r p < <(webhooks); best created "$r" "$p"
+  drained; enabled "$ONLY_CREATED" false
+  log "round $round: one endpoint subscribed to every event"
+  enabled "$EVERY" true
+  before=$(received)
+  read -r r p < <(webhooks); best every "$r" "$p"
+  sent_by_end=$(( $(received) - before ))
+  drained; enabled "$EVERY" false
+done
 made=$(sqlite3 "$W/data/satchel.db" "select count(*) from event_deliveries where event_type = 'order.created'")
-sent_by_end=$(( $(received) - before ))
+PLAIN=${RATE[none]}; PLAIN_P99=${P99[none]}
 
 log "$EVENTS events queued while stopped, then drained"
+enabled "$EVERY" true
 stop_satchel
-ENDPOINT=$(sqlite3 "$W/data/satchel.db" "select id from webhook_endpoints limit 1")
+ENDPOINT=$EVERY
 TEMPLATE=$(sqlite3 "$W/data/satchel.db" "select id from event_deliveries limit 1")
 sqlite3 "$W/data/satchel.db" <<SQL
 UPDATE event_deliveries SET status = 'delivered';
@@ -125,5 +159,6 @@ stop_satchel
 echo
 echo "| case | Satchel | reference | ratio | goal |"
 echo "|---|---|---|---|---|"
-echo "| signed webhooks, 32 connections, SQLite, one endpoint subscribed to every event | ${WITH} orders/s, p99 ${WITH_P99} ms ($made order.created events queued, $sent_by_end sent when the load ended) | no endpoint: ${PLAIN} orders/s, p99 ${PLAIN_P99} ms | $(ratio "$WITH" "$PLAIN") | ≥ 0.9 |"
+echo "| signed webhooks, 32 connections, SQLite, one endpoint subscribed to order.created | ${RATE[created]} orders/s, p99 ${P99[created]} ms | no endpoint: ${PLAIN} orders/s, p99 ${PLAIN_P99} ms | $(ratio "${RATE[created]}" "$PLAIN") | ≥ 0.9 |"
+echo "| the same, one endpoint subscribed to every event | ${RATE[every]} orders/s, p99 ${P99[every]} ms ($made order.created events in all, $sent_by_end of the last case's sent when its load ended) | no endpoint: ${PLAIN} orders/s | $(ratio "${RATE[every]}" "$PLAIN") | ≥ 0.9 |"
 echo "| $EVENTS queued events drained to a local receiver (from process start) | $DRAIN events/s | | | ≥ 500/s |"

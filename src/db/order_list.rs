@@ -4,7 +4,7 @@
 use super::orders::{ORDER_COLUMNS, Order};
 use super::page::{Cursor, Page, PageAt};
 use super::{Db, DbError, with_pool};
-use crate::domain::{EmailStatus, Millis, OrderStatus};
+use crate::domain::{EmailKind, EmailStatus, Millis, OrderStatus};
 
 /// Orders shown per page.
 pub const PAGE_SIZE: usize = 50;
@@ -56,7 +56,8 @@ pub fn contains_pattern(text: &str) -> String {
 pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<OrderSummary>, DbError> {
     let (keyset, order_by) = q.page.sql("o.created_at", "o.id", 6);
     // The latest email is found by a correlated subquery in the join, which both engines run
-    // through the (order_id, created_at) index.
+    // through the (order_id, created_at) index. Update emails are left out: the column tells
+    // of the order's delivery email (purchase or resend); releases show theirs.
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {ORDER_COLUMNS}, le.status AS email_status, le.last_error AS email_error, \
          le.next_attempt_at AS email_next_attempt_at, \
@@ -66,7 +67,7 @@ pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<Ord
          (SELECT i.product_name FROM order_items i WHERE i.order_id = o.id ORDER BY i.position LIMIT 1) AS first_product, \
          (SELECT COUNT(*) FROM order_items i WHERE i.order_id = o.id) AS item_count \
          FROM orders o JOIN customers c ON c.id = o.customer_id \
-         LEFT JOIN emails le ON le.id = (SELECT e.id FROM emails e WHERE e.order_id = o.id \
+         LEFT JOIN emails le ON le.id = (SELECT e.id FROM emails e WHERE e.order_id = o.id AND e.kind <> $12 \
          ORDER BY e.created_at DESC, e.id DESC LIMIT 1) \
          WHERE o.merchant_id = $1 AND ($2 IS NULL OR c.email LIKE $2 ESCAPE '\\') AND ($3 IS NULL OR o.status = $3) \
          AND ($4 IS NULL OR o.customer_id = $4) AND (NOT $5 OR le.status IN ($9, $10)) \
@@ -78,7 +79,7 @@ pub async fn page(db: &Db, merchant_id: &str, q: &OrderQuery) -> Result<Page<Ord
         sqlx::query_as(sql)
             .bind(merchant_id).bind(&pattern).bind(q.status).bind(&q.customer_id).bind(q.email_trouble)
             .bind(q.page.bind_at()).bind(q.page.bind_id()).bind(PAGE_SIZE as i64 + 1)
-            .bind(EmailStatus::Retrying).bind(EmailStatus::Failed).bind(q.test)
+            .bind(EmailStatus::Retrying).bind(EmailStatus::Failed).bind(q.test).bind(EmailKind::ReleaseUpdate)
             .fetch_all(pool).await?
     });
     Ok(Page::new(rows, PAGE_SIZE, &q.page, |s| Cursor { at: s.order.created_at, id: s.order.id.clone() }))

@@ -70,20 +70,22 @@ pub async fn publish(
     let mut tx = db.begin_write().await?;
     // The product's row first, as saving a delivery does: a save and a publish of one product
     // run one after the other, so "the latest release" cannot change under the publish.
-    let (locked, latest): (u64, Option<(i64, DeliveryMode)>) = on_tx!(&mut tx, conn => (
+    let (locked, latest): (u64, Option<Granted>) = on_tx!(&mut tx, conn => (
         sqlx::query("UPDATE products SET updated_at = updated_at WHERE merchant_id = $1 AND id = $2")
             .bind(merchant_id).bind(product_id).execute(&mut *conn).await?.rows_affected(),
         sqlx::query_as(
-            "SELECT number, delivery_mode FROM product_releases WHERE product_id = $1 ORDER BY number DESC LIMIT 1",
+            "SELECT number, delivery_mode, external_url, instructions FROM product_releases \
+             WHERE product_id = $1 ORDER BY number DESC LIMIT 1",
         )
         .bind(product_id).fetch_optional(&mut *conn).await?,
     ));
     if locked == 0 {
         return Err(DbError::NotFound);
     }
-    let Some((number, mode)) = latest.filter(|(n, _)| *n == p.number) else {
+    let Some(release) = latest.filter(|r| r.number == p.number) else {
         return Ok(Err(NotPublished::NoLongerLatest));
     };
+    let number = release.number;
     let audience = p.audience.to_json().to_string();
     let marked = on_tx!(&mut tx, conn => {
         sqlx::query(
@@ -98,7 +100,7 @@ pub async fn publish(
         return Ok(Err(NotPublished::AlreadyPublished));
     }
     let granted = if p.audience.reaches_past_orders() {
-        grant(&mut tx, merchant_id, product_id, number, mode, p.audience, now).await?
+        grant(&mut tx, merchant_id, product_id, &release, p.audience, now).await?
     } else {
         0
     };
@@ -115,19 +117,31 @@ pub async fn publish(
     Ok(Ok(granted))
 }
 
-/// Grants release `number` to every past order item of the product that `audience` names,
-/// is not revoked and does not own it yet, with the release's files (in files mode) appended
-/// after the order's own, so the positions, and so the download URLs, the order had keep
-/// their files. Records and returns the number of orders granted it.
+/// The release being published, as granting it needs it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct Granted {
+    number: i64,
+    delivery_mode: DeliveryMode,
+    external_url: Option<String>,
+    instructions: String,
+}
+
+/// Grants `release` to every past order item of the product that `audience` names, is not
+/// revoked and does not own it yet, with the release's files (in files mode) appended after
+/// the order's own, so the positions, and so the download URLs, the order had keep their
+/// files. The granted items then deliver as the release does: its mode, its instructions and,
+/// in link mode, its link (an earlier link stays in the row, unshown, when the release has
+/// none). Records and returns the number of orders granted it.
 async fn grant(
     tx: &mut WriteTx,
     merchant_id: &str,
     product_id: &str,
-    number: i64,
-    mode: DeliveryMode,
+    release: &Granted,
     audience: Audience,
     now: Millis,
 ) -> Result<i64, DbError> {
+    let (number, mode) = (release.number, release.delivery_mode);
+    let link = release.external_url.as_deref().filter(|_| mode == DeliveryMode::ExternalLink);
     // One statement per table: SQLite materializes a SELECT that reads the table it inserts
     // into before inserting, PostgreSQL reads the statement's snapshot, so the owned releases
     // and the file positions read are those from before the grant.
@@ -161,6 +175,14 @@ async fn grant(
             .bind(product_id).bind(number)
             .execute(&mut *conn).await?;
         }
+        sqlx::query(
+            "UPDATE order_items SET delivery_mode = $3, instructions = $4, external_url = COALESCE($5, external_url) \
+             WHERE product_id = $1 AND EXISTS (SELECT 1 FROM order_releases x WHERE x.order_id = order_items.order_id \
+                 AND x.item_position = order_items.position AND x.product_id = $1 AND x.release_number = $2 \
+                 AND x.granted = TRUE)",
+        )
+        .bind(product_id).bind(number).bind(mode).bind(&release.instructions).bind(link)
+        .execute(&mut *conn).await?;
         // A release is published once, so every granted row of it is this publish's.
         let granted: (i64,) = sqlx::query_as(
             "SELECT COUNT(DISTINCT order_id) FROM order_releases \

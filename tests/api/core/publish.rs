@@ -14,6 +14,7 @@ on_both_stacks!(
     publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revoked_orders,
     each_audience_filter_grants_exactly_the_orders_it_names,
     hostile_publish_bodies_are_refused_naming_the_field_and_change_nothing,
+    a_past_order_granted_a_new_link_follows_it_and_keeps_its_files,
 );
 
 /// `POST /api/v1/products/{id}/releases`: the status and the JSON answered.
@@ -159,6 +160,52 @@ async fn publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revok
 }
 
 /// The JSON bodies of the shop's queued `release.published` deliveries.
+/// A merchant moving a product from files to a download link, then to a newer link, and
+/// publishing each to past buyers: the old order's page, its link redirect and the API follow
+/// the newest link and instructions; the files it bought stay downloadable.
+async fn a_past_order_granted_a_new_link_follows_it_and_keeps_its_files(stack: Stack) {
+    let app = TestApp::spawn(stack).await;
+    let m = app.merchant("Link Press").await;
+    let v1 = file_bytes(70_000, 61);
+    let f1 = upload(&app, &m, "guide.pdf", "application/pdf", &v1).await;
+    let id = product(&app, &m, "Guide", json!({})).await;
+    deliver(&app, &m, &id, &[&f1]).await;
+    let early = buy(&app, &m, &id, "early-link@example.com").await;
+    let page = delivery_url(&early);
+    let follow = || {
+        let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let url = format!("{page}/link/1");
+        async move { client.get(url).send().await.unwrap() }
+    };
+    assert_eq!(follow().await.status(), StatusCode::NOT_FOUND, "a files order has no link");
+
+    for (n, target, how) in [
+        (2, "https://downloads.example.com/guide/v2.zip", "Sign in with your order email"),
+        (3, "https://cdn.example.net/guide-v3.zip", "The password is on page 2"),
+    ] {
+        set_delivery(&app, &m, &id, json!({"mode": "external_link", "external_url": target, "instructions": how}))
+            .await;
+        let release = published(&app, &m, &id, json!({"audience": "all"})).await;
+        assert_eq!((&release["number"], &release["granted_orders"]), (&json!(n), &json!(1)));
+        let now = fresh(&app, &m, &early).await;
+        let item = &now["items"][0];
+        assert_eq!((&item["delivery_mode"], &item["external_url"]), (&json!("external_link"), &json!(target)));
+        assert_eq!(item["instructions"], how);
+        let redirect = follow().await;
+        assert_eq!(redirect.status(), StatusCode::FOUND, "release {n}");
+        assert_eq!(redirect.headers()["location"], target);
+        let html = app.client.get(&page).send().await.unwrap().text().await.unwrap();
+        let host = reqwest::Url::parse(target).unwrap().host_str().unwrap().to_owned();
+        assert!(html.contains(&host) && html.contains(how), "release {n} on the page: {html}");
+        assert_eq!(files(&now), [(1, sha256_hex(&v1))], "the bought file stays");
+        downloads(&app, &now, 1, &v1).await;
+    }
+    // Published to future buyers only, a newer link leaves the past order on the one it has.
+    set_delivery(&app, &m, &id, json!({"mode": "external_link", "external_url": "https://later.example.org/v4"})).await;
+    published(&app, &m, &id, json!({"audience": "future"})).await;
+    assert_eq!(follow().await.headers()["location"], "https://cdn.example.net/guide-v3.zip");
+}
+
 async fn event_payloads(app: &TestApp, merchant_id: &str) -> Vec<Value> {
     let sql = "SELECT payload FROM event_deliveries WHERE merchant_id = $1 AND event_type = 'release.published' \
                ORDER BY created_at";

@@ -18,7 +18,7 @@ mod mailbox;
 mod money;
 mod order_support;
 mod order_support_browser;
-mod orders;
+pub(crate) mod orders;
 mod settings;
 mod shop_settings;
 mod test_orders;

@@ -158,6 +158,12 @@ async fn each_granted_order_gets_one_update_email_with_unsubscribe_headers_and_u
     let received = maildev.wait_for(&ada, 3).await;
     assert!(received.iter().all(|e| e["subject"] != "Guide 3"), "{received:?}");
     assert_eq!(maildev.to(&bob).await.len(), 2);
+    // The orders list's email column tells of the order's own email, not of an update email
+    // (Bob's newest email is release 3's, kept back as unsubscribed).
+    let dashboard = crate::dashboard::Dashboard::sign_in(&app, &m).await;
+    let (_, list) = dashboard.get("/dashboard/orders").await;
+    let bob_row = crate::dashboard::orders::row_of(&list, &bob);
+    assert!(bob_row.contains(r#"badge-ok">Sent"#), "{bob_row}");
 
     // Subscribing again from the page: the next update reaches Ada again.
     let again = app.client.post(&unsubscribe).form(&[("action", "subscribe")]).send().await.unwrap();

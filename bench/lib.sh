@@ -12,3 +12,5 @@ satchel_bin() {
   fi
   echo "${SATCHEL_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/release/satchel}"
 }
+# User + system CPU ticks of the given processes, summed.
+cpu_ticks() { local t=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat") )); done; echo "$t"; }

@@ -200,8 +200,6 @@ growth_row() {
   echo "| 16 KiB case with ${ORDERS} orders in the database | ${GROW_S} req/s | | $(ratio "$GROW_S" "$GROW_FEW") of ${GROW_FEW} req/s with ${FEW_ORDERS} orders, same restart | ≥ 0.9 |"
 }
 
-# User + system CPU ticks of the given processes, summed.
-cpu_ticks() { local t=0 pid; for pid in "$@"; do [ -r "/proc/$pid/stat" ] && t=$(( t + $(awk '{print $14 + $15}' "/proc/$pid/stat") )); done; echo "$t"; }
 
 # nginx with the block of docs/deploying.md in front of the given Satchel ports (the first
 # twice when only one is given); $1 listen port, then the upstream ports. Sets NPID2.

@@ -114,6 +114,8 @@ pub struct Target {
     pub secret: String,
     /// The secret before its last rotation, while that still signs too.
     pub previous_secret: Option<String>,
+    /// Whether its last attempts failed (a run of failures to end on its next 2xx).
+    pub failing: bool,
 }
 
 /// The channel a PostgreSQL trigger (migration 0017) notifies when deliveries are queued.
@@ -162,8 +164,8 @@ pub async fn claim(db: &Db, now: Millis, lease_ms: i64, limit: i64) -> Result<Ve
 pub async fn target(db: &Db, endpoint_id: &str, now: Millis) -> Result<Option<Target>, DbError> {
     Ok(with_pool!(db, pool => {
         sqlx::query_as(
-            "SELECT url, secret, CASE WHEN previous_secret_until > $2 THEN previous_secret END AS previous_secret \
-             FROM webhook_endpoints WHERE id = $1",
+            "SELECT url, secret, CASE WHEN previous_secret_until > $2 THEN previous_secret END AS previous_secret, \
+             failing_since IS NOT NULL AS failing FROM webhook_endpoints WHERE id = $1",
         )
         .bind(endpoint_id).bind(now).fetch_optional(pool).await?
     }))
@@ -298,7 +300,8 @@ pub async fn note_failure(db: &Db, endpoint_id: &str, at: Millis, window_ms: i64
     Ok(true)
 }
 
-/// Notes that endpoints answered 2xx: their runs of failures end.
+/// Notes that endpoints answered 2xx: their runs of failures end. The worker calls it only for
+/// endpoints read as failing, so a healthy endpoint's batches take no extra SQLite write turn.
 pub async fn note_success(db: &Db, endpoint_ids: &[&str]) -> Result<(), DbError> {
     if endpoint_ids.is_empty() {
         return Ok(());

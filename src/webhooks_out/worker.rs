@@ -152,25 +152,33 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
         }
     }
     let concurrency = state.config.webhooks_out.concurrency.max(1);
-    let outcomes: Vec<Outcome> = futures_util::stream::iter(claimed)
+    let outcomes: Vec<(String, Outcome)> = futures_util::stream::iter(claimed)
         .map(|delivery| {
             let target = targets.get(&delivery.endpoint_id).and_then(Option::as_ref);
-            deliver(state, delivery, target)
+            let endpoint_id = delivery.endpoint_id.clone();
+            deliver(state, delivery, target).map(move |outcome| (endpoint_id, outcome))
         })
         .buffer_unordered(concurrency)
         .collect()
         .await;
-    let mut delivered = Vec::new();
+    // A run of failures needs ending only where one may have begun: an endpoint read as failing,
+    // or one that failed in this batch. A healthy endpoint's batch takes no write for it.
+    let failed: Vec<&str> =
+        outcomes.iter().filter(|(_, o)| !matches!(o, Outcome::Delivered(..))).map(|(e, _)| e.as_str()).collect();
+    let failing = |endpoint_id: &str| {
+        failed.contains(&endpoint_id) || targets.get(endpoint_id).and_then(Option::as_ref).is_some_and(|t| t.failing)
+    };
     let mut answered: Vec<String> = Vec::new();
+    for (endpoint_id, outcome) in &outcomes {
+        if matches!(outcome, Outcome::Delivered(..)) && failing(endpoint_id) && !answered.contains(endpoint_id) {
+            answered.push(endpoint_id.clone());
+        }
+    }
+    let mut delivered = Vec::new();
     let mut soonest: Option<Millis> = None;
-    for outcome in outcomes {
+    for (_, outcome) in outcomes {
         match outcome {
-            Outcome::Delivered(d, endpoint_id) => {
-                delivered.push(d);
-                if !answered.contains(&endpoint_id) {
-                    answered.push(endpoint_id);
-                }
-            }
+            Outcome::Delivered(d) => delivered.push(d),
             Outcome::RetryAt(at) => soonest = Some(soonest.map_or(at, |s| s.min(at))),
             Outcome::Done => {}
         }
@@ -188,8 +196,8 @@ pub async fn run_once(state: &AppState) -> Result<(usize, Option<Millis>), crate
 
 /// What became of one claimed delivery, for its batch.
 enum Outcome {
-    /// Answered 2xx (to this endpoint): recorded with the batch.
-    Delivered(Delivered, String),
+    /// Answered 2xx: recorded with the batch.
+    Delivered(Delivered),
     /// Failed and recorded; due again then.
     RetryAt(Millis),
     /// Nothing more to do (given up and recorded, the endpoint is gone, or the record failed and
@@ -212,10 +220,13 @@ async fn deliver(state: &AppState, delivery: ClaimedDelivery, target: Option<&Ta
         Sent::Answered { status, body } if (200..300).contains(&status) => {
             tracing::info!(event_type = %delivery.event_type, status, "event delivered");
             let leased_until = delivery.leased_until;
-            return Outcome::Delivered(
-                Delivered { id: delivery.id, leased_until, at, response_status: status, response_body: body },
-                delivery.endpoint_id,
-            );
+            return Outcome::Delivered(Delivered {
+                id: delivery.id,
+                leased_until,
+                at,
+                response_status: status,
+                response_body: body,
+            });
         }
         Sent::Answered { status, body } => (Some(status), Some(body), answered_error(status)),
         Sent::NotSent(error) => (None, None, error),

@@ -18,6 +18,7 @@ on_both_stacks!(
     a_rotated_secret_signs_next_to_the_new_one_for_a_day,
     an_event_is_resent_with_the_same_id_whatever_became_of_it,
     an_endpoint_failing_for_days_is_disabled_and_its_owner_told,
+    a_success_ends_a_run_of_failures,
 );
 
 async fn a_rotated_secret_signs_next_to_the_new_one_for_a_day(stack: Stack) {
@@ -192,4 +193,41 @@ async fn an_endpoint_failing_for_days_is_disabled_and_its_owner_told(stack: Stac
     );
     all_delivered(&app, m, &id, 1).await;
     assert_eq!(receiver.received("/up").len(), 1);
+}
+
+/// A 2xx ends an endpoint's run of failures: a failure long after it starts a new run instead of
+/// disabling the endpoint at once as if it had failed all along.
+async fn a_success_ends_a_run_of_failures(stack: Stack) {
+    // One failure, then a success (the retry), then failures from then on.
+    let answers = Answers::from([(
+        "/flaky".to_owned(),
+        VecDeque::from([(500, "hiccup".to_owned()), (204, String::new()), (500, "down".to_owned())]),
+    )]);
+    let receiver = Receiver::start(answers).await;
+    // "Days" are one second here; retries 5, 25, 125, 725 ms after a first failure, then 3.6 s.
+    let window = std::time::Duration::from_millis(1_000);
+    let app = TestApp::spawn_with(stack, |c| {
+        c.webhooks_out.allow_private = true;
+        c.webhooks_out.retry_base_milliseconds = 5;
+        c.webhooks_out.disable_after_milliseconds = window.as_millis() as u64;
+    })
+    .await;
+    let s = shop(&app, "Hiccup Shop", "guide.pdf", b"%PDF-1.7 hiccup".to_vec()).await;
+    let m = &s.m;
+    let (id, _) = endpoint(&app, m, &receiver.url("/flaky"), &["order.created"]).await;
+    buy(&app, m, &s.product_id, "first@hiccup.example").await;
+    let first = all_delivered(&app, m, &id, 1).await;
+    assert_eq!(first[0]["attempts"], 2, "failed once, then delivered: {}", first[0]);
+    let recovered = std::time::Instant::now();
+
+    // Past the window since that first failure, the next event fails: a new run begins.
+    tokio::time::sleep(window.saturating_sub(recovered.elapsed()) + std::time::Duration::from_millis(100)).await;
+    buy(&app, m, &s.product_id, "second@hiccup.example").await;
+    eventually(super::delivery::WITHIN, "the second event failed twice", || async {
+        let rows = log(&app, m, &id).await;
+        (rows.len() == 2 && rows[0]["attempts"].as_i64() >= Some(2)).then_some(())
+    })
+    .await;
+    let (_, shown) = app.get_json(m, &format!("/webhook-endpoints/{id}")).await;
+    assert_eq!((&shown["enabled"], &shown["disabled_at"]), (&json!(true), &Value::Null), "{shown}");
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Events out (issue 17): what signing and sending events to a shop's own endpoint costs.
-#   bench/events.sh           10 s of load per webhook case, 10,000 queued events (about a minute)
+#   bench/events.sh           10 s of load per webhook case, 10,000 queued events (about 5 minutes)
 #   bench/events.sh --quick   2 s per case, 1,000 events: checks the harness still works
 # 1. Signed payment webhooks (32 connections, SQLite) with no endpoint, with one endpoint
 #    subscribed to order.created, with one subscribed to every event type, on the same server,
@@ -15,6 +15,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 # shellcheck source=bench/lib.sh
 . bench/lib.sh
+need_packages nginx-light sqlite3 curl python3
 DUR=10; EVENTS=10000
 [ "${1:-}" = "--quick" ] && { DUR=2; EVENTS=1000; }
 SAT=$(satchel_bin)

@@ -36,14 +36,9 @@ SLOW_RATE=${SLOW_RATE:-65536}
 # The slow-clients case needs ~11,000 sockets in the client and in each server.
 ulimit -n "$(ulimit -Hn)"
 
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-need=()
-for pkg in nginx-light wrk sqlite3 curl openssl python3; do dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg"); done
-if [ ${#need[@]} -gt 0 ]; then
-  log "installing ${need[*]}"
-  as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+need_packages nginx-light wrk sqlite3 curl openssl python3
 
 # SATCHEL_BIN: measure that binary instead of building one (e.g. a copy of an earlier build).
 if [ -z "${SATCHEL_BIN:-}" ]; then
@@ -63,9 +58,6 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_port() { for _ in $(seq 1 200); do (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0; sleep 0.05; done; echo "port $1 never opened" >&2; exit 1; }
-json() { python3 -c "import sys,json; d=json.load(sys.stdin); print($1)"; }
 
 PORT_S=$(free_port); PORT_N=$(free_port)
 DATA="$W/data"
@@ -378,7 +370,6 @@ fi
 wrk_mib() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Transfer\/sec/ {v=$2; u=v; sub(/[0-9.]+/,"",u); sub(/[A-Za-z]+/,"",v);
   m = (u=="GB") ? v*1024 : (u=="MB") ? v : (u=="KB") ? v/1024 : v/1048576; printf "%.0f", m}'; }
 wrk_rps() { wrk -t2 -c"$1" -d"${DUR}s" "$2" | awk '/Requests\/sec/ {printf "%.0f", $2}'; }
-ratio() { python3 -c "print(f'{$1/$2:.2f}' if $2 else 'n/a')"; }
 
 if [ -n "$WEBHOOKS_ONLY$GROWTH_ONLY" ]; then
   DUR=10

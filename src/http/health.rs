@@ -13,16 +13,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
-/// `GET /readyz`: 200 when the database and the blob store both answer and the mail worker
-/// runs (in a web-only process, which runs none, `"mail": "off"` and no matter), else 503
+/// `GET /readyz`: 200 when the database and the blob store both answer and the mail and events
+/// workers run (in a web-only process, which runs neither, `"off"` and no matter), else 503
 /// saying which.
 #[tracing::instrument(skip_all)]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database = state.db.ping().await.map_err(|e| e.to_string());
     let blobs = state.blobs.check().await.map_err(|e| e.to_string());
     let runs_worker = state.instance.role().runs_worker();
-    let mail = state.mail.worker_running() || !runs_worker;
-    let ready = database.is_ok() && blobs.is_ok() && mail;
+    let worker = |running: bool| match (runs_worker, running) {
+        (false, _) => "off",
+        (true, true) => "ok",
+        (true, false) => "stopped",
+    };
+    let (mail, events) = (worker(state.mail.worker_running()), worker(state.events_out.worker_running()));
+    let ready = database.is_ok() && blobs.is_ok() && mail != "stopped" && events != "stopped";
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     let show = |r: Result<(), String>| match r {
         Ok(()) => json!("ok"),
@@ -31,12 +36,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             json!("unavailable")
         }
     };
-    let mail = match (runs_worker, mail) {
-        (false, _) => "off",
-        (true, true) => "ok",
-        (true, false) => "stopped",
-    };
-    (status, Json(json!({ "database": show(database), "blobs": show(blobs), "mail": mail })))
+    (status, Json(json!({ "database": show(database), "blobs": show(blobs), "mail": mail, "events": events })))
 }
 
 /// `GET /metrics`: Prometheus text format, for `Authorization: Bearer {metrics.token}`. With no

@@ -30,7 +30,10 @@ async fn health_readiness_and_openapi_answer(stack: Stack) {
 
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::OK);
-    assert_eq!(ready.json::<Value>().await.unwrap(), json!({ "database": "ok", "blobs": "ok", "mail": "ok" }));
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({ "database": "ok", "blobs": "ok", "mail": "ok", "events": "ok" })
+    );
 
     let openapi = app.client.get(app.url("/api/v1/openapi.json")).send().await.unwrap();
     assert_eq!(openapi.status(), StatusCode::OK);

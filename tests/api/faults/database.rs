@@ -72,7 +72,10 @@ async fn a_database_that_is_down_answers_503_and_a_retried_webhook_orders_once()
 
     let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(ready.json::<Value>().await.unwrap(), json!({"database": "unavailable", "blobs": "ok", "mail": "ok"}));
+    assert_eq!(
+        ready.json::<Value>().await.unwrap(),
+        json!({"database": "unavailable", "blobs": "ok", "mail": "ok", "events": "ok"})
+    );
 
     // Back: the provider retries the same event (signed anew, as providers do), twice.
     proxy.restore();

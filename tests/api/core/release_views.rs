@@ -158,6 +158,8 @@ async fn a_granted_release_is_new_with_its_changelog_and_the_bought_one_stays_un
     let card = &product_page[product_page.find("id=\"releases-heading\"").unwrap()..];
     assert!(card.contains("Published") && card.contains("All past buyers · granted to 1 past order<"), "{card}");
     assert!(card.contains("<li>Chapter 9</li>") && card.contains("Not published"), "{card}");
+    // Release 1 was never published, but it was what buyers got before release 2: said so.
+    assert!(card.contains("new buyers got it until release 2<"), "{card}");
     assert_no_script(&product_page, "the product page");
     let merchant = vec![crate::dashboard::owner_email(&m), crate::dashboard::PASSWORD.to_owned()];
     let pages =

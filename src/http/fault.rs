@@ -53,6 +53,14 @@ fn of_one(error: &(dyn StdError + 'static)) -> Option<Fault> {
         use object_store::client::HttpErrorKind::*;
         return matches!(e.kind(), Connect | Request | Timeout | Interrupted).then_some(Fault::Unavailable);
     }
+    if let Some(e) = error.downcast_ref::<hyper::Error>() {
+        // A pooled connection to the store that closed under the request ("operation was
+        // canceled: connection was not ready"): the store's client calls this kind Unknown and
+        // does not retry it, but it is the store going away, as a reset is.
+        if e.is_canceled() || e.is_closed() || e.is_incomplete_message() || e.is_timeout() {
+            return Some(Fault::Unavailable);
+        }
+    }
     if let Some(e) = error.downcast_ref::<std::io::Error>() {
         if is_storage_full(e) {
             return Some(Fault::StorageFull);
@@ -100,5 +108,26 @@ mod tests {
         assert_eq!(of(&DbError::Sqlx(sqlx::Error::RowNotFound).into()), None);
         assert_eq!(of(&anyhow::anyhow!("disk on fire")), None);
         assert_eq!(of(&std::io::Error::from_raw_os_error(5).into()), None, "EIO is a bug to look at, not a full disk");
+    }
+
+    /// The store's client names a request on a pooled connection that closed under it
+    /// ("operation was canceled") `Unknown`: seen as a 500 for a download while the store was
+    /// cut (faults::store, under load). It is the store going away.
+    #[tokio::test]
+    async fn a_connection_closed_under_a_store_request_is_the_store_going_away() {
+        use http_body_util::Empty;
+        let (client, server) = tokio::io::duplex(64);
+        let io = hyper_util::rt::TokioIo::new(client);
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake::<_, Empty<bytes::Bytes>>(io).await.unwrap();
+        drop((connection, server));
+        let closed = sender.send_request(http::Request::new(Empty::new())).await.unwrap_err();
+        let kind = object_store::client::HttpErrorKind::Unknown;
+        let store = object_store::Error::Generic {
+            store: "S3",
+            source: Box::new(object_store::client::HttpError::new(kind, closed)),
+        };
+        let read = anyhow::Error::new(std::io::Error::other(store)).context("reading the delivered file");
+        assert_eq!(of(&read), Some(Fault::Unavailable), "{read:?}");
     }
 }

@@ -159,7 +159,6 @@ async fn publishing_to_all_adds_the_new_files_after_the_old_ones_and_skips_revok
     downloads(&app, &kept, 5, &v2b).await;
 }
 
-/// The JSON bodies of the shop's queued `release.published` deliveries.
 /// A merchant moving a product from files to a download link, then to a newer link, and
 /// publishing each to past buyers: the old order's page, its link redirect and the API follow
 /// the newest link and instructions; the files it bought stay downloadable.
@@ -206,6 +205,7 @@ async fn a_past_order_granted_a_new_link_follows_it_and_keeps_its_files(stack: S
     assert_eq!(follow().await.headers()["location"], "https://cdn.example.net/guide-v3.zip");
 }
 
+/// The JSON bodies of the shop's queued `release.published` deliveries.
 async fn event_payloads(app: &TestApp, merchant_id: &str) -> Vec<Value> {
     let sql = "SELECT payload FROM event_deliveries WHERE merchant_id = $1 AND event_type = 'release.published' \
                ORDER BY created_at";

@@ -117,6 +117,18 @@ pub async fn publish(
     Ok(Ok(granted))
 }
 
+/// The past order items (`oi`, of order `o`) that publishing release `$2` of product `$1` of
+/// merchant `$3` grants it to: not revoked (`$4` is the revoked status), not owning it yet,
+/// bought on or after `$5` and on release `$6` or earlier when given. The grant and the
+/// dashboard's preview of it ([`super::update_emails::preview`]) both read it, so the preview
+/// counts exactly whom the grant reaches.
+pub(super) const AUDIENCE_ITEMS: &str = "oi.product_id = $1 AND o.merchant_id = $3 AND o.status <> $4 \
+     AND NOT EXISTS (SELECT 1 FROM order_releases x WHERE x.order_id = oi.order_id \
+         AND x.item_position = oi.position AND x.release_number = $2) \
+     AND ($5 IS NULL OR o.created_at >= $5) \
+     AND ($6 IS NULL OR (SELECT MAX(x.release_number) FROM order_releases x \
+         WHERE x.order_id = oi.order_id AND x.item_position = oi.position) <= $6)";
+
 /// The release being published, as granting it needs it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct Granted {
@@ -146,19 +158,13 @@ async fn grant(
     // into before inserting, PostgreSQL reads the statement's snapshot, so the owned releases
     // and the file positions read are those from before the grant.
     let granted: (i64,) = on_tx!(tx, conn => {
-        sqlx::query(
+        sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO order_releases (order_id, item_position, product_id, release_number, granted_at, granted) \
-             SELECT oi.order_id, oi.position, oi.product_id, $2, $3, TRUE \
-             FROM order_items oi JOIN orders o ON o.id = oi.order_id \
-             WHERE oi.product_id = $1 AND o.merchant_id = $4 AND o.status <> $5 \
-             AND NOT EXISTS (SELECT 1 FROM order_releases x WHERE x.order_id = oi.order_id \
-                 AND x.item_position = oi.position AND x.release_number = $2) \
-             AND ($6 IS NULL OR o.created_at >= $6) \
-             AND ($7 IS NULL OR (SELECT MAX(x.release_number) FROM order_releases x \
-                 WHERE x.order_id = oi.order_id AND x.item_position = oi.position) <= $7)",
-        )
-        .bind(product_id).bind(number).bind(now).bind(merchant_id).bind(OrderStatus::Revoked)
-        .bind(audience.bought_from()).bind(audience.up_to())
+             SELECT oi.order_id, oi.position, oi.product_id, $2, $7, TRUE \
+             FROM order_items oi JOIN orders o ON o.id = oi.order_id WHERE {AUDIENCE_ITEMS}",
+        )))
+        .bind(product_id).bind(number).bind(merchant_id).bind(OrderStatus::Revoked)
+        .bind(audience.bought_from()).bind(audience.up_to()).bind(now)
         .execute(&mut *conn).await?;
         if mode == DeliveryMode::Files {
             sqlx::query(

@@ -221,7 +221,8 @@ pub async fn is_unsubscribed(db: &Db, customer_id: &str) -> Result<bool, DbError
 /// What publishing release `number` to `audience` would do now, for the dashboard's preview:
 /// how many orders it would be granted to, how many of those belong to customers who
 /// unsubscribed from the shop's update emails, and one of the orders to show the email of (a
-/// subscribed one when there is one). The same conditions as the grant.
+/// subscribed one when there is one). The grant's own conditions
+/// ([`super::release_grants::AUDIENCE_ITEMS`]).
 pub async fn preview(
     db: &Db,
     merchant_id: &str,
@@ -230,18 +231,13 @@ pub async fn preview(
     audience: crate::domain::Audience,
 ) -> Result<(i64, i64, Option<String>), DbError> {
     let row: (i64, i64, Option<String>, Option<String>) = with_pool!(db, pool => {
-        sqlx::query_as(
+        sqlx::query_as(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(DISTINCT o.id), COUNT(DISTINCT CASE WHEN s.unsubscribed_at IS NOT NULL THEN o.id END), \
              MIN(CASE WHEN s.unsubscribed_at IS NULL THEN o.id END), MIN(o.id) \
              FROM order_items oi JOIN orders o ON o.id = oi.order_id \
-             LEFT JOIN update_email_subscriptions s ON s.customer_id = o.customer_id \
-             WHERE oi.product_id = $1 AND o.merchant_id = $3 AND o.status <> $4 \
-             AND NOT EXISTS (SELECT 1 FROM order_releases x WHERE x.order_id = oi.order_id \
-                 AND x.item_position = oi.position AND x.release_number = $2) \
-             AND ($5 IS NULL OR o.created_at >= $5) \
-             AND ($6 IS NULL OR (SELECT MAX(x.release_number) FROM order_releases x \
-                 WHERE x.order_id = oi.order_id AND x.item_position = oi.position) <= $6)",
-        )
+             LEFT JOIN update_email_subscriptions s ON s.customer_id = o.customer_id WHERE {}",
+            super::release_grants::AUDIENCE_ITEMS
+        )))
         .bind(product_id).bind(number).bind(merchant_id).bind(crate::domain::OrderStatus::Revoked)
         .bind(audience.bought_from()).bind(audience.up_to())
         .fetch_one(pool).await?

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Mailbox, MessageBuilder, MultiPart};
 
 use super::{BadAddress, MailError};
 use crate::config::MailConfig;
@@ -208,14 +208,27 @@ pub fn build_parts(
     host: &str,
 ) -> Result<Message, MailError> {
     let Parts { subject, text, html } = parts;
+    headers(subject, email_id, from, to_address, to_name, host)?
+        .multipart(MultiPart::alternative_plain_html(text, html))
+        .map_err(MailError::Build)
+}
+
+/// The headers every email carries: from, to (`to_name` cleaned for a header), subject, and
+/// `Message-ID: <{email id}@{host}>`; an email with headers of its own adds them to these.
+pub fn headers(
+    subject: &str,
+    email_id: &str,
+    from: Mailbox,
+    to_address: &str,
+    to_name: &str,
+    host: &str,
+) -> Result<MessageBuilder, MailError> {
     let to = header_mailbox(to_name, to_address).map_err(MailError::Recipient)?;
-    Message::builder()
+    Ok(Message::builder()
         .from(from)
         .to(to)
         .subject(subject.to_owned())
-        .message_id(Some(format!("<{email_id}@{host}>")))
-        .multipart(MultiPart::alternative_plain_html(text, html))
-        .map_err(MailError::Build)
+        .message_id(Some(format!("<{email_id}@{host}>"))))
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 
 use super::MailError;
-use super::message::{PurchaseView, TEST_PREFIX, header_mailbox};
+use super::message::{PurchaseView, TEST_PREFIX};
 use crate::db::emails::EmailRow;
 use crate::db::merchants::{self, Merchant};
 use crate::db::orders::{self, OrderDetail};
@@ -179,12 +179,7 @@ pub fn build(
     to_name: &str,
     host: &str,
 ) -> Result<Message, MailError> {
-    let to = header_mailbox(to_name, to_address).map_err(MailError::Recipient)?;
-    Message::builder()
-        .from(from)
-        .to(to)
-        .subject(rendered.subject.clone())
-        .message_id(Some(format!("<{email_id}@{host}>")))
+    super::message::headers(&rendered.subject, email_id, from, to_address, to_name, host)?
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{}>", rendered.unsubscribe_url),
